@@ -1,0 +1,13 @@
+/* nvmm.h: umbrella header of the nvmm library. */
+#ifndef NVMM_H
+#define NVMM_H
+
+#include "nvmm/bessel.h"
+#include "nvmm/estep.h"
+#include "nvmm/gig.h"
+#include "nvmm/model.h"
+#include "nvmm/sample.h"
+#include "nvmm/status.h"
+#include "nvmm/version.h"
+
+#endif

@@ -1,0 +1,101 @@
+/* nvmm/model.h: the five families (Gaussian, VG, NInvG, NIG, GH) as one model type:
+ * classical parameters, validation, the marginal log-density, the scale-gauge regularizations
+ * and the moment-based initialization. See numerics.md sections 0, 4, 5.6 and 5.7. */
+#ifndef NVMM_MODEL_H
+#define NVMM_MODEL_H
+
+#include <stddef.h>
+
+#include "nvmm/gig.h"
+#include "nvmm/status.h"
+
+typedef enum nvmm_family {
+  NVMM_FAMILY_GAUSS = 0, /* X ~ N(mu, Sigma); no subordinator, gamma = 0 */
+  NVMM_FAMILY_VG,        /* Y ~ Gamma(alpha, beta) */
+  NVMM_FAMILY_NINVG,     /* Y ~ InverseGamma(alpha, beta) (skew-t) */
+  NVMM_FAMILY_NIG,       /* Y ~ InverseGaussian(mu_ig, lambda) */
+  NVMM_FAMILY_GH,        /* Y ~ GIG(p, a, b) */
+  NVMM_FAMILY_COUNT
+} nvmm_family;
+
+typedef enum nvmm_regularization {
+  NVMM_REG_NONE = 0,      /* identity */
+  NVMM_REG_DET_SIGMA_ONE, /* |Sigma| = 1 */
+  NVMM_REG_DET_SIGMA_X,   /* log|Sigma| = a given target (the initial model's) */
+  NVMM_REG_A_EQ_B,        /* GH: a = b; NIG: mu_ig = 1; VG, NInvG, Gauss: identity */
+  NVMM_REG_COUNT
+} nvmm_regularization;
+
+/* A model. Plain data owned by the struct; copy with nvmm_model_copy. */
+typedef struct nvmm_model {
+  nvmm_family family;
+  size_t d;      /* dimension */
+  double *mu;    /* location, d */
+  double *gamma; /* skewness, d (all zero for the Gaussian) */
+  double *sigma; /* dispersion Sigma, d x d row-major, symmetric positive definite */
+  double *chol;  /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero */
+  double logdet; /* log |Sigma| = 2 sum log L_ii */
+  nvmm_sub sub;  /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
+} nvmm_model;
+
+/* Family name ("gauss", "vg", "ninvg", "nig", "gh") and its inverse. */
+NVMM_EXTERN const char *nvmm_family_name(nvmm_family f);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_family_parse(const char *name, nvmm_family *f);
+/* The subordinator kind a family uses. */
+NVMM_EXTERN nvmm_sub_kind nvmm_family_sub_kind(nvmm_family f);
+/* Regularization name ("none", "det_sigma_one", "det_sigma_x", "a_eq_b") and its inverse. */
+NVMM_EXTERN const char *nvmm_regularization_name(nvmm_regularization r);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_regularization_parse(const char *name,
+                                                                 nvmm_regularization *r);
+
+/* Allocates a model of dimension d with mu = gamma = 0, Sigma = I and the family's default
+ * subordinator. Errors: NVMM_EINVAL (d = 0, bad family), NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_alloc(nvmm_family family, size_t d,
+                                                        nvmm_model **out);
+/* Frees a model and sets *m = NULL; no-op on NULL. */
+NVMM_EXTERN void nvmm_model_free(nvmm_model **m);
+
+/* Sets all parameters (gamma may be NULL for zero), validates them (finite, Sigma symmetric
+ * positive definite, subordinator of the family's kind with valid parameters) and factorizes
+ * Sigma. On error the model is unchanged. Errors: NVMM_EINVAL, NVMM_EDOM, NVMM_EFACTOR. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set(nvmm_model *m, const double *mu,
+                                                      const double *gamma,
+                                                      const double *sigma,
+                                                      const nvmm_sub *sub);
+
+/* Copies src into dst (same family and d). Errors: NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src);
+
+/* Marginal log-density log f(x_i) for n rows of x (n x d row-major) into out (n).
+ * Allocates nothing (a scratch of 2d doubles is passed in). Errors: NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n,
+                                                         const double *x, double *out,
+                                                         double *scratch);
+
+/* Joint log-density log f(x, y) (numerics.md 1.5) of one row x and y > 0. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m,
+                                                               const double *x, double y,
+                                                               double *out, double *scratch);
+
+/* Moves the model along its scale orbit (mu, gamma/s, Sigma/s, sY), which leaves the law of X
+ * unchanged. Errors: NVMM_EDOM (s <= 0 or not finite). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_rescale(nvmm_model *m, double s);
+
+/* Applies a regularization (numerics.md 4.2); target_logdet is used by det_sigma_x only. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize(nvmm_model *m,
+                                                             nvmm_regularization r,
+                                                             double target_logdet);
+
+/* Moment initialization (numerics.md 5.6): mu = mean, Sigma = cov (no ridge), gamma = 0, and the
+ * family's default subordinator scaled so E[Y] = 1. cov is d x d row-major.
+ * Errors: NVMM_EFACTOR (cov singular), NVMM_EDOM (non-finite input). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_init_moments(nvmm_model *m,
+                                                               const double *mean,
+                                                               const double *cov);
+
+/* E[X] (d) and Cov[X] (d x d row-major) of the model. Errors: NVMM_EDOM when a moment is
+ * infinite. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_moments(const nvmm_model *m, double *mean,
+                                                          double *cov);
+
+#endif

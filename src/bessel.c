@@ -1,0 +1,1 @@
+/* bessel.c: placeholder until the module lands. */

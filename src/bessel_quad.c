@@ -1,0 +1,1 @@
+/* bessel_quad.c: placeholder until the module lands. */

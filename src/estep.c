@@ -1,0 +1,1 @@
+/* estep.c: placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* gig.c: placeholder until the module lands. */

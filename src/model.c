@@ -1,0 +1,1 @@
+/* model.c: placeholder until the module lands. */

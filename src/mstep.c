@@ -1,0 +1,1 @@
+/* mstep.c: placeholder until the module lands. */
