@@ -33,7 +33,8 @@ typedef struct nvmm_model {
   double *mu;    /* location, d */
   double *gamma; /* skewness, d (all zero for the Gaussian) */
   double *sigma; /* dispersion Sigma, d x d row-major, symmetric positive definite */
-  double *chol;  /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero */
+  double *chol;  /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero,
+                    followed by a d x d scratch the library uses to validate a new Sigma */
   double logdet; /* log |Sigma| = 2 sum log L_ii */
   nvmm_sub sub;  /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
 } nvmm_model;

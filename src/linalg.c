@@ -1,0 +1,73 @@
+/* linalg.c: Cholesky through LAPACK, triangular solves and the GIG integral shared by the
+ * log-densities and the E-step. */
+#include "linalg.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_psi.h>
+
+#include "nvmm/bessel.h"
+
+/* LAPACK (Fortran) prototype; gfortran passes the CHARACTER length as a trailing size_t. */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info,
+             size_t uplo_len);
+
+nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet) {
+  NVMM_CHECK(d >= 1 && d <= INT_MAX, NVMM_EINVAL, "dimension d = %zu out of range", d);
+  int n = (int)d, info = 0;
+  if (l != a)
+    memcpy(l, a, d * d * sizeof *l);
+  /* A row-major lower factor is, read column-major, an upper factor: ask LAPACK for "U". */
+  dpotrf_("U", &n, l, &n, &info, 1);
+  NVMM_CHECK(info >= 0, NVMM_ESANITY, "dpotrf: argument %d invalid", -info);
+  if (info > 0)
+    return NVMM_EFACTOR;
+  double s = 0.0;
+  for (size_t i = 0; i < d; i++) {
+    for (size_t j = i + 1; j < d; j++)
+      l[i * d + j] = 0.0;
+    s += log(l[i * d + i]);
+  }
+  *logdet = 2.0 * s;
+  return NVMM_OK;
+}
+
+void nvmm__trsv_lower(size_t d, const double *l, double *b) {
+  for (size_t i = 0; i < d; i++) {
+    const double *li = l + i * d;
+    double s = b[i];
+    for (size_t j = 0; j < i; j++)
+      s -= li[j] * b[j];
+    b[i] = s / li[i];
+  }
+}
+
+nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out) {
+  NVMM_CHECK(a >= 0 && b >= 0 && isfinite(a) && isfinite(b) && isfinite(nu), NVMM_EDOM,
+             "GIG integral needs finite nu and a, b >= 0 (nu = %g, a = %g, b = %g)", nu, a,
+             b);
+  if (a == 0.0 && b == 0.0) {
+    *out = INFINITY;
+  } else if (a == 0.0) {
+    /* Inverse-gamma kernel: Gamma(-nu) (b/2)^nu, finite only for nu < 0. */
+    *out = nu < 0 ? lgamma(-nu) + nu * log(0.5 * b) : INFINITY;
+  } else if (b == 0.0) {
+    /* Gamma kernel: Gamma(nu) (2/a)^nu, finite only for nu > 0. */
+    *out = nu > 0 ? lgamma(nu) - nu * log(0.5 * a) : INFINITY;
+  } else {
+    /* 2 (b/a)^(nu/2) K_nu(sqrt(ab)); the logs of a and b are taken separately so that neither
+     * the ratio nor the product can overflow. */
+    double lk;
+    NVMM_CALL(nvmm_bessel_lnk(nu, sqrt(a) * sqrt(b), &lk));
+    *out = M_LN2 + 0.5 * nu * (log(b) - log(a)) + lk;
+  }
+  return NVMM_OK;
+}
+
+double nvmm__digamma(double x) {
+  gsl_sf_result r;
+  return gsl_sf_psi_e(x, &r) == GSL_SUCCESS ? r.val : NAN;
+}

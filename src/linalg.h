@@ -1,0 +1,26 @@
+/* linalg.h: the few dense kernels the model and the M-step share (library-internal). */
+#ifndef NVMM_LINALG_H
+#define NVMM_LINALG_H
+
+#include <stddef.h>
+
+#include "nvmm/status.h"
+
+/* Lower Cholesky factor of the d x d row-major symmetric matrix a into l (row-major, upper part
+ * zeroed; l may equal a) through LAPACK dpotrf; *logdet = log|a|. Returns NVMM_EFACTOR (a not positive
+ * definite) without raising an error, so callers can decide what the failure means. */
+nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet);
+
+/* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
+void nvmm__trsv_lower(size_t d, const double *l, double *b);
+
+/* log of the integral over y > 0 of y^(nu-1) exp(-(a y + b / y) / 2), a, b >= 0, including the
+ * limits a = 0 (needs nu < 0) and b = 0 (needs nu > 0); +inf where the integral diverges.
+ * Both the GIG normalizer and the marginal density are this one function, so every term of a
+ * log-density uses the same (unfloored) a and b (numerics.md pitfall 6). */
+/* digamma(x) for x > 0 (GSL), used by the closed-form inverse-gamma posterior. */
+double nvmm__digamma(double x);
+
+nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out);
+
+#endif

@@ -1,0 +1,25 @@
+/* model_impl.h: per-model quantities shared by the log-density and the E-step
+ * (library-internal). */
+#ifndef NVMM_MODEL_IMPL_H
+#define NVMM_MODEL_IMPL_H
+
+#include "nvmm/model.h"
+
+/* What every row of one pass needs, computed once per pass. */
+typedef struct nvmm__pre {
+  double c0;    /* -(d/2) log(2 pi) - (1/2) log|Sigma| */
+  double w2;    /* gamma^T Sigma^-1 gamma */
+  double p;     /* GIG embedding of the subordinator (p, a, b) */
+  double a;
+  double b;
+  double lnorm; /* log of the prior's GIG integral: log int y^(p-1) e^{-(ay+b/y)/2} dy */
+} nvmm__pre;
+
+/* Fills pre and w = L^-1 gamma (d doubles). */
+nvmm_status nvmm__model_pre(const nvmm_model *m, double *w, nvmm__pre *pre);
+
+/* z = L^-1 (x - mu) into z (d doubles); returns q = z^T z and sets *zw = z^T w. */
+double nvmm__model_row(const nvmm_model *m, const double *x, const double *w, double *z,
+                       double *zw);
+
+#endif
