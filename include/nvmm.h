@@ -5,6 +5,7 @@
 #include "nvmm/bessel.h"
 #include "nvmm/estep.h"
 #include "nvmm/gig.h"
+#include "nvmm/io.h"
 #include "nvmm/model.h"
 #include "nvmm/sample.h"
 #include "nvmm/status.h"

@@ -303,6 +303,33 @@ START_TEST(test_em_monotone_gh) {
 }
 END_TEST
 
+/* Pitfall 2 / numerics.md 4.5: alpha_min bounds the VG shape before beta = alpha / E[Y] is
+ * formed, and every time it binds it is counted. Statistics of a heavy-peaked Gamma (shape 0.4)
+ * with alpha_min = d/2 + 0.1 = 0.6 at d = 1. */
+START_TEST(test_alpha_min) {
+  nvmm_model *m = make_model(NVMM_FAMILY_VG, 1, default_par[NVMM_FAMILY_VG]);
+  nvmm_sub g;
+  double eta[3];
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_GAMMA, (double[3]){0.4, 0.8, 0}, &g));
+  ck_assert_ok(nvmm_sub_eta(&g, eta));
+  double st[16] = {0};
+  st[NVMM_ST_N] = 1;
+  st[NVMM_ST_L] = eta[0];
+  st[NVMM_ST_U] = 3.0; /* unused by the Gamma solve */
+  st[NVMM_ST_V] = eta[2];
+  nvmm_mstep_counts c = {0};
+  ck_assert_ok(nvmm_mstep_sub(st, m, m, NULL, &c));
+  ck_assert_rel(m->sub.par[0], 0.4, 1e-12);
+  ck_assert_int_eq(c.alpha_clamp, 0);
+  nvmm_mstep_opts o = {0.6};
+  ck_assert_ok(nvmm_mstep_sub(st, m, m, &o, &c));
+  ck_assert_double_eq(m->sub.par[0], 0.6);
+  ck_assert_rel(m->sub.par[1], 0.6 / eta[2], 1e-15);
+  ck_assert_int_eq(c.alpha_clamp, 1);
+  nvmm_model_free(&m);
+}
+END_TEST
+
 START_TEST(test_bad_input) {
   nvmm_model *m = make_model(NVMM_FAMILY_NIG, 2, default_par[NVMM_FAMILY_NIG]);
   double st[32] = {0}, scratch[32], x[2] = {NAN, 1.0};
@@ -335,6 +362,7 @@ static Suite *make_suite(void) {
   TCase *tm = tcase_create("mstep");
   tcase_add_test(tm, test_mstep_inverts_eta);
   tcase_add_test(tm, test_mstep_d_sign);
+  tcase_add_test(tm, test_alpha_min);
   tcase_add_test(tm, test_bad_input);
   suite_add_tcase(s, tm);
   TCase *te = tcase_create("em");

@@ -1,0 +1,113 @@
+/* nvmm/io.h: HDF5 files: data sets read in row shards with parallel HDF5, CSV import, and
+ * model files (a model, its fit history and metadata; readable with h5py). */
+#ifndef NVMM_IO_H
+#define NVMM_IO_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvmm/model.h"
+#include "nvmm/status.h"
+
+/* An open 2-D numeric data set (rows = observations). Opaque. */
+typedef struct nvmm_data nvmm_data;
+
+/* Opens dataset (e.g. "/X") of the HDF5 file path on every rank of comm with the MPI-IO
+ * driver. Checks that the file exists and is HDF5, that the dataset exists, is 2-D and
+ * numeric (float or integer; converted to double on read).
+ * Collective on comm; every rank gets the same status.
+ * Errors: NVMM_EIO (missing or non-HDF5 file, missing dataset), NVMM_EINVAL (not 2-D, not
+ * numeric), NVMM_ENOMEM. Messages name the file and the dataset. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_open(MPI_Comm comm, const char *path,
+                                                      const char *dataset, nvmm_data **out);
+
+/* Number of rows n and columns d. Not collective. */
+NVMM_EXTERN void nvmm_data_dims(const nvmm_data *data, int64_t *n, int64_t *d);
+
+/* Name of column j from the "columns" attribute if present (else NULL). Not collective. */
+NVMM_EXTERN const char *nvmm_data_column_name(const nvmm_data *data, int64_t j);
+
+/* Reads rows [row0, row0 + nrows) into buf (nrows x d row-major, double). Collective on the
+ * data's communicator (each rank its own range; nrows may be 0). Checks every value is finite;
+ * on the first non-finite value the status is NVMM_EDOM and the message names the file, the
+ * dataset, the global row and column (0-based), and *bad_row receives the global row
+ * (-1 if none). The status is agreed across ranks: a rank whose rows are fine returns
+ * NVMM_EDOM too when another rank found a bad value (its message then says so).
+ * Errors: NVMM_EIO, NVMM_EDOM, NVMM_EINVAL (range outside the dataset). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0,
+                                                      int64_t nrows, double *buf,
+                                                      int64_t *bad_row);
+
+/* Closes the data set; no-op on NULL; sets *data = NULL. Collective. */
+NVMM_EXTERN void nvmm_data_close(nvmm_data **data);
+
+/* What an import did. */
+typedef struct nvmm_import_report {
+  int64_t rows;      /* data rows written */
+  int64_t columns;   /* numeric columns written */
+  int64_t skipped;   /* non-numeric columns skipped */
+  char skipped_names[1024]; /* their header names, comma-separated (truncated if long) */
+} nvmm_import_report;
+
+/* Converts a CSV file with a header line into a 2-D float64 chunked dataset (default "/X")
+ * of the HDF5 file out_path, streaming (memory does not grow with the file). A column is
+ * numeric when its value in the first data row parses as a number; non-numeric columns are
+ * skipped and reported. Column names are kept as the string-array attribute "columns" of the
+ * dataset. The output is written to a temporary file and renamed into place only on success,
+ * so a failed import leaves no output file. Not collective (call on one rank).
+ * Errors: NVMM_EIO (cannot read the CSV, cannot write the output: the message names the
+ * path), NVMM_EINVAL (empty file, no numeric column, a row with a wrong number of fields or a
+ * non-numeric value in a numeric column: the message names the line and the column). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_import_csv(const char *csv_path,
+                                                       const char *out_path,
+                                                       const char *dataset,
+                                                       nvmm_import_report *report);
+
+/* Per-iteration fit history (arrays of length len; any pointer may be NULL when len is 0). */
+typedef struct nvmm_history_view {
+  size_t len;
+  const double *loglik;       /* mean log-likelihood of the model entering each iteration */
+  const double *param_change; /* hybrid RMS parameter change of each iteration */
+  const double *elapsed;      /* seconds since the start of the fit, after each iteration */
+  const double *counters;     /* len x ncounters row-major: floors/clamps/fallbacks */
+  size_t ncounters;
+  const char *const *counter_names; /* ncounters names */
+} nvmm_history_view;
+
+/* Fit metadata stored with a model (any field may be NULL / 0). */
+typedef struct nvmm_fit_meta {
+  const char *reason;      /* "converged", "max_iter", "diverged" */
+  int64_t iterations;
+  int64_t n;               /* rows fitted */
+  int ranks;
+  double loglik_mean;      /* final mean log-likelihood */
+  const char *config_text; /* the effective configuration */
+  const char *data_path;   /* "file.h5:/dataset" */
+} nvmm_fit_meta;
+
+/* Writes a model file: root attributes family (string), d, nvmm_version; datasets /mu, /gamma,
+ * /sigma (d x d), subordinator parameters under their natural names (/mu_ig, /lambda;
+ * /alpha, /beta; /p, /a, /b) and always /gig_p, /gig_a, /gig_b (the GIG embedding; a or b may
+ * be 0); if hist != NULL a group /history with datasets loglik, param_change, elapsed and
+ * counters (len x ncounters with a "names" attribute); if meta != NULL attributes of the
+ * group /meta. Written to path.tmp, flushed, fsynced and renamed over path (atomic).
+ * Not collective (call on one rank). Errors: NVMM_EIO naming the path. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_write(const char *path, const nvmm_model *m,
+                                                        const nvmm_history_view *hist,
+                                                        const nvmm_fit_meta *meta);
+
+/* Reads a model file written by nvmm_model_write into a new model (*out; free with
+ * nvmm_model_free). Not collective. Errors: NVMM_EIO (missing file, not HDF5, not a model
+ * file: the message names the path and the missing item), NVMM_EINVAL/NVMM_EDOM/NVMM_EFACTOR
+ * (invalid parameters), NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_read(const char *path, nvmm_model **out);
+
+/* What kind of nvmm file path is, in words, written into buf (for `nvmm info`): a data file
+ * (its datasets with shapes and column names), a model file (family, d, parameters, history
+ * length and final log-likelihood), or another HDF5 file (its top-level objects).
+ * Not collective. Errors: NVMM_EIO. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_file_describe(const char *path, char *buf,
+                                                          size_t size);
+
+#endif

@@ -1,0 +1,1 @@
+/* io_import.c: placeholder. */
