@@ -4,11 +4,13 @@
 
 #include "nvmm/bessel.h"
 #include "nvmm/estep.h"
+#include "nvmm/fit.h"
 #include "nvmm/gig.h"
 #include "nvmm/io.h"
 #include "nvmm/model.h"
 #include "nvmm/sample.h"
 #include "nvmm/status.h"
 #include "nvmm/version.h"
+#include "nvmm/xsum.h"
 
 #endif

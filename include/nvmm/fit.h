@@ -1,0 +1,134 @@
+/* nvmm/fit.h: the distributed batch EM fit: options with their defaults, the fit object over a
+ * communicator and this rank's rows, INITIALIZE / ITERATE / TEST, history and results.
+ * See numerics.md sections A, 5 and 6.2, and architecture.md. */
+#ifndef NVMM_FIT_H
+#define NVMM_FIT_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvmm/estep.h"
+#include "nvmm/model.h"
+#include "nvmm/status.h"
+
+typedef enum nvmm_algorithm {
+  NVMM_ALG_EM = 0, /* E-step, full M-step, regularize */
+  NVMM_ALG_MCECM,  /* E, M(mu, gamma, Sigma), regularize, E, M(subordinator) (6.2) */
+  NVMM_ALG_COUNT
+} nvmm_algorithm;
+
+/* Why a fit stopped: positive converged, 0 still iterating, negative stopped otherwise. */
+typedef enum nvmm_fit_reason {
+  NVMM_FIT_ITERATING = 0,
+  NVMM_FIT_CONVERGED = 1, /* parameter change below tol */
+  NVMM_FIT_MAX_ITER = -1, /* max_iter reached */
+  NVMM_FIT_DIVERGED = -2  /* a non-finite or failed update; the last finite model is kept */
+} nvmm_fit_reason;
+
+typedef enum nvmm_init_kind {
+  NVMM_INIT_MOMENTS = 0, /* mean and covariance of the data, gamma = 0 (5.6) */
+  NVMM_INIT_SUBMODELS,   /* GH: best of NIG, VG, NInvG short fits and the moments (5.6) */
+  NVMM_INIT_MODEL        /* a given model (nvmm_fit_set_model) */
+} nvmm_init_kind;
+
+/* Options. Defaults live only in nvmm_fit_options_default. */
+typedef struct nvmm_fit_options {
+  nvmm_family family;
+  nvmm_algorithm algorithm;
+  nvmm_regularization regularization;
+  int max_iter;       /* iteration cap (default 200) */
+  double tol;         /* hybrid RMS parameter change that stops the fit (default 1e-3) */
+  double alpha_min;   /* lower bound on the VG shape (0: none) */
+  nvmm_init_kind init;
+  int64_t block_rows; /* rows per reduction block (default 4096; results do not depend on the
+                         rank count for a fixed value) */
+  int standardize;    /* 1: run EM on centred and scaled data (A.1; default 1) */
+} nvmm_fit_options;
+
+/* Fills o with the defaults for a family: max_iter 200, tol 1e-3, det_sigma_one, em, moments
+ * init (submodels for GH), block_rows 4096, standardize. */
+NVMM_EXTERN void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o);
+
+/* Checks the options. Errors: NVMM_EBADTOL (tol < 0 or not finite), NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o);
+
+/* Names of the per-iteration counters kept in the history. */
+enum {
+  NVMM_CNT_BPOST_FLOOR = 0, /* E-step rows whose posterior b hit the floor */
+  NVMM_CNT_D_FLOOR,         /* M-step D floors */
+  NVMM_CNT_SIGMA_RIDGE,     /* Sigma factorizations that needed a relative ridge */
+  NVMM_CNT_GIG_FALLBACK,    /* GIG solves rejected (previous GIG kept) */
+  NVMM_CNT_GIG_RIDGE,       /* GIG Newton steps with an eigenvalue floor */
+  NVMM_CNT_ALPHA_CLAMP,     /* VG shapes raised to alpha_min */
+  NVMM_NCOUNTERS
+};
+NVMM_EXTERN const char *nvmm_counter_name(int counter);
+
+typedef struct nvmm_fit nvmm_fit;
+
+/* Rows [first_row, first_row + n_local) of an n x d data set, on this rank (x is n_local x d
+ * row-major, borrowed until nvmm_fit_destroy; ranks hold disjoint ranges that cover all n
+ * rows). first_row must be a multiple of o->block_rows unless n_local is 0 or this is the last
+ * range (nvmm_fit_shard gives such ranges). Computes the global mean and scale (two exact
+ * reductions).
+ * Collective on comm. Errors: NVMM_EINVAL (bad options, ranges), NVMM_EDOM (n <= d,
+ * constant column), NVMM_ENOMEM. Every rank gets the same status. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm,
+                                                       const nvmm_fit_options *o, int64_t n,
+                                                       int64_t d, int64_t first_row,
+                                                       int64_t n_local, const double *x,
+                                                       nvmm_fit **out);
+
+/* The row range of rank `rank` of `size`: whole blocks of block_rows, as even as possible. */
+NVMM_EXTERN void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size,
+                                int64_t *first_row, int64_t *n_local);
+
+/* Frees the fit; no-op on NULL; sets *f = NULL. Collective. */
+NVMM_EXTERN void nvmm_fit_destroy(nvmm_fit **f);
+
+/* INITIALIZE: from the options' init (moments or GH sub-models), or from a model in the user's
+ * units (family and d must match). Collective. Errors: NVMM_EFACTOR (singular covariance),
+ * NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_init(nvmm_fit *f);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m);
+
+/* ITERATE: one EM (or MCECM) iteration; sets the reason when the fit stops (converged,
+ * max_iter, diverged). A divergence is a reason, not an error. Collective.
+ * Errors: NVMM_EDOM (non-finite data statistics), NVMM_EMPI, NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_iterate(nvmm_fit *f);
+
+/* Runs ITERATE until a reason is set, then one closing E-step pass for the final model's
+ * log-likelihood. Collective. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_run(nvmm_fit *f);
+
+/* TEST: the current reason. */
+NVMM_EXTERN nvmm_fit_reason nvmm_fit_reason_get(const nvmm_fit *f);
+NVMM_EXTERN const char *nvmm_fit_reason_name(nvmm_fit_reason r);
+
+/* The current model in the user's units, with the requested gauge honoured there
+ * (numerics.md A.1). Identical on every rank. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out);
+
+/* Results. */
+typedef struct nvmm_fit_summary {
+  int iterations;        /* completed updates, including the one that met tol */
+  nvmm_fit_reason reason;
+  double loglik_init;    /* mean log-likelihood of the initial model */
+  double loglik;         /* mean log-likelihood of the final model (NAN until known) */
+  double change;         /* last parameter change */
+  double elapsed;        /* seconds */
+  int64_t n;             /* rows */
+  int ranks;
+  double counters[NVMM_NCOUNTERS]; /* totals over the iterations */
+} nvmm_fit_summary;
+NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
+
+/* History: arrays of length *len owned by the fit (valid until the next iterate):
+ * loglik[i] = mean LL after update i+1 (NAN while unknown), change[i], elapsed[i], and
+ * counters[i * NVMM_NCOUNTERS + c]. */
+NVMM_EXTERN void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
+                                  const double **change, const double **elapsed,
+                                  const double **counters);
+
+#endif

@@ -1,0 +1,649 @@
+/* fit.c: the distributed batch EM: standardization (numerics.md A.1), exact block reductions
+ * (one MPI_Allreduce per E-step), the M-step on rank 0 with a broadcast, regularization, the
+ * hybrid RMS convergence test (5.2), divergence guard (5.4), history and results. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit_impl.h"
+#include "nvmm/xsum.h"
+
+static const char *const counter_names[NVMM_NCOUNTERS] = {
+    "bpost_floor", "d_floor", "sigma_ridge", "gig_fallback", "gig_ridge", "alpha_clamp"};
+
+const char *nvmm_counter_name(int c) {
+  return c >= 0 && c < NVMM_NCOUNTERS ? counter_names[c] : "unknown";
+}
+
+const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
+  switch (r) {
+  case NVMM_FIT_CONVERGED:
+    return "converged";
+  case NVMM_FIT_MAX_ITER:
+    return "max_iter";
+  case NVMM_FIT_DIVERGED:
+    return "diverged";
+  default:
+    return "iterating";
+  }
+}
+
+void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
+  /* numerics.md A.10: det_sigma_one for every family, max_iter 200, tol 1e-3, em. */
+  o->family = family;
+  o->algorithm = NVMM_ALG_EM;
+  o->regularization = NVMM_REG_DET_SIGMA_ONE;
+  o->max_iter = 200;
+  o->tol = 1e-3;
+  o->alpha_min = 0.0;
+  o->init = family == NVMM_FAMILY_GH ? NVMM_INIT_SUBMODELS : NVMM_INIT_MOMENTS;
+  /* 4096 rows: block sums cost one exact accumulation per statistic per block, negligible
+   * next to 4096 E-step rows, and a block of d = 100 doubles still fits in L2. */
+  o->block_rows = 4096;
+  o->standardize = 1;
+}
+
+nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
+  NVMM_CHECK(o, NVMM_EINVAL, "options are NULL");
+  NVMM_CHECK((unsigned)o->family < NVMM_FAMILY_COUNT, NVMM_EINVAL, "invalid family %d",
+             (int)o->family);
+  NVMM_CHECK((unsigned)o->algorithm < NVMM_ALG_COUNT, NVMM_EINVAL, "invalid algorithm %d",
+             (int)o->algorithm);
+  NVMM_CHECK((unsigned)o->regularization < NVMM_REG_COUNT, NVMM_EINVAL,
+             "invalid regularization %d", (int)o->regularization);
+  NVMM_CHECK(o->max_iter >= 1, NVMM_EINVAL, "max_iter = %d must be at least 1", o->max_iter);
+  NVMM_CHECK(isfinite(o->tol) && o->tol >= 0, NVMM_EBADTOL,
+             "tol = %g must be finite and non-negative", o->tol);
+  NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
+             "alpha_min = %g must be finite and non-negative", o->alpha_min);
+  NVMM_CHECK(o->block_rows >= 1, NVMM_EINVAL, "block_rows = %lld must be positive",
+             (long long)o->block_rows);
+  NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS || o->family == NVMM_FAMILY_GH, NVMM_EINVAL,
+             "the sub-model initialization is for the GH family only");
+  return NVMM_OK;
+}
+
+void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size, int64_t *first_row,
+                    int64_t *n_local) {
+  int64_t nb = (n + block_rows - 1) / block_rows;
+  int64_t b0 = nb * rank / size, b1 = nb * (rank + 1) / size;
+  int64_t r0 = b0 * block_rows, r1 = b1 * block_rows < n ? b1 * block_rows : n;
+  *first_row = r0 < n ? r0 : n;
+  *n_local = r1 > r0 ? r1 - r0 : 0;
+}
+
+/* Makes a rank-local status collective: every rank returns the worst status, and ranks that
+ * were fine get a message saying another rank failed (PETSc's "reduce failure before
+ * branching"). */
+static nvmm_status agree(MPI_Comm comm, nvmm_status st) {
+  int mine = -(int)st, worst;
+  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
+  if (worst != 0 && st == NVMM_OK)
+    NVMM_ERROR((nvmm_status)-worst, "another rank failed: %s",
+               nvmm_strerror((nvmm_status)-worst));
+  return (nvmm_status)-worst;
+}
+
+/* Exact, rank-count-independent sums over this rank's blocks of a per-block vector of length
+ * len computed by fn; one MPI_Allreduce of the integer limbs plus an error count. */
+typedef nvmm_status block_fn(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
+                             double *out);
+
+static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, block_fn *fn,
+                                 double *out) {
+  const size_t L = NVMM_XSUM_LIMBS, d = f->d;
+  memset(f->acc, 0, (len * L + 1) * sizeof *f->acc);
+  nvmm_status st = NVMM_OK;
+  for (int64_t r = 0; r < f->n_local && st == NVMM_OK; r += f->o.block_rows) {
+    size_t rows = (size_t)(f->n_local - r < f->o.block_rows ? f->n_local - r : f->o.block_rows);
+    const double *xr = f->x + (size_t)r * d;
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < d; j++)
+        f->block[i * d + j] = (xr[i * d + j] - f->center[j]) / f->scale[j];
+    memset(f->bstats, 0, len * sizeof *f->bstats);
+    st = fn(f, m, rows, f->block, f->bstats);
+    for (size_t k = 0; k < len && st == NVMM_OK; k++)
+      nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
+  }
+  for (size_t k = 0; k < len; k++)
+    nvmm_xsum_normalize(f->acc + k * L);
+  f->acc[len * L] = st != NVMM_OK;
+  if (MPI_Allreduce(MPI_IN_PLACE, f->acc, (int)(len * L + 1), MPI_INT64_T, MPI_SUM, f->comm) !=
+      MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the E-step statistics failed");
+  if (f->acc[len * L] != 0) {
+    if (st == NVMM_OK)
+      NVMM_ERROR(NVMM_EDOM, "another rank failed in the E-step");
+    return st;
+  }
+  for (size_t k = 0; k < len; k++)
+    out[k] = nvmm_xsum_value(f->acc + k * L);
+  return NVMM_OK;
+}
+
+static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
+                             double *out) {
+  /* Raw (unstandardized) column sums; f->center is still 0 and f->scale 1 here. */
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < f->d; j++)
+      out[j] += xb[i * f->d + j];
+  out[f->d] += (double)rows;
+  return NVMM_OK;
+}
+
+static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
+                               double *out) {
+  /* Centred cross products (center holds the mean), lower triangle packed by rows. */
+  size_t d = f->d;
+  for (size_t i = 0; i < rows; i++) {
+    const double *xi = xb + i * d;
+    double *o = out;
+    for (size_t j = 0; j < d; j++, o += j)
+      for (size_t k = 0; k <= j; k++)
+        o[k] += xi[j] * xi[k];
+  }
+  return NVMM_OK;
+}
+
+static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
+                               double *out) {
+  return nvmm_estep(m, rows, xb, out, f->scratch);
+}
+
+/* Global mean and covariance (two exact passes: centring before the cross products avoids the
+ * cancellation of raw moments, A.1), then the standardization. */
+static nvmm_status moments(nvmm_fit *f) {
+  size_t d = f->d, np = d * (d + 1) / 2;
+  double *tmp = f->stats; /* len >= np + d + 1 */
+  NVMM_CALL(reduce_blocks(f, NULL, d + 1, block_sum, tmp));
+  NVMM_CHECK(tmp[d] == (double)f->n, NVMM_EINVAL,
+             "the ranks' row ranges cover %.0f rows, not n = %lld", tmp[d], (long long)f->n);
+  for (size_t j = 0; j < d; j++)
+    f->center[j] = tmp[j] / (double)f->n;
+  NVMM_CALL(reduce_blocks(f, NULL, np, block_cross, tmp));
+  for (size_t j = 0; j < d; j++)
+    f->scale[j] = sqrt(tmp[j * (j + 1) / 2 + j] / (double)f->n);
+  for (size_t j = 0; j < d; j++)
+    NVMM_CHECK(f->scale[j] > 0 && isfinite(f->scale[j]), NVMM_EDOM,
+               "column %zu is constant (its variance is %g): Sigma would be singular", j,
+               f->scale[j] * f->scale[j]);
+  for (size_t j = 0; j < d; j++)
+    for (size_t k = 0; k <= j; k++) {
+      double c = tmp[j * (j + 1) / 2 + k] / (double)f->n;
+      f->corr[j * d + k] = f->corr[k * d + j] =
+          f->o.standardize ? c / (f->scale[j] * f->scale[k]) : c;
+    }
+  if (!f->o.standardize)
+    for (size_t j = 0; j < d; j++)
+      f->scale[j] = 1.0;
+  return NVMM_OK;
+}
+
+static nvmm_status fit_alloc(nvmm_fit *f) {
+  size_t d = f->d, len = f->len, L = NVMM_XSUM_LIMBS;
+  size_t need = len > d * (d + 1) / 2 + d + 1 ? len : d * (d + 1) / 2 + d + 1;
+  size_t hist = (size_t)f->o.max_iter;
+  f->len = len;
+  f->pack_len = 2 * d + 2 * d * d + 8 + NVMM_NCOUNTERS;
+  f->center = calloc(d, sizeof(double));
+  f->scale = calloc(d, sizeof(double));
+  f->corr = calloc(d * d, sizeof(double));
+  f->block = calloc((size_t)f->o.block_rows * d, sizeof(double));
+  f->bstats = calloc(need, sizeof(double));
+  f->acc = calloc(need * L + 1, sizeof(int64_t));
+  f->stats = calloc(need, sizeof(double));
+  f->scratch = calloc(d * d + 2 * d, sizeof(double));
+  f->pack = calloc(f->pack_len, sizeof(double));
+  f->h_loglik = calloc(hist, sizeof(double));
+  f->h_change = calloc(hist, sizeof(double));
+  f->h_elapsed = calloc(hist, sizeof(double));
+  f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
+  NVMM_CHECK(f->center && f->scale && f->corr && f->block && f->bstats && f->acc && f->stats &&
+                 f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
+                 f->h_counters,
+             NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
+             (long long)f->o.block_rows);
+  NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
+  return nvmm_model_alloc(f->o.family, d, &f->next);
+}
+
+nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
+                            int64_t first_row, int64_t n_local, const double *x,
+                            nvmm_fit **out) {
+  NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
+  *out = NULL;
+  nvmm_status st = nvmm_fit_options_check(o);
+  if (st == NVMM_OK && !(d >= 1 && d <= (1 << 20)))
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "dimension d = %lld invalid",
+                    (long long)d);
+  if (st == NVMM_OK && n <= d)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EDOM,
+                    "n = %lld rows is not more than d = %lld columns: Sigma cannot be "
+                    "estimated",
+                    (long long)n, (long long)d);
+  if (st == NVMM_OK && (n_local < 0 || first_row < 0 || first_row + n_local > n ||
+                        (n_local > 0 && !x)))
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+                    "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
+                    (long long)(first_row + n_local), (long long)n);
+  if (st == NVMM_OK && n_local > 0 && first_row % o->block_rows != 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+                    "first_row = %lld is not a multiple of block_rows = %lld",
+                    (long long)first_row, (long long)o->block_rows);
+  nvmm_fit *f = NULL;
+  if (st == NVMM_OK) {
+    f = calloc(1, sizeof *f);
+    st = f ? NVMM_OK : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
+  }
+  /* Every rank must reach MPI_Comm_dup, so argument errors are agreed on first. */
+  st = agree(comm, st);
+  if (st != NVMM_OK) {
+    free(f);
+    return st;
+  }
+  f->o = *o;
+  f->n = n;
+  f->d = (size_t)d;
+  f->first_row = first_row;
+  f->n_local = n_local;
+  f->x = x;
+  f->len = nvmm_stats_len(f->d);
+  f->loglik_init = f->loglik_final = NAN;
+  if (MPI_Comm_dup(comm, &f->comm) != MPI_SUCCESS) {
+    free(f);
+    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_dup failed");
+  }
+  MPI_Comm_rank(f->comm, &f->rank);
+  MPI_Comm_size(f->comm, &f->size);
+  st = agree(f->comm, fit_alloc(f));
+  if (st == NVMM_OK) {
+    for (size_t j = 0; j < f->d; j++)
+      f->scale[j] = 1.0;
+    st = moments(f);
+  }
+  if (st != NVMM_OK) {
+    nvmm_fit_destroy(&f);
+    return st;
+  }
+  *out = f;
+  return NVMM_OK;
+}
+
+void nvmm_fit_destroy(nvmm_fit **pf) {
+  if (!pf || !*pf)
+    return;
+  nvmm_fit *f = *pf;
+  if (f->comm != MPI_COMM_NULL)
+    MPI_Comm_free(&f->comm);
+  nvmm_model_free(&f->model);
+  nvmm_model_free(&f->next);
+  free(f->center);
+  free(f->scale);
+  free(f->corr);
+  free(f->block);
+  free(f->bstats);
+  free(f->acc);
+  free(f->stats);
+  free(f->scratch);
+  free(f->pack);
+  free(f->h_loglik);
+  free(f->h_change);
+  free(f->h_elapsed);
+  free(f->h_counters);
+  free(f);
+  *pf = NULL;
+}
+
+/* Model broadcast: rank 0 packs (mu, gamma, Sigma, L, log|Sigma|, subordinator), the
+ * iteration's change, its outcome and the M-step counters; everyone unpacks. */
+enum { PK_LOGDET = 0, PK_KIND, PK_P0, PK_P1, PK_P2, PK_CHANGE, PK_OUTCOME, PK_STATUS, PK_HEAD };
+
+static void pack_model(nvmm_fit *f, const nvmm_model *m) {
+  size_t d = f->d;
+  double *p = f->pack;
+  p[PK_LOGDET] = m->logdet;
+  p[PK_KIND] = (double)m->sub.kind;
+  for (int k = 0; k < 3; k++)
+    p[PK_P0 + k] = m->sub.par[k];
+  double *v = p + PK_HEAD + NVMM_NCOUNTERS;
+  memcpy(v, m->mu, (2 * d + 2 * d * d) * sizeof *v); /* mu, gamma, sigma, chol contiguous */
+}
+
+static void unpack_model(nvmm_fit *f, nvmm_model *m) {
+  size_t d = f->d;
+  const double *p = f->pack;
+  m->logdet = p[PK_LOGDET];
+  m->sub.kind = (nvmm_sub_kind)p[PK_KIND];
+  for (int k = 0; k < 3; k++)
+    m->sub.par[k] = p[PK_P0 + k];
+  memcpy(m->mu, p + PK_HEAD + NVMM_NCOUNTERS, (2 * d + 2 * d * d) * sizeof(double));
+}
+
+static nvmm_status bcast_pack(nvmm_fit *f) {
+  if (MPI_Bcast(f->pack, (int)f->pack_len, MPI_DOUBLE, 0, f->comm) != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Bcast of the model failed");
+  return NVMM_OK;
+}
+
+static nvmm_status estep_all(nvmm_fit *f, const nvmm_model *m) {
+  return reduce_blocks(f, m, f->len, block_estep, f->stats);
+}
+
+static double rms_change(size_t k, const double *a, const double *b) {
+  double dd = 0.0, bb = 0.0;
+  for (size_t i = 0; i < k; i++) {
+    dd += (a[i] - b[i]) * (a[i] - b[i]);
+    bb += b[i] * b[i];
+  }
+  return sqrt(dd / (double)k) / (1.0 + sqrt(bb / (double)k));
+}
+
+/* numerics.md 5.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
+ * entries; subordinator excluded (pitfall 22). */
+static double param_change(const nvmm_model *new, const nvmm_model *old) {
+  size_t d = new->d;
+  double c[3] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
+                 rms_change(d * d, new->chol, old->chol)};
+  double m = 0.0;
+  for (int k = 0; k < 3; k++) {
+    if (!isfinite(c[k]))
+      return NAN; /* fmax would drop a NaN */
+    m = fmax(m, c[k]);
+  }
+  return m;
+}
+
+static int model_finite(const nvmm_model *m) {
+  size_t d = m->d;
+  for (size_t i = 0; i < 2 * d + 2 * d * d; i++)
+    if (!isfinite(m->mu[i]))
+      return 0;
+  return isfinite(m->logdet) && isfinite(m->sub.par[0]) && isfinite(m->sub.par[1]) &&
+         isfinite(m->sub.par[2]);
+}
+
+/* Outcome of an M-step on rank 0: a numerical failure (singular Sigma, impossible moments) is a
+ * divergence, kept as a reason; anything else is an error. */
+static int diverging(nvmm_status st) {
+  return st == NVMM_EFACTOR || st == NVMM_EDOM || st == NVMM_ENOCONV;
+}
+
+static void count_mstep(double *pack, const nvmm_mstep_counts *c) {
+  double *k = pack + PK_HEAD;
+  k[NVMM_CNT_D_FLOOR] += (double)c->d_floor;
+  k[NVMM_CNT_SIGMA_RIDGE] += (double)c->sigma_ridge;
+  k[NVMM_CNT_GIG_FALLBACK] += (double)c->gig_fallback;
+  k[NVMM_CNT_GIG_RIDGE] += (double)c->gig_ridge;
+  k[NVMM_CNT_ALPHA_CLAMP] += (double)c->alpha_clamp;
+}
+
+/* Rank 0 runs one M-step half and regularizes; the result is broadcast into f->next. part:
+ * 0 full EM M-step, 1 the Gaussian block (MCECM), 2 the subordinator (MCECM). */
+static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, int *diverged) {
+  if (f->rank == 0) {
+    nvmm_mstep_counts c = {0};
+    nvmm_mstep_opts mo = {f->o.alpha_min};
+    nvmm_status st;
+    if (part == 0)
+      st = nvmm_mstep(f->stats, from, f->next, &mo, &c, f->scratch);
+    else if (part == 1)
+      st = nvmm_mstep_normal(f->stats, from, f->next, &c, f->scratch);
+    else
+      st = nvmm_mstep_sub(f->stats, from, f->next, &mo, &c);
+    if (st == NVMM_OK && part != 2)
+      st = nvmm_model_regularize(f->next, f->o.regularization, f->target_logdet);
+    int bad = st != NVMM_OK || !model_finite(f->next);
+    if (part != 2 || !bad)
+      count_mstep(f->pack, &c);
+    f->pack[PK_OUTCOME] = bad ? 1.0 : 0.0;
+    f->pack[PK_STATUS] = st == NVMM_OK || diverging(st) ? 0.0 : (double)st;
+    if (!bad)
+      pack_model(f, f->next);
+  }
+  NVMM_CALL(bcast_pack(f));
+  NVMM_CHECK(f->pack[PK_STATUS] == 0.0, (nvmm_status)f->pack[PK_STATUS],
+             "the M-step failed on rank 0: %s", nvmm_strerror((nvmm_status)f->pack[PK_STATUS]));
+  *diverged = f->pack[PK_OUTCOME] != 0.0;
+  if (!*diverged)
+    unpack_model(f, f->next);
+  return NVMM_OK;
+}
+
+static void record(nvmm_fit *f, double change) {
+  int i = f->iterations;
+  f->h_change[i] = change;
+  f->h_loglik[i] = NAN;
+  f->h_elapsed[i] = MPI_Wtime() - f->t0;
+  for (int c = 0; c < NVMM_NCOUNTERS; c++) {
+    f->h_counters[(size_t)i * NVMM_NCOUNTERS + c] = f->pack[PK_HEAD + c];
+    f->totals[c] += f->pack[PK_HEAD + c];
+  }
+  f->last_change = change;
+  f->iterations++;
+}
+
+nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
+  NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
+  if (f->reason != NVMM_FIT_ITERATING)
+    return NVMM_OK;
+  NVMM_CALL(estep_all(f, f->model));
+  double ll = f->stats[NVMM_ST_LOGF] / (double)f->n;
+  if (f->iterations == 0)
+    f->loglik_init = ll;
+  else
+    f->h_loglik[f->iterations - 1] = ll;
+  memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
+  f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = f->stats[NVMM_ST_FLOOR];
+  int diverged = 0;
+  if (f->o.algorithm == NVMM_ALG_EM || f->o.family == NVMM_FAMILY_GAUSS) {
+    NVMM_CALL(mstep_bcast(f, f->model, 0, &diverged));
+  } else {
+    NVMM_CALL(mstep_bcast(f, f->model, 1, &diverged));
+    if (!diverged) {
+      /* Second E-step with the new Gaussian block and the old subordinator (6.2). */
+      double floors = f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR];
+      NVMM_CALL(estep_all(f, f->next));
+      f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
+      NVMM_CALL(mstep_bcast(f, f->next, 2, &diverged));
+    }
+  }
+  double change = diverged ? NAN : param_change(f->next, f->model);
+  if (diverged || !isfinite(change)) {
+    /* 5.4: keep the last finite iterate and stop. */
+    record(f, change);
+    f->reason = NVMM_FIT_DIVERGED;
+    return NVMM_OK;
+  }
+  NVMM_CALL(nvmm_model_copy(f->model, f->next));
+  record(f, change);
+  if (change < f->o.tol)
+    f->reason = NVMM_FIT_CONVERGED;
+  else if (f->iterations >= f->o.max_iter)
+    f->reason = NVMM_FIT_MAX_ITER;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_fit_run(nvmm_fit *f) {
+  NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
+  while (f->reason == NVMM_FIT_ITERATING)
+    NVMM_CALL(nvmm_fit_iterate(f));
+  /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
+   * the model entering it). */
+  NVMM_CALL(estep_all(f, f->model));
+  f->loglik_final = f->stats[NVMM_ST_LOGF] / (double)f->n;
+  if (f->iterations > 0)
+    f->h_loglik[f->iterations - 1] = f->loglik_final;
+  return NVMM_OK;
+}
+
+nvmm_fit_reason nvmm_fit_reason_get(const nvmm_fit *f) { return f->reason; }
+
+/* Standardized -> user units: x = center + scale * x~, so mu = c + s mu~, gamma = s gamma~,
+ * Sigma = S Sigma~ S, L = S L~ (numerics.md A.1: exact equivariance). */
+static nvmm_status to_user(const nvmm_fit *f, const nvmm_model *std, nvmm_model *out) {
+  NVMM_CALL(nvmm_model_copy(out, std));
+  size_t d = f->d;
+  double ld = std->logdet;
+  for (size_t i = 0; i < d; i++) {
+    out->mu[i] = f->center[i] + f->scale[i] * std->mu[i];
+    out->gamma[i] = f->scale[i] * std->gamma[i];
+    ld += 2.0 * log(f->scale[i]);
+    for (size_t j = 0; j < d; j++) {
+      out->sigma[i * d + j] = f->scale[i] * std->sigma[i * d + j] * f->scale[j];
+      out->chol[i * d + j] = f->scale[i] * std->chol[i * d + j];
+    }
+  }
+  out->logdet = ld;
+  return NVMM_OK;
+}
+
+static double log_scale_sum(const nvmm_fit *f) {
+  double s = 0.0;
+  for (size_t j = 0; j < f->d; j++)
+    s += 2.0 * log(f->scale[j]);
+  return s;
+}
+
+nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out) {
+  NVMM_CHECK(f && out, NVMM_EINVAL, "fit and model must not be NULL");
+  NVMM_CALL(to_user(f, f->model, out));
+  /* Honour the gauge in the user's units with one exact move along the orbit. */
+  return nvmm_model_regularize(out, f->o.regularization,
+                               f->target_logdet + log_scale_sum(f));
+}
+
+void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
+  s->iterations = f->iterations;
+  s->reason = f->reason;
+  s->loglik_init = f->loglik_init;
+  s->loglik = f->loglik_final;
+  s->change = f->last_change;
+  s->elapsed = f->t0 > 0 ? MPI_Wtime() - f->t0 : 0.0;
+  s->n = f->n;
+  s->ranks = f->size;
+  memcpy(s->counters, f->totals, sizeof f->totals);
+}
+
+void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
+                      const double **change, const double **elapsed, const double **counters) {
+  *len = (size_t)f->iterations;
+  *loglik = f->h_loglik;
+  *change = f->h_change;
+  *elapsed = f->h_elapsed;
+  *counters = f->h_counters;
+}
+
+/* Starts the fit from the model currently in f->model (standardized coordinates). */
+static nvmm_status start(nvmm_fit *f) {
+  NVMM_CALL(nvmm_model_regularize(f->model, f->o.regularization == NVMM_REG_DET_SIGMA_X
+                                                ? NVMM_REG_NONE
+                                                : f->o.regularization,
+                                  0.0));
+  f->target_logdet = f->model->logdet;
+  f->iterations = 0;
+  f->reason = NVMM_FIT_ITERATING;
+  f->loglik_init = f->loglik_final = NAN;
+  memset(f->totals, 0, sizeof f->totals);
+  f->t0 = MPI_Wtime();
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
+  NVMM_CHECK(f && m, NVMM_EINVAL, "fit and model must not be NULL");
+  NVMM_CHECK(m->family == f->o.family && m->d == f->d, NVMM_EINVAL,
+             "the initial model is %s of dimension %zu, the fit is %s of dimension %zu",
+             nvmm_family_name(m->family), m->d, nvmm_family_name(f->o.family), f->d);
+  /* User units -> standardized: mu~ = (mu - c) / s, gamma~ = gamma / s, Sigma~ = S^-1 Sigma
+   * S^-1; re-validated (and re-factorized) through nvmm_model_set. */
+  size_t d = f->d;
+  double *sig = f->scratch; /* d*d */
+  for (size_t i = 0; i < d; i++) {
+    f->next->mu[i] = (m->mu[i] - f->center[i]) / f->scale[i];
+    f->next->gamma[i] = m->gamma[i] / f->scale[i];
+    for (size_t j = 0; j < d; j++)
+      sig[i * d + j] = m->sigma[i * d + j] / (f->scale[i] * f->scale[j]);
+  }
+  NVMM_CALL(nvmm_model_set(f->model, f->next->mu, f->next->gamma, sig, &m->sub));
+  return start(f);
+}
+
+/* Five EM iterations of a sub-model from its moment init (numerics.md 5.6), then its GH
+ * embedding. Every rank runs the same deterministic arithmetic on the same reduced statistics,
+ * so no broadcast is needed. A sub-model whose short fit fails is skipped (*ok = 0). */
+static nvmm_status submodel(nvmm_fit *f, nvmm_family fam, nvmm_model *gh, int *ok) {
+  /* 5 iterations: normix's choice; enough to separate the tail shapes, cheap next to the fit. */
+  const int iters = 5;
+  /* b (VG) or a (NInvG) of the embedding, relative to the scale of Y: small enough that the GIG
+   * is the Gamma / InverseGamma to ~1e-4 in its moments, large enough for a finite Bessel
+   * argument. */
+  const double rel = 1e-4;
+  nvmm_model *m = NULL;
+  *ok = 0;
+  NVMM_CALL(nvmm_model_alloc(fam, f->d, &m));
+  double *mean = f->bstats; /* d zeros */
+  memset(mean, 0, f->d * sizeof *mean);
+  nvmm_status st = nvmm_model_init_moments(m, mean, f->corr);
+  for (int it = 0; it < iters && st == NVMM_OK; it++) {
+    st = estep_all(f, m);
+    if (st == NVMM_OK) {
+      nvmm_status ms = nvmm_mstep(f->stats, m, m, NULL, NULL, f->scratch);
+      if (ms != NVMM_OK) {
+        nvmm_model_free(&m);
+        return diverging(ms) ? NVMM_OK : ms;
+      }
+    }
+  }
+  if (st == NVMM_OK) {
+    double p, a, b, ey;
+    st = nvmm_sub_to_gig(&m->sub, &p, &a, &b);
+    if (st == NVMM_OK)
+      st = nvmm_sub_moment(&m->sub, 1.0, &ey);
+    if (st == NVMM_OK) {
+      if (!isfinite(ey))
+        ey = 1.0;
+      if (b == 0.0)
+        b = rel * ey;
+      if (a == 0.0)
+        a = rel / ey;
+      nvmm_sub sub;
+      st = nvmm_sub_make(NVMM_SUB_GIG, (double[3]){p, a, b}, &sub);
+      if (st == NVMM_OK && model_finite(m))
+        st = nvmm_model_set(gh, m->mu, m->gamma, m->sigma, &sub);
+      *ok = st == NVMM_OK && model_finite(m);
+      if (diverging(st) || st == NVMM_EINVAL)
+        st = NVMM_OK;
+    }
+  }
+  nvmm_model_free(&m);
+  return st;
+}
+
+nvmm_status nvmm_fit_init(nvmm_fit *f) {
+  NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
+  NVMM_CHECK(f->o.init != NVMM_INIT_MODEL, NVMM_EINVAL,
+             "the options ask for a given initial model: use nvmm_fit_set_model");
+  double *mean = f->bstats;
+  memset(mean, 0, f->d * sizeof *mean);
+  NVMM_CALL(nvmm_model_init_moments(f->model, mean, f->corr));
+  if (f->o.init == NVMM_INIT_SUBMODELS) {
+    /* The moment init is the fallback candidate; each sub-model competes on its GH LL. */
+    NVMM_CALL(estep_all(f, f->model));
+    double best = f->stats[NVMM_ST_LOGF];
+    static const nvmm_family subs[3] = {NVMM_FAMILY_NIG, NVMM_FAMILY_VG, NVMM_FAMILY_NINVG};
+    for (int k = 0; k < 3; k++) {
+      int ok;
+      NVMM_CALL(submodel(f, subs[k], f->next, &ok));
+      if (!ok)
+        continue;
+      nvmm_status st = estep_all(f, f->next);
+      if (st == NVMM_OK && f->stats[NVMM_ST_LOGF] > best) {
+        best = f->stats[NVMM_ST_LOGF];
+        NVMM_CALL(nvmm_model_copy(f->model, f->next));
+      } else if (st != NVMM_OK && st != NVMM_EDOM) {
+        return st;
+      }
+    }
+  }
+  return start(f);
+}

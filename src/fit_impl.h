@@ -1,0 +1,37 @@
+/* fit_impl.h: the fit object (library-internal layout). */
+#ifndef NVMM_FIT_IMPL_H
+#define NVMM_FIT_IMPL_H
+
+#include "nvmm/fit.h"
+
+struct nvmm_fit {
+  MPI_Comm comm;        /* private duplicate of the caller's communicator */
+  int rank, size;
+  nvmm_fit_options o;
+  int64_t n, first_row, n_local;
+  size_t d;
+  const double *x;      /* this rank's rows, n_local x d row-major (borrowed) */
+  double *center;       /* d: global column means (0 without standardization) */
+  double *scale;        /* d: global column standard deviations (1 without) */
+  double *corr;         /* d x d: covariance of the standardized data */
+  nvmm_model *model;    /* current model, standardized coordinates */
+  nvmm_model *next;     /* M-step output */
+  double target_logdet; /* det_sigma_x target, standardized coordinates */
+  size_t len;           /* statistics length */
+  double *block;        /* block_rows x d standardized rows */
+  double *bstats;       /* one block's statistics (len) */
+  int64_t *acc;         /* len exact accumulators + 1 error flag */
+  double *stats;        /* reduced statistics (len) */
+  double *scratch;      /* d*d + 2d for the M-step and E-step */
+  double *pack;         /* broadcast buffer of a model and the iteration's outcome */
+  size_t pack_len;
+  /* history, allocated for max_iter entries */
+  double *h_loglik, *h_change, *h_elapsed, *h_counters;
+  int iterations;
+  nvmm_fit_reason reason;
+  double loglik_init, loglik_final, last_change;
+  double t0;            /* MPI_Wtime at init */
+  double totals[NVMM_NCOUNTERS];
+};
+
+#endif
