@@ -42,6 +42,26 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read(nvmm_data *data, int64_t r
 /* Closes the data set; no-op on NULL; sets *data = NULL. Collective. */
 NVMM_EXTERN void nvmm_data_close(nvmm_data **data);
 
+/* A data set being written in row shards by the ranks of a communicator. Opaque. */
+typedef struct nvmm_data_writer nvmm_data_writer;
+
+/* Creates path.tmp with a chunked n x d float64 dataset (e.g. "/X") through the MPI-IO driver.
+ * Collective; every rank gets the same status. Errors: NVMM_EIO naming the path. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path,
+                                                               const char *dataset, int64_t n,
+                                                               int64_t d,
+                                                               nvmm_data_writer **out);
+
+/* Writes rows [row0, row0 + nrows) from buf (nrows x d row-major). Collective (nrows may be 0).
+ * Errors: NVMM_EIO, NVMM_EINVAL (range). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_writer_write(nvmm_data_writer *w, int64_t row0,
+                                                              int64_t nrows, const double *buf);
+
+/* Closes the file; if commit is nonzero on every rank, renames path.tmp over path (atomic),
+ * else removes path.tmp. Collective; no-op on NULL; sets *w = NULL.
+ * Errors: NVMM_EIO. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_writer_close(nvmm_data_writer **w, int commit);
+
 /* What an import did. */
 typedef struct nvmm_import_report {
   int64_t rows;      /* data rows written */

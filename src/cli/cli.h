@@ -1,19 +1,64 @@
-/* cli.h: what the subcommands of the nvmm program share: the rank-0 printing helpers and the
- * subcommand entry points. Only the program prints; the library never does. */
+/* cli.h: what the subcommands of the nvmm program share: printing on rank 0, collective error
+ * reports, the fit configuration, and the subcommand entry points. Only the program prints;
+ * the library never does. */
 #ifndef NVMM_CLI_H
 #define NVMM_CLI_H
 
 #include <mpi.h>
+#include <stdio.h>
 
 #include "nvmm.h"
 
-/* Prints an error message on rank 0 (stderr), prefixed with "nvmm: error: ". */
-void cli_error(MPI_Comm comm, const char *fmt, ...) NVMM_PRINTF(2, 3);
+#define CLI_PATH_MAX 4096
 
 /* Exit codes of the program. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
-/* nvmm demo: samples an NIG dataset across the ranks and scores it. Collective. */
+/* Prints an error message on rank 0 (stderr), prefixed with "nvmm: error: ". */
+void cli_error(MPI_Comm comm, const char *fmt, ...) NVMM_PRINTF(2, 3);
+
+/* Collective: if any rank's st is not OK, the lowest rank that holds the original message
+ * (not an "another rank failed" echo) prints it, prefixed with what; returns 1 on failure on
+ * every rank, else 0. */
+int cli_failed(MPI_Comm comm, nvmm_status st, const char *what);
+
+/* Parses a positive integer option value; prints the error on rank 0. */
+int cli_parse_count(MPI_Comm comm, const char *flag, const char *v, long long lo, long long *out);
+
+/* Splits "FILE.h5[:/dataset]" into file and dataset (default_dataset when absent). */
+void cli_split_path(const char *spec, const char *default_dataset, char *file, size_t fsize,
+                    char *dataset, size_t dsize);
+
+/* Checks on rank 0 that path can be created (its directory exists and is writable); the
+ * verdict is broadcast. Returns 0 when writable. */
+int cli_check_writable(MPI_Comm comm, const char *path);
+
+/* The `nvmm fit` configuration: the library's options plus what the program does around them. */
+typedef struct cli_fit_config {
+  nvmm_fit_options o;
+  char data[CLI_PATH_MAX];       /* HDF5 file */
+  char dataset[256];             /* dataset in it (default /X) */
+  char out[CLI_PATH_MAX];        /* model file */
+  char init_model[CLI_PATH_MAX]; /* initial model file when o.init is NVMM_INIT_MODEL */
+  int alpha_min_density;         /* alpha_min = d/2 + 0.1 once d is known */
+  int verbose;                   /* 0, 1, 2 */
+  int json;                      /* 1: JSON summary on stdout */
+} cli_fit_config;
+
+void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg);
+int cli_config_read(MPI_Comm comm, const char *path);
+int cli_config_flag(MPI_Comm comm, const char *flag, const char *value);
+int cli_config_is_flag(const char *flag);
+int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg);
+size_t cli_config_text(char *buf, size_t size);
+void cli_fit_keys_help(FILE *out);
+
+/* Subcommands. Each is collective over comm and returns an exit code. */
 int cli_demo(MPI_Comm comm, int argc, char **argv);
+int cli_fit(MPI_Comm comm, int argc, char **argv);
+int cli_import(MPI_Comm comm, int argc, char **argv);
+int cli_sample(MPI_Comm comm, int argc, char **argv);
+int cli_score(MPI_Comm comm, int argc, char **argv);
+int cli_info(MPI_Comm comm, int argc, char **argv);
 
 #endif

@@ -1,5 +1,4 @@
 /* main.c: the nvmm program: MPI setup, subcommand dispatch, --help and --version. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,26 +12,18 @@ static const char usage[] =
     "Fits normal variance-mean mixtures (GH, NIG, VG, NInvG, Gaussian) by batch EM,\n"
     "distributed over MPI ranks. Run under mpirun, e.g. mpirun -n 2 nvmm demo.\n"
     "\n"
-    "Commands:\n"
-    "  demo      sample an NIG dataset across the ranks and score it under the true and a\n"
-    "            perturbed model (nvmm demo --help)\n"
+    "Commands (each has --help):\n"
+    "  fit       fit a family to an HDF5 data set: nvmm fit [CONFIG.ini] [--data F.h5] ...\n"
+    "  import    convert a CSV file with a header line to an HDF5 data set\n"
+    "  sample    draw rows from a model into an HDF5 data set\n"
+    "  score     mean log-likelihood of a data set under a model\n"
+    "  info      describe a data, model or checkpoint file\n"
+    "  demo      sample an NIG data set across the ranks and score it under the true and a\n"
+    "            perturbed model\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help and exit\n"
     "  -V, --version  print the version and exit\n";
-
-void cli_error(MPI_Comm comm, const char *fmt, ...) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  if (rank != 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("nvmm: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
 
 static int dispatch(MPI_Comm comm, int argc, char **argv) {
   int rank;
@@ -53,8 +44,14 @@ static int dispatch(MPI_Comm comm, int argc, char **argv) {
       printf("nvmm %s\n", NVMM_VERSION);
     return CLI_OK;
   }
-  if (!strcmp(cmd, "demo"))
-    return cli_demo(comm, argc - 1, argv + 1);
+  static const struct {
+    const char *name;
+    int (*run)(MPI_Comm, int, char **);
+  } cmds[] = {{"fit", cli_fit},       {"import", cli_import}, {"sample", cli_sample},
+              {"score", cli_score},   {"info", cli_info},     {"demo", cli_demo}};
+  for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+    if (!strcmp(cmd, cmds[i].name))
+      return cmds[i].run(comm, argc - 1, argv + 1);
   cli_error(comm, "unknown command '%s' (see nvmm --help)", cmd);
   return CLI_USAGE;
 }

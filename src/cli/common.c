@@ -1,0 +1,82 @@
+/* common.c: helpers every subcommand uses: collective error reports, option values, paths. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(MPI_Comm comm, const char *fmt, ...) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("nvmm: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int cli_failed(MPI_Comm comm, nvmm_status st, const char *what) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int bad = st != NVMM_OK, anybad;
+  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
+  if (!anybad)
+    return 0;
+  int original = bad && strncmp(nvmm_last_error(), "another rank", 12) != 0;
+  int mine = original ? rank : size, first;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size)
+    first = 0;
+  if (rank == first)
+    fprintf(stderr, "nvmm: error: %s: %s\n", what,
+            nvmm_last_error()[0] ? nvmm_last_error() : nvmm_strerror(st));
+  return 1;
+}
+
+int cli_parse_count(MPI_Comm comm, const char *flag, const char *v, long long lo,
+                    long long *out) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (errno || end == v || *end || x < lo) {
+    cli_error(comm, "%s must be an integer >= %lld, got '%s'", flag, lo, v);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+void cli_split_path(const char *spec, const char *default_dataset, char *file, size_t fsize,
+                    char *dataset, size_t dsize) {
+  snprintf(file, fsize, "%s", spec);
+  snprintf(dataset, dsize, "%s", default_dataset);
+  char *colon = strrchr(file, ':');
+  if (colon && colon[1] == '/') {
+    snprintf(dataset, dsize, "%s", colon + 1);
+    *colon = '\0';
+  }
+}
+
+int cli_check_writable(MPI_Comm comm, const char *path) {
+  int rank, ok = 1;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    char copy[CLI_PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK | X_OK) != 0) {
+      fprintf(stderr, "nvmm: error: cannot write %s: directory %s is not writable (%s)\n", path,
+              dir, strerror(errno));
+      ok = 0;
+    }
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+  return ok ? 0 : -1;
+}

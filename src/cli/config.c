@@ -1,0 +1,269 @@
+/* config.c: `nvmm fit` settings: one table of keys, filled from an INI file (libinih) and then
+ * from command-line flags (the flag wins), parsed and validated into the fit options. Every
+ * error names the key and where its value came from (file:line or the flag). */
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct setting {
+  const char *key;
+  const char *help;
+  char value[CLI_PATH_MAX];
+  char origin[CLI_PATH_MAX + 32];
+  int set;
+} setting;
+
+/* The keys, in the order `nvmm fit --help` lists them. Defaults are not here: they come from
+ * nvmm_fit_options_default (the one home of defaults) and cli_fit_config_default. */
+static setting settings[] = {
+    {"data", "FILE.h5[:/dataset]  data to fit (default dataset /X)", "", "", 0},
+    {"family", "gh|nig|vg|ninvg|gauss  mixture family (default nig)", "", "", 0},
+    {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
+    {"max_iter", "N  iteration cap (default 200)", "", "", 0},
+    {"tol", "X  stop when the hybrid RMS parameter change < X (default 1e-3)", "", "", 0},
+    {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "",
+     0},
+    {"algorithm", "em|mcecm  (default em)", "", "", 0},
+    {"init", "moments|submodels|MODEL.h5  (default moments; submodels for gh)", "", "", 0},
+    {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
+     0},
+    {"block_rows", "N  rows per reduction block (default 4096)", "", "", 0},
+    {"verbose", "0|1|2  silent, banner + summary, + one row per iteration (default 1)", "", "",
+     0},
+    {"json", "0|1  print a JSON summary on stdout (default 0)", "", "", 0},
+};
+#define NSETTINGS (sizeof settings / sizeof *settings)
+
+static setting *find(const char *key) {
+  for (size_t i = 0; i < NSETTINGS; i++)
+    if (!strcmp(settings[i].key, key))
+      return &settings[i];
+  return NULL;
+}
+
+void cli_fit_keys_help(FILE *out) {
+  for (size_t i = 0; i < NSETTINGS; i++) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "--%s", settings[i].key);
+    for (char *c = flag + 2; *c; c++)
+      if (*c == '_')
+        *c = '-';
+    fprintf(out, "  %-17s %s\n", flag, settings[i].help);
+  }
+}
+
+typedef struct ini_ctx {
+  char bad_key[128];
+  char bad_section[128];
+  const char *path;
+  int line;
+} ini_ctx;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+  ini_ctx *c = user;
+  if (section[0] && strcmp(section, "fit") != 0) {
+    snprintf(c->bad_section, sizeof c->bad_section, "%s", section);
+    return 0;
+  }
+  setting *s = find(name);
+  if (!s) {
+    snprintf(c->bad_key, sizeof c->bad_key, "%s", name);
+    return 0;
+  }
+  snprintf(s->value, sizeof s->value, "%s", value);
+  snprintf(s->origin, sizeof s->origin, "%s (key '%s')", c->path, name);
+  s->set = 1;
+  return 1;
+}
+
+int cli_config_read(MPI_Comm comm, const char *path) {
+  ini_ctx c = {"", "", path, 0};
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    cli_error(comm, "cannot read config file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  int line = ini_parse_file(f, on_ini, &c);
+  fclose(f);
+  if (line == 0)
+    return 0;
+  if (c.bad_key[0])
+    cli_error(comm, "%s:%d: unknown config key '%s' (see nvmm fit --help)", path, line,
+              c.bad_key);
+  else if (c.bad_section[0])
+    cli_error(comm, "%s:%d: unknown section [%s] (keys go at the top or under [fit])", path,
+              line, c.bad_section);
+  else
+    cli_error(comm, "%s:%d: syntax error (expected key = value)", path, line);
+  return -1;
+}
+
+int cli_config_flag(MPI_Comm comm, const char *flag, const char *value) {
+  char key[128];
+  snprintf(key, sizeof key, "%s", flag + 2);
+  for (char *c = key; *c; c++)
+    if (*c == '-')
+      *c = '_';
+  setting *s = find(key);
+  if (!s) {
+    cli_error(comm, "fit: unknown option '%s' (see nvmm fit --help)", flag);
+    return -1;
+  }
+  snprintf(s->value, sizeof s->value, "%s", value);
+  snprintf(s->origin, sizeof s->origin, "option %s", flag);
+  s->set = 1;
+  return 0;
+}
+
+int cli_config_is_flag(const char *flag) {
+  char key[128];
+  if (strncmp(flag, "--", 2) != 0)
+    return 0;
+  snprintf(key, sizeof key, "%s", flag + 2);
+  for (char *c = key; *c; c++)
+    if (*c == '-')
+      *c = '_';
+  return find(key) != NULL;
+}
+
+static int parse_long(MPI_Comm comm, const setting *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s->value, &end, 10);
+  if (errno || end == s->value || *end || v < lo || v > hi) {
+    cli_error(comm, "%s: '%s' must be an integer in [%ld, %ld]", s->origin, s->value, lo, hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_double(MPI_Comm comm, const setting *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s->value, &end);
+  if (errno || end == s->value || *end || !isfinite(v)) {
+    cli_error(comm, "%s: '%s' is not a finite number", s->origin, s->value);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Applies the table to the defaults. The family goes first: other defaults depend on it. */
+int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
+  setting *s;
+  nvmm_family fam = NVMM_FAMILY_NIG;
+  if ((s = find("family"))->set && nvmm_family_parse(s->value, &fam) != NVMM_OK) {
+    cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
+    return -1;
+  }
+  cli_fit_config_default(fam, cfg);
+  nvmm_fit_options *o = &cfg->o;
+  long v;
+  if ((s = find("data"))->set) {
+    snprintf(cfg->data, sizeof cfg->data, "%s", s->value);
+    char *colon = strrchr(cfg->data, ':');
+    if (colon && colon[1] == '/') {
+      snprintf(cfg->dataset, sizeof cfg->dataset, "%s", colon + 1);
+      *colon = '\0';
+    }
+  }
+  if ((s = find("out"))->set)
+    snprintf(cfg->out, sizeof cfg->out, "%s", s->value);
+  if ((s = find("max_iter"))->set) {
+    if (parse_long(comm, s, 1, 100000000, &v))
+      return -1;
+    o->max_iter = (int)v;
+  }
+  if ((s = find("tol"))->set) {
+    if (parse_double(comm, s, &o->tol))
+      return -1;
+    if (o->tol < 0) {
+      cli_error(comm, "%s: tol = %s must be non-negative", s->origin, s->value);
+      return -1;
+    }
+  }
+  if ((s = find("regularization"))->set &&
+      nvmm_regularization_parse(s->value, &o->regularization) != NVMM_OK) {
+    cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
+    return -1;
+  }
+  if ((s = find("algorithm"))->set) {
+    if (!strcmp(s->value, "em"))
+      o->algorithm = NVMM_ALG_EM;
+    else if (!strcmp(s->value, "mcecm"))
+      o->algorithm = NVMM_ALG_MCECM;
+    else {
+      cli_error(comm, "%s: unknown algorithm '%s' (expected em or mcecm)", s->origin, s->value);
+      return -1;
+    }
+  }
+  if ((s = find("init"))->set) {
+    if (!strcmp(s->value, "moments"))
+      o->init = NVMM_INIT_MOMENTS;
+    else if (!strcmp(s->value, "submodels"))
+      o->init = NVMM_INIT_SUBMODELS;
+    else {
+      o->init = NVMM_INIT_MODEL;
+      snprintf(cfg->init_model, sizeof cfg->init_model, "%s", s->value);
+    }
+    if (o->init == NVMM_INIT_SUBMODELS && o->family != NVMM_FAMILY_GH) {
+      cli_error(comm, "%s: init = submodels is for family gh only", s->origin);
+      return -1;
+    }
+  }
+  if ((s = find("alpha_min"))->set) {
+    if (!strcmp(s->value, "density"))
+      cfg->alpha_min_density = 1;
+    else if (parse_double(comm, s, &o->alpha_min))
+      return -1;
+    if (o->alpha_min < 0) {
+      cli_error(comm, "%s: alpha_min must be non-negative", s->origin);
+      return -1;
+    }
+  }
+  if ((s = find("block_rows"))->set) {
+    if (parse_long(comm, s, 1, 1L << 30, &v))
+      return -1;
+    o->block_rows = v;
+  }
+  if ((s = find("verbose"))->set) {
+    if (parse_long(comm, s, 0, 2, &v))
+      return -1;
+    cfg->verbose = (int)v;
+  }
+  if ((s = find("json"))->set) {
+    if (parse_long(comm, s, 0, 1, &v))
+      return -1;
+    cfg->json = (int)v;
+  }
+  if (!cfg->data[0]) {
+    cli_error(comm, "fit: no data given (set --data FILE.h5 or the config key 'data')");
+    return -1;
+  }
+  return 0;
+}
+
+void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  nvmm_fit_options_default(family, &cfg->o);
+  snprintf(cfg->dataset, sizeof cfg->dataset, "/X");
+  snprintf(cfg->out, sizeof cfg->out, "model.h5");
+  cfg->verbose = 1;
+}
+
+size_t cli_config_text(char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < NSETTINGS && used < size; i++)
+    if (settings[i].set)
+      used += (size_t)snprintf(buf + used, size - used, "%s = %s\n", settings[i].key,
+                               settings[i].value);
+  return used;
+}

@@ -1,0 +1,351 @@
+/* tools.c: `nvmm import`, `nvmm sample`, `nvmm score` and `nvmm info`. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int want_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+      return 1;
+  return 0;
+}
+
+static void say(MPI_Comm comm, const char *text) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0)
+    fputs(text, stdout);
+}
+
+int cli_import(MPI_Comm comm, int argc, char **argv) {
+  static const char help[] =
+      "Usage: nvmm import DATA.csv OUT.h5 [--dataset /X]\n"
+      "\n"
+      "Converts a CSV file with a header line into a chunked 2-D float64 HDF5 dataset,\n"
+      "streaming (memory does not grow with the file). Columns whose first value is not a\n"
+      "number (e.g. dates) are skipped and named; column names are kept as the attribute\n"
+      "'columns' of the dataset. A failed import leaves no output file.\n";
+  if (want_help(argc, argv)) {
+    say(comm, help);
+    return CLI_OK;
+  }
+  const char *in = NULL, *out = NULL, *dataset = "/X";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--dataset") && i + 1 < argc)
+      dataset = argv[++i];
+    else if (argv[i][0] == '-' && argv[i][1]) {
+      cli_error(comm, "import: unknown option '%s' (see nvmm import --help)", argv[i]);
+      return CLI_USAGE;
+    } else if (!in)
+      in = argv[i];
+    else if (!out)
+      out = argv[i];
+    else {
+      cli_error(comm, "import: unexpected argument '%s'", argv[i]);
+      return CLI_USAGE;
+    }
+  }
+  if (!in || !out) {
+    cli_error(comm, "import: needs DATA.csv and OUT.h5 (see nvmm import --help)");
+    return CLI_USAGE;
+  }
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  nvmm_import_report rep;
+  memset(&rep, 0, sizeof rep);
+  nvmm_status st = rank == 0 ? nvmm_import_csv(in, out, dataset, &rep) : NVMM_OK;
+  if (cli_failed(comm, st, "import"))
+    return CLI_FAIL;
+  if (rank == 0) {
+    if (rep.skipped)
+      printf("Skipped %lld non-numeric column%s: %s\n", (long long)rep.skipped,
+             rep.skipped > 1 ? "s" : "", rep.skipped_names);
+    printf("Wrote %lld rows x %lld columns to %s:%s\n", (long long)rep.rows,
+           (long long)rep.columns, out, dataset);
+  }
+  return CLI_OK;
+}
+
+/* Parses a comma-separated list of exactly k numbers. */
+static int parse_list(MPI_Comm comm, const char *flag, const char *v, double *out, size_t k) {
+  const char *p = v;
+  for (size_t i = 0; i < k; i++) {
+    char *end;
+    out[i] = strtod(p, &end);
+    if (end == p || !isfinite(out[i]) || (i + 1 < k && *end != ',') || (i + 1 == k && *end)) {
+      cli_error(comm, "%s needs %zu comma-separated numbers, got '%s'", flag, k, v);
+      return -1;
+    }
+    p = end + 1;
+  }
+  return 0;
+}
+
+typedef struct sample_opts {
+  const char *model, *family, *mu, *gamma, *sigma, *sub, *out;
+  char dataset[256];
+  long long n, seed, block, d;
+} sample_opts;
+
+/* The model to sample from: a model file, or a family with explicit parameters. */
+static nvmm_status sample_model(MPI_Comm comm, const sample_opts *o, nvmm_model **m) {
+  if (o->model)
+    return nvmm_model_read(o->model, m);
+  nvmm_family fam;
+  NVMM_CALL(nvmm_family_parse(o->family, &fam));
+  size_t d = (size_t)o->d;
+  double *buf = calloc(2 * d + d * d, sizeof *buf), par[3] = {0, 0, 0};
+  NVMM_CHECK(buf, NVMM_ENOMEM, "out of memory");
+  double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
+  for (size_t i = 0; i < d; i++)
+    sigma[i * d + i] = 1.0;
+  int k = fam == NVMM_FAMILY_GH ? 3 : 2, bad = 0;
+  bad |= o->mu && parse_list(comm, "--mu", o->mu, mu, d);
+  bad |= o->gamma && parse_list(comm, "--gamma", o->gamma, gamma, d);
+  bad |= o->sigma && parse_list(comm, "--sigma", o->sigma, sigma, d * d);
+  bad |= fam != NVMM_FAMILY_GAUSS &&
+         (!o->sub || parse_list(comm, "--sub", o->sub ? o->sub : "", par, (size_t)k));
+  nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
+  nvmm_status st = bad ? nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+                                    "invalid model parameters (see nvmm sample --help)")
+                       : NVMM_OK;
+  if (st == NVMM_OK && fam != NVMM_FAMILY_GAUSS)
+    st = nvmm_sub_make(nvmm_family_sub_kind(fam), par, &sub);
+  if (st == NVMM_OK)
+    st = nvmm_model_alloc(fam, d, m);
+  if (st == NVMM_OK)
+    st = nvmm_model_set(*m, mu, gamma, sigma, &sub);
+  free(buf);
+  return st;
+}
+
+int cli_sample(MPI_Comm comm, int argc, char **argv) {
+  static const char help[] =
+      "Usage: mpirun -n P nvmm sample (--model M.h5 | --family F --d D [--mu V] [--gamma V]\n"
+      "                               [--sigma M] --sub V) --n N --out DATA.h5[:/X]\n"
+      "                               [--seed S] [--block ROWS]\n"
+      "\n"
+      "Draws N rows from a model (a model file, or a family with parameters given as comma-\n"
+      "separated lists: --mu and --gamma d numbers, --sigma d*d numbers row by row, --sub the\n"
+      "subordinator: nig mu_ig,lambda; vg and ninvg alpha,beta; gh p,a,b). Each rank writes\n"
+      "its own rows; block k of ROWS rows (default 4096) uses random stream k of the seed, so\n"
+      "the file does not depend on P. Defaults: mu 0, gamma 0, sigma I, seed 1.\n";
+  if (want_help(argc, argv)) {
+    say(comm, help);
+    return CLI_OK;
+  }
+  sample_opts o = {0};
+  o.seed = 1;
+  o.block = 4096;
+  o.d = 0;
+  const char *outspec = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) {
+      cli_error(comm, "sample: option '%s' needs a value (see nvmm sample --help)", a);
+      return CLI_USAGE;
+    }
+    i++;
+    int bad = 0;
+    if (!strcmp(a, "--model"))
+      o.model = v;
+    else if (!strcmp(a, "--family"))
+      o.family = v;
+    else if (!strcmp(a, "--mu"))
+      o.mu = v;
+    else if (!strcmp(a, "--gamma"))
+      o.gamma = v;
+    else if (!strcmp(a, "--sigma"))
+      o.sigma = v;
+    else if (!strcmp(a, "--sub"))
+      o.sub = v;
+    else if (!strcmp(a, "--out"))
+      outspec = v;
+    else if (!strcmp(a, "--n"))
+      bad = cli_parse_count(comm, a, v, 1, &o.n);
+    else if (!strcmp(a, "--d"))
+      bad = cli_parse_count(comm, a, v, 1, &o.d);
+    else if (!strcmp(a, "--seed"))
+      bad = cli_parse_count(comm, a, v, 0, &o.seed);
+    else if (!strcmp(a, "--block"))
+      bad = cli_parse_count(comm, a, v, 1, &o.block);
+    else {
+      cli_error(comm, "sample: unknown option '%s' (see nvmm sample --help)", a);
+      return CLI_USAGE;
+    }
+    if (bad)
+      return CLI_USAGE;
+  }
+  if (!outspec || !o.n || (!o.model == !o.family) || (o.family && !o.d)) {
+    cli_error(comm, "sample: needs --out, --n and either --model or --family with --d");
+    return CLI_USAGE;
+  }
+  char out[CLI_PATH_MAX];
+  cli_split_path(outspec, "/X", out, sizeof out, o.dataset, sizeof o.dataset);
+  if (cli_check_writable(comm, out))
+    return CLI_FAIL;
+  nvmm_model *m = NULL;
+  nvmm_status st = sample_model(comm, &o, &m);
+  if (cli_failed(comm, st, "sample")) {
+    nvmm_model_free(&m);
+    return CLI_FAIL;
+  }
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  int64_t first, nloc;
+  nvmm_fit_shard(o.n, o.block, rank, size, &first, &nloc);
+  size_t d = m->d, bs = (size_t)o.block;
+  double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * d * sizeof *x);
+  gsl_rng *rng = NULL;
+  st = x ? nvmm_rng_stream((uint64_t)o.seed, 0, &rng) : NVMM_ENOMEM;
+  for (int64_t r = 0; st == NVMM_OK && r < nloc; r += (int64_t)bs) {
+    size_t rows = (size_t)(nloc - r < (int64_t)bs ? nloc - r : (int64_t)bs);
+    nvmm_rng_reseed(rng, (uint64_t)o.seed, (uint64_t)((first + r) / o.block));
+    st = nvmm_model_sample(m, rng, rows, x + (size_t)r * d, NULL);
+  }
+  nvmm_data_writer *w = NULL;
+  if (!cli_failed(comm, st, "sample")) {
+    st = nvmm_data_writer_create(comm, out, o.dataset, o.n, (int64_t)d, &w);
+    if (st == NVMM_OK)
+      st = nvmm_data_writer_write(w, first, nloc, x);
+    nvmm_status cs = nvmm_data_writer_close(&w, st == NVMM_OK);
+    if (st == NVMM_OK)
+      st = cs;
+  } else {
+    st = NVMM_EDOM;
+  }
+  int rc = CLI_OK;
+  if (cli_failed(comm, st, "sample"))
+    rc = CLI_FAIL;
+  else if (rank == 0)
+    printf("Wrote %lld rows x %zu columns of a %s sample to %s:%s (seed %lld)\n", o.n, d,
+           nvmm_family_name(m->family), out, o.dataset, o.seed);
+  if (rng)
+    gsl_rng_free(rng);
+  free(x);
+  nvmm_model_free(&m);
+  return rc;
+}
+
+int cli_score(MPI_Comm comm, int argc, char **argv) {
+  static const char help[] =
+      "Usage: mpirun -n P nvmm score --model M.h5 --data D.h5[:/X] [--out LOGPDF.h5[:/logpdf]]\n"
+      "\n"
+      "Prints the mean and total log-likelihood of the data under the model (exact sums: the\n"
+      "same bits on any P); --out writes the per-row log-densities as an n x 1 dataset.\n";
+  if (want_help(argc, argv)) {
+    say(comm, help);
+    return CLI_OK;
+  }
+  const char *model = NULL, *dataspec = NULL, *outspec = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[++i] : NULL;
+    if (!v) {
+      cli_error(comm, "score: option '%s' needs a value", a);
+      return CLI_USAGE;
+    }
+    if (!strcmp(a, "--model"))
+      model = v;
+    else if (!strcmp(a, "--data"))
+      dataspec = v;
+    else if (!strcmp(a, "--out"))
+      outspec = v;
+    else {
+      cli_error(comm, "score: unknown option '%s' (see nvmm score --help)", a);
+      return CLI_USAGE;
+    }
+  }
+  if (!model || !dataspec) {
+    cli_error(comm, "score: needs --model and --data (see nvmm score --help)");
+    return CLI_USAGE;
+  }
+  char file[CLI_PATH_MAX], dataset[256], out[CLI_PATH_MAX], odset[256];
+  cli_split_path(dataspec, "/X", file, sizeof file, dataset, sizeof dataset);
+  if (outspec) {
+    cli_split_path(outspec, "/logpdf", out, sizeof out, odset, sizeof odset);
+    if (cli_check_writable(comm, out))
+      return CLI_FAIL;
+  }
+  nvmm_model *m = NULL;
+  nvmm_data *data = NULL;
+  nvmm_status st = nvmm_model_read(model, &m);
+  if (cli_failed(comm, st, "score")) {
+    nvmm_model_free(&m);
+    return CLI_FAIL;
+  }
+  st = nvmm_data_open(comm, file, dataset, &data);
+  if (cli_failed(comm, st, "score")) {
+    nvmm_model_free(&m);
+    return CLI_FAIL;
+  }
+  int64_t n, d, first, nloc, bad_row;
+  nvmm_data_dims(data, &n, &d);
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  nvmm_fit_shard(n, 4096, rank, size, &first, &nloc);
+  double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * (size_t)d * sizeof *x);
+  double *lf = malloc((size_t)(nloc > 0 ? nloc : 1) * sizeof *lf);
+  double *scratch = malloc(2 * (size_t)d * sizeof *scratch);
+  st = x && lf && scratch ? NVMM_OK : NVMM_ENOMEM;
+  if ((size_t)d != m->d)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+                    "%s has %lld columns but the model has d = %zu", file, (long long)d, m->d);
+  int rc = CLI_FAIL;
+  if (!cli_failed(comm, st, "score") &&
+      !cli_failed(comm, nvmm_data_read(data, first, nloc, x, &bad_row), "score")) {
+    st = nvmm_model_logpdf(m, (size_t)nloc, x, lf, scratch);
+    int64_t acc[NVMM_XSUM_LIMBS] = {0};
+    for (int64_t i = 0; st == NVMM_OK && i < nloc; i++)
+      nvmm_xsum_add(acc, lf[i]);
+    nvmm_xsum_normalize(acc);
+    MPI_Allreduce(MPI_IN_PLACE, acc, NVMM_XSUM_LIMBS, MPI_INT64_T, MPI_SUM, comm);
+    double total = nvmm_xsum_value(acc);
+    if (!cli_failed(comm, st, "score")) {
+      rc = CLI_OK;
+      if (outspec) {
+        nvmm_data_writer *w = NULL;
+        st = nvmm_data_writer_create(comm, out, odset, n, 1, &w);
+        if (st == NVMM_OK)
+          st = nvmm_data_writer_write(w, first, nloc, lf);
+        nvmm_status cs = nvmm_data_writer_close(&w, st == NVMM_OK);
+        rc = cli_failed(comm, st == NVMM_OK ? cs : st, "score") ? CLI_FAIL : CLI_OK;
+      }
+      if (rc == CLI_OK && rank == 0)
+        printf("mean log-likelihood %.10f (total %.6f, n = %lld, %s)\n", total / (double)n,
+               total, (long long)n, nvmm_family_name(m->family));
+    }
+  }
+  nvmm_data_close(&data);
+  nvmm_model_free(&m);
+  free(x);
+  free(lf);
+  free(scratch);
+  return rc;
+}
+
+int cli_info(MPI_Comm comm, int argc, char **argv) {
+  static const char help[] = "Usage: nvmm info FILE.h5\n"
+                             "\n"
+                             "Describes a data, model or checkpoint file in words.\n";
+  if (want_help(argc, argv)) {
+    say(comm, help);
+    return CLI_OK;
+  }
+  if (argc != 2) {
+    cli_error(comm, "info: needs exactly one FILE.h5 (see nvmm info --help)");
+    return CLI_USAGE;
+  }
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  static char buf[1 << 16];
+  nvmm_status st = rank == 0 ? nvmm_file_describe(argv[1], buf, sizeof buf) : NVMM_OK;
+  if (cli_failed(comm, st, "info"))
+    return CLI_FAIL;
+  if (rank == 0)
+    fputs(buf, stdout);
+  return CLI_OK;
+}

@@ -1,0 +1,136 @@
+/* io_write.c: writing a data set in row shards with parallel HDF5 (nvmm sample, nvmm score):
+ * collective hyperslab writes into path.tmp, renamed over path only when every rank succeeded. */
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvmm/io.h"
+
+struct nvmm_data_writer {
+  MPI_Comm comm; /* private duplicate */
+  int rank;
+  hid_t file, dset;
+  int64_t n, d;
+  char path[4096], tmp[4110];
+};
+
+/* Makes a rank-local failure collective: every rank learns whether any rank failed. */
+static int any_failed(MPI_Comm comm, int bad) {
+  int any = 1;
+  MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm);
+  return any;
+}
+
+nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char *dataset,
+                                    int64_t n, int64_t d, nvmm_data_writer **out) {
+  NVMM_CHECK(path && dataset && out && n >= 0 && d >= 1, NVMM_EINVAL,
+             "invalid arguments to create a data set (n = %lld, d = %lld)", (long long)n,
+             (long long)d);
+  *out = NULL;
+  nvmm_data_writer *w = calloc(1, sizeof *w);
+  if (any_failed(comm, w == NULL)) {
+    free(w);
+    NVMM_ERROR(NVMM_ENOMEM, "out of memory creating %s", path);
+  }
+  MPI_Comm_dup(comm, &w->comm);
+  MPI_Comm_rank(w->comm, &w->rank);
+  w->n = n;
+  w->d = d;
+  w->file = w->dset = H5I_INVALID_HID;
+  snprintf(w->path, sizeof w->path, "%s", path);
+  snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t space = H5I_INVALID_HID;
+  H5E_BEGIN_TRY {
+    H5Pset_fapl_mpio(fapl, w->comm, MPI_INFO_NULL);
+    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file >= 0) {
+      hsize_t dims[2] = {(hsize_t)n, (hsize_t)d};
+      /* 4096-row chunks (or fewer for small data): the reader's default block. */
+      hsize_t chunk[2] = {n < 4096 ? (n > 0 ? (hsize_t)n : 1) : 4096, (hsize_t)d};
+      space = H5Screate_simple(2, dims, NULL);
+      H5Pset_chunk(dcpl, 2, chunk);
+      hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+      H5Pset_create_intermediate_group(lcpl, 1);
+      w->dset = H5Dcreate2(w->file, dataset, H5T_IEEE_F64LE, space, lcpl, dcpl, H5P_DEFAULT);
+      H5Pclose(lcpl);
+    }
+  }
+  H5E_END_TRY;
+  if (space >= 0)
+    H5Sclose(space);
+  H5Pclose(fapl);
+  H5Pclose(dcpl);
+  int bad = w->file < 0 || w->dset < 0;
+  if (any_failed(w->comm, bad)) {
+    nvmm_status st = nvmm_data_writer_close(&w, 0);
+    (void)st;
+    NVMM_ERROR(NVMM_EIO, "cannot create %s (dataset %s): is the directory writable?", path,
+               dataset);
+  }
+  *out = w;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_data_writer_write(nvmm_data_writer *w, int64_t row0, int64_t nrows,
+                                   const double *buf) {
+  NVMM_CHECK(w, NVMM_EINVAL, "writer is NULL");
+  int bad = row0 < 0 || nrows < 0 || row0 + nrows > w->n || (nrows > 0 && !buf);
+  herr_t e = 0;
+  if (!bad) {
+    hid_t fs = H5Dget_space(w->dset), dxpl = H5Pcreate(H5P_DATASET_XFER);
+    hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)w->d};
+    hsize_t mdims[2] = {(hsize_t)(nrows > 0 ? nrows : 1), (hsize_t)w->d};
+    hid_t ms = H5Screate_simple(2, mdims, NULL);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    if (nrows > 0) {
+      H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else {
+      H5Sselect_none(fs);
+      H5Sselect_none(ms);
+    }
+    H5E_BEGIN_TRY { e = H5Dwrite(w->dset, H5T_NATIVE_DOUBLE, ms, fs, dxpl, buf); }
+    H5E_END_TRY;
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Pclose(dxpl);
+  }
+  if (any_failed(w->comm, bad || e < 0))
+    NVMM_ERROR(bad ? NVMM_EINVAL : NVMM_EIO, "writing rows [%lld, %lld) of %s failed",
+               (long long)row0, (long long)(row0 + nrows), w->path);
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_data_writer_close(nvmm_data_writer **pw, int commit) {
+  if (!pw || !*pw)
+    return NVMM_OK;
+  nvmm_data_writer *w = *pw;
+  herr_t e = 0;
+  H5E_BEGIN_TRY {
+    if (w->dset >= 0)
+      e |= H5Dclose(w->dset);
+    if (w->file >= 0)
+      e |= H5Fclose(w->file);
+  }
+  H5E_END_TRY;
+  int all_commit = 0;
+  int mine = commit && e >= 0;
+  MPI_Allreduce(&mine, &all_commit, 1, MPI_INT, MPI_MIN, w->comm);
+  int renamed = 1;
+  if (w->rank == 0) {
+    if (all_commit)
+      renamed = rename(w->tmp, w->path) == 0;
+    else
+      remove(w->tmp);
+  }
+  MPI_Bcast(&renamed, 1, MPI_INT, 0, w->comm);
+  MPI_Comm_free(&w->comm);
+  char path[4096];
+  snprintf(path, sizeof path, "%s", w->path);
+  free(w);
+  *pw = NULL;
+  NVMM_CHECK(!commit || (all_commit && renamed), NVMM_EIO, "cannot finish writing %s", path);
+  return NVMM_OK;
+}
