@@ -14,7 +14,8 @@ typedef struct nvmm_bessel_k {
 
 /* log K_nu(z). Domain: nu finite, 0 < z < +inf (accurate for |nu| <= 60, 1e-300 <= z <= 1e5).
  * Not collective; allocates nothing.
- * Errors: NVMM_EDOM (z <= 0, non-finite nu or z). */
+ * Errors: NVMM_EDOM (z <= 0, non-finite nu or z, |nu| > 1e5: the order recurrence would not
+ * end in useful time), NVMM_EINVAL (NULL output). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_lnk(double nu, double z, double *lnk);
 
 /* log K_nu(z) and the ratios K_{nu+1}/K_nu, K_{nu-1}/K_nu in one evaluation.
