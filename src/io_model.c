@@ -1,1 +1,642 @@
-/* io_model.c: placeholder. */
+/* io_model.c: model files (a model, its fit history and metadata) written atomically with
+ * serial HDF5 and read back through the model constructors, the `nvmm info` description of any
+ * HDF5 file, and the fsync-and-rename commit every finished file goes through. */
+#include "nvmm/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "io_impl.h"
+#include "nvmm/version.h"
+
+/* Largest dimension a model file may claim; the same bound as nvmm_model_alloc. */
+#define MODEL_D_MAX (1 << 20)
+
+/* Vector entries shown per parameter by nvmm_file_describe before "...". */
+#define DESCRIBE_MAX_ENTRIES 8
+
+/* The subordinator's classical parameters under their natural names, in nvmm_sub.par order
+ * (include/nvmm/gig.h); NULL where a family has fewer. */
+static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
+    {NULL, NULL, NULL},        /* gauss: no subordinator */
+    {"alpha", "beta", NULL},   /* vg: Gamma(alpha, beta) */
+    {"alpha", "beta", NULL},   /* ninvg: InverseGamma(alpha, beta) */
+    {"mu_ig", "lambda", NULL}, /* nig: InverseGaussian(mu_ig, lambda) */
+    {"p", "a", "b"},           /* gh: GIG(p, a, b) */
+};
+static const char *const gig_names[3] = {"gig_p", "gig_a", "gig_b"};
+
+nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
+  int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+  NVMM_CHECK(fd >= 0, NVMM_EIO, "cannot open '%s' to sync it: %s", tmp, strerror(errno));
+  int rc = fsync(fd), err = errno;
+  (void)close(fd);
+  NVMM_CHECK(rc == 0, NVMM_EIO, "cannot fsync '%s': %s", tmp, strerror(err));
+  NVMM_CHECK(rename(tmp, path) == 0, NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
+             strerror(errno));
+  /* The rename is durable only once the directory entry is: fsync the directory too. */
+  size_t len = strlen(path);
+  char *dir = malloc(len + 2);
+  NVMM_CHECK(dir, NVMM_ENOMEM, "cannot allocate a path");
+  memcpy(dir, path, len + 1);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    strcpy(dir, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  err = errno;
+  rc = dfd >= 0 ? fsync(dfd) : -1;
+  if (dfd >= 0) {
+    err = errno;
+    (void)close(dfd);
+  }
+  /* Some file systems cannot fsync a directory (EINVAL); the file itself is already durable
+   * there and the rename is as safe as that file system allows. */
+  nvmm_status st = NVMM_OK;
+  if (rc != 0 && err != EINVAL && err != ENOTSUP)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "'%s' was written but its directory '%s' cannot be synced: %s", path, dir,
+                    strerror(err));
+  free(dir);
+  return st;
+}
+
+/* Writes a scalar attribute of file type ftype from buf (memory type mtype). */
+static nvmm_status put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *buf,
+                            const char *path) {
+  nvmm_status st = NVMM_OK;
+  hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
+  if (space < 0 || (attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+      H5Awrite(attr, mtype, buf) < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot write attribute '%s' in '%s'",
+                    name, path);
+  if (attr >= 0 && H5Aclose(attr) < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close attribute '%s' in '%s'",
+                    name, path);
+  if (space >= 0)
+    (void)H5Sclose(space);
+  return st;
+}
+
+/* A variable-length UTF-8 string attribute, which h5py returns as str. */
+static nvmm_status put_attr_str(hid_t obj, const char *name, const char *value, const char *path) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
+    if (type >= 0)
+      (void)H5Tclose(type);
+    NVMM_ERROR(NVMM_EIO, "cannot make a string type for attribute '%s' in '%s'", name, path);
+  }
+  nvmm_status st = put_attr(obj, name, type, type, &value, path);
+  (void)H5Tclose(type);
+  return st;
+}
+
+/* A float64 dataset of rank 0 (scalar), 1 or 2 with the given dims. */
+static nvmm_status put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                             const double *v, const char *path) {
+  nvmm_status st = NVMM_OK;
+  hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
+  hid_t dset = H5I_INVALID_HID;
+  hsize_t count = 1;
+  for (int i = 0; i < rank; i++)
+    count *= dims[i];
+  /* An empty history has nothing to write; HDF5 creates the zero-size dataset regardless. */
+  if (space < 0 ||
+      (dset = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
+          0 ||
+      (count > 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot write dataset '%s' in '%s'",
+                    name, path);
+  if (dset >= 0 && H5Dclose(dset) < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close dataset '%s' in '%s'",
+                    name, path);
+  if (space >= 0)
+    (void)H5Sclose(space);
+  return st;
+}
+
+static nvmm_status check_history(const nvmm_history_view *h) {
+  if (h->len == 0)
+    return NVMM_OK;
+  NVMM_CHECK(h->loglik && h->param_change && h->elapsed, NVMM_EINVAL,
+             "history of length %zu has a NULL loglik, param_change or elapsed array", h->len);
+  NVMM_CHECK(h->ncounters == 0 || (h->counters && h->counter_names), NVMM_EINVAL,
+             "history with %zu counters has NULL counters or counter names", h->ncounters);
+  for (size_t k = 0; k < h->ncounters; k++)
+    NVMM_CHECK(h->counter_names[k], NVMM_EINVAL, "history counter name %zu is NULL", k);
+  return NVMM_OK;
+}
+
+static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const char *path) {
+  hid_t group = H5Gcreate2(file, "history", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(group >= 0, NVMM_EIO, "cannot create group /history in '%s'", path);
+  hsize_t dims[2] = {h->len, h->ncounters};
+  nvmm_status st = put_array(group, "loglik", 1, dims, h->loglik, path);
+  if (st == NVMM_OK)
+    st = put_array(group, "param_change", 1, dims, h->param_change, path);
+  if (st == NVMM_OK)
+    st = put_array(group, "elapsed", 1, dims, h->elapsed, path);
+  if (st == NVMM_OK)
+    st = put_array(group, "counters", 2, dims, h->counters, path);
+  if (st == NVMM_OK) {
+    hid_t dset = H5Dopen2(group, "counters", H5P_DEFAULT);
+    if (dset < 0)
+      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                      "cannot reopen /history/counters in '%s'", path);
+    else {
+      char what[512];
+      snprintf(what, sizeof what, "/history/counters of '%s'", path);
+      st = nvmm__h5_write_strings(dset, "names", what, h->counter_names, h->ncounters);
+      (void)H5Dclose(dset);
+    }
+  }
+  if (H5Gclose(group) < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close group /history in '%s'",
+                    path);
+  return st;
+}
+
+static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char *path) {
+  hid_t group = H5Gcreate2(file, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(group >= 0, NVMM_EIO, "cannot create group /meta in '%s'", path);
+  nvmm_status st = NVMM_OK;
+  int64_t ranks = meta->ranks;
+  const char *const str_names[3] = {"reason", "config_text", "data_path"};
+  const char *const str_values[3] = {meta->reason, meta->config_text, meta->data_path};
+  for (int i = 0; i < 3 && st == NVMM_OK; i++)
+    if (str_values[i])
+      st = put_attr_str(group, str_names[i], str_values[i], path);
+  if (st == NVMM_OK)
+    st = put_attr(group, "iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->iterations, path);
+  if (st == NVMM_OK)
+    st = put_attr(group, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->n, path);
+  if (st == NVMM_OK)
+    st = put_attr(group, "ranks", H5T_STD_I64LE, H5T_NATIVE_INT64, &ranks, path);
+  if (st == NVMM_OK)
+    st =
+        put_attr(group, "loglik_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &meta->loglik_mean, path);
+  if (H5Gclose(group) < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close group /meta in '%s'",
+                    path);
+  return st;
+}
+
+/* Everything but the commit: the model's attributes and datasets, history and meta. */
+static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_history_view *hist,
+                                  const nvmm_fit_meta *meta, const char *path) {
+  int64_t d = (int64_t)m->d;
+  hsize_t dims[2] = {m->d, m->d};
+  NVMM_CALL(put_attr_str(file, "family", nvmm_family_name(m->family), path));
+  NVMM_CALL(put_attr(file, "d", H5T_STD_I64LE, H5T_NATIVE_INT64, &d, path));
+  NVMM_CALL(put_attr_str(file, "nvmm_version", NVMM_VERSION, path));
+  NVMM_CALL(put_array(file, "mu", 1, dims, m->mu, path));
+  NVMM_CALL(put_array(file, "gamma", 1, dims, m->gamma, path));
+  NVMM_CALL(put_array(file, "sigma", 2, dims, m->sigma, path));
+  if (m->family != NVMM_FAMILY_GAUSS) {
+    double gig[3];
+    NVMM_CALL(nvmm_sub_to_gig(&m->sub, &gig[0], &gig[1], &gig[2]));
+    for (int i = 0; i < 3; i++) {
+      if (sub_names[m->family][i])
+        NVMM_CALL(put_array(file, sub_names[m->family][i], 0, NULL, &m->sub.par[i], path));
+      NVMM_CALL(put_array(file, gig_names[i], 0, NULL, &gig[i], path));
+    }
+  }
+  if (hist)
+    NVMM_CALL(write_history(file, hist, path));
+  if (meta)
+    NVMM_CALL(write_meta(file, meta, path));
+  NVMM_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, NVMM_EIO, "cannot flush '%s'", path);
+  return NVMM_OK;
+}
+
+/* A file access list for the files this module creates: the 1.8 format, whose dense attribute
+ * storage lifts the 64 KiB object-header limit on attributes (long column and counter name
+ * lists); every h5py build reads it. */
+static hid_t create_fapl(void) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
+    (void)H5Pclose(fapl);
+    fapl = H5I_INVALID_HID;
+  }
+  return fapl;
+}
+
+nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_history_view *hist,
+                             const nvmm_fit_meta *meta) {
+  NVMM_CHECK(path && m, NVMM_EINVAL, "model file path or model is NULL");
+  NVMM_CHECK((unsigned)m->family < NVMM_FAMILY_COUNT && m->d >= 1, NVMM_EINVAL,
+             "cannot write an invalid model (family %d, d = %zu) to '%s'", (int)m->family, m->d,
+             path);
+  if (hist)
+    NVMM_CALL(check_history(hist));
+  size_t len = strlen(path);
+  char *tmp = malloc(len + sizeof ".tmp");
+  NVMM_CHECK(tmp, NVMM_ENOMEM, "cannot allocate a path");
+  memcpy(tmp, path, len);
+  memcpy(tmp + len, ".tmp", sizeof ".tmp");
+  nvmm_status st = NVMM_OK;
+  nvmm__h5_quiet q;
+  nvmm__h5_quiet_begin(&q);
+  hid_t fapl = create_fapl(), file = H5I_INVALID_HID;
+  errno = 0;
+  if (fapl < 0 || (file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+    /* errno still holds the failed open()'s reason: HDF5 makes no system call after it. */
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "cannot create '%s' (the model file '%s' is written there first)%s%s", tmp,
+                    path, errno ? ": " : "", errno ? strerror(errno) : "");
+    goto cleanup;
+  }
+  st = write_contents(file, m, hist, meta, tmp);
+  herr_t rc = H5Fclose(file);
+  file = H5I_INVALID_HID;
+  if (rc < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close '%s'", tmp);
+  if (st == NVMM_OK)
+    st = nvmm__commit_file(tmp, path);
+  /* Readers of path only ever see a complete file; a failed write leaves no tmp behind. */
+  if (st != NVMM_OK)
+    (void)remove(tmp);
+cleanup:
+  if (fapl >= 0)
+    (void)H5Pclose(fapl);
+  nvmm__h5_quiet_end(&q);
+  free(tmp);
+  return st;
+}
+
+/* Re-raises the last error with the file name in front, for errors from the model module,
+ * whose messages cannot know the file. */
+static nvmm_status with_path(nvmm_status st, const char *path) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", nvmm_last_error());
+  return nvmm_error(__FILE__, __LINE__, __func__, st, "'%s': %s", path, msg);
+}
+
+/* Reads a scalar numeric attribute (converted to mtype). */
+static nvmm_status get_attr(hid_t obj, const char *name, hid_t mtype, void *buf, const char *path) {
+  nvmm_status st = NVMM_OK;
+  hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  htri_t exists = H5Aexists(obj, name);
+  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is missing",
+             path, name);
+  if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (space = H5Aget_space(attr)) < 0 ||
+      H5Sget_simple_extent_npoints(space) != 1 || H5Aread(attr, mtype, buf) < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "'%s': attribute '%s' is not a single number", path, name);
+  if (space >= 0)
+    (void)H5Sclose(space);
+  if (attr >= 0)
+    (void)H5Aclose(attr);
+  return st;
+}
+
+/* Reads a scalar string attribute into buf (size bytes). */
+static nvmm_status get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
+                                const char *path) {
+  char **names = NULL;
+  size_t count = 0;
+  char what[512];
+  snprintf(what, sizeof what, "'%s'", path);
+  NVMM_CALL(nvmm__h5_read_strings(obj, name, what, &names, &count));
+  if (count != 1) {
+    free(names);
+    NVMM_ERROR(NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is %s", path, name,
+               count ? "not a single string" : "missing");
+  }
+  snprintf(buf, size, "%s", names[0]);
+  free(names);
+  return NVMM_OK;
+}
+
+/* Reads the float64 dataset name of rank 0, 1 or 2, whose shape must be dims. */
+static nvmm_status get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                             double *out, const char *path) {
+  nvmm_status st = NVMM_OK;
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  hsize_t got[2] = {0, 0};
+  htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
+  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: dataset '%s' is missing", path,
+             name);
+  if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': cannot open dataset '%s'", path,
+                    name);
+    goto cleanup;
+  }
+  int ndims = H5Sget_simple_extent_ndims(space);
+  int same = ndims == rank && H5Sget_simple_extent_dims(space, got, NULL) == rank;
+  for (int i = 0; same && i < rank; i++)
+    same = got[i] == dims[i];
+  if (!same) {
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d", path,
+                    name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank);
+    goto cleanup;
+  }
+  if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': cannot read dataset '%s'", path,
+                    name);
+cleanup:
+  if (space >= 0)
+    (void)H5Sclose(space);
+  if (dset >= 0)
+    (void)H5Dclose(dset);
+  return st;
+}
+
+/* Reads the model stored in the open file into a new validated model. */
+static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
+  char name[64];
+  nvmm_family family;
+  int64_t d64 = 0;
+  NVMM_CALL(get_attr_str(file, "family", name, sizeof name, path));
+  if (nvmm_family_parse(name, &family) != NVMM_OK)
+    return with_path(NVMM_EINVAL, path);
+  NVMM_CALL(get_attr(file, "d", H5T_NATIVE_INT64, &d64, path));
+  NVMM_CHECK(d64 >= 1 && d64 <= MODEL_D_MAX, NVMM_EINVAL,
+             "'%s': dimension d = %" PRId64 " is outside [1, %d]", path, d64, MODEL_D_MAX);
+  size_t d = (size_t)d64;
+  hsize_t dims[2] = {d, d};
+  double *buf = malloc((2 * d + d * d) * sizeof *buf);
+  NVMM_CHECK(buf, NVMM_ENOMEM, "'%s': cannot allocate a model of dimension %zu", path, d);
+  double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
+  nvmm_sub sub = {.kind = NVMM_SUB_DEGENERATE, .par = {0, 0, 0}};
+  nvmm_model *m = NULL;
+  nvmm_status st = get_array(file, "mu", 1, dims, mu, path);
+  if (st == NVMM_OK)
+    st = get_array(file, "gamma", 1, dims, gamma, path);
+  if (st == NVMM_OK)
+    st = get_array(file, "sigma", 2, dims, sigma, path);
+  if (family != NVMM_FAMILY_GAUSS) {
+    double par[3] = {0, 0, 0};
+    for (int i = 0; i < 3 && st == NVMM_OK; i++)
+      if (sub_names[family][i])
+        st = get_array(file, sub_names[family][i], 0, NULL, &par[i], path);
+    if (st == NVMM_OK && (st = nvmm_sub_make(nvmm_family_sub_kind(family), par, &sub)) != NVMM_OK)
+      st = with_path(st, path);
+  }
+  if (st == NVMM_OK)
+    st = nvmm_model_alloc(family, d, &m);
+  if (st == NVMM_OK) {
+    st = nvmm_model_set(m, mu, gamma, sigma, &sub);
+    if (st != NVMM_OK) {
+      st = with_path(st, path);
+      nvmm_model_free(&m);
+    }
+  }
+  free(buf);
+  *out = m;
+  return st;
+}
+
+nvmm_status nvmm_model_read(const char *path, nvmm_model **out) {
+  NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
+  *out = NULL;
+  NVMM_CHECK(path, NVMM_EINVAL, "model file path is NULL");
+  NVMM_CALL(nvmm__h5_probe(path));
+  nvmm__h5_quiet q;
+  nvmm__h5_quiet_begin(&q);
+  nvmm_status st = NVMM_OK;
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s'", path);
+  else
+    st = read_model(file, path, out);
+  if (file >= 0)
+    (void)H5Fclose(file);
+  nvmm__h5_quiet_end(&q);
+  return st;
+}
+
+/* Text being written into a caller's buffer; output past its end is dropped. */
+typedef struct text {
+  char *buf;   /* the caller's buffer, always null-terminated */
+  size_t size; /* its size */
+  size_t used; /* characters written (at most size - 1) */
+} text;
+
+static void put(text *t, const char *fmt, ...) NVMM_PRINTF(2, 3);
+static void put(text *t, const char *fmt, ...) {
+  if (t->used + 1 >= t->size)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(t->buf + t->used, t->size - t->used, fmt, ap);
+  va_end(ap);
+  if (w > 0)
+    t->used += (size_t)w < t->size - t->used ? (size_t)w : t->size - t->used - 1;
+}
+
+/* "[v0, v1, ...]" with at most DESCRIBE_MAX_ENTRIES entries. */
+static void put_list(text *t, size_t n, const double *v) {
+  put(t, "[");
+  for (size_t i = 0; i < n && i < DESCRIBE_MAX_ENTRIES; i++)
+    put(t, "%s%.6g", i ? ", " : "", v[i]);
+  put(t, "%s]", n > DESCRIBE_MAX_ENTRIES ? ", ..." : "");
+}
+
+/* Whether obj has attribute name, without raising an error when it does not. */
+static int has_attr(hid_t obj, const char *name) { return H5Aexists(obj, name) > 0; }
+
+/* The history and meta part of a model description; missing pieces are simply not shown. */
+static void describe_fit(hid_t file, text *t) {
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  hsize_t len = 0;
+  if (H5Lexists(file, "history", H5P_DEFAULT) > 0 &&
+      H5Lexists(file, "history/loglik", H5P_DEFAULT) > 0 &&
+      (dset = H5Dopen2(file, "history/loglik", H5P_DEFAULT)) >= 0 &&
+      (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+      H5Sget_simple_extent_dims(space, &len, NULL) == 1) {
+    double last = 0.0;
+    hsize_t start = len - 1, one = 1;
+    hid_t mspace = len > 0 ? H5Screate_simple(1, &one, NULL) : H5I_INVALID_HID;
+    if (len > 0 && mspace >= 0 &&
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &one, NULL) >= 0 &&
+        H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, &last) >= 0)
+      put(t, "  history: %llu iterations, final mean log-likelihood %.10g\n",
+          (unsigned long long)len, last);
+    else
+      put(t, "  history: %llu iterations\n", (unsigned long long)len);
+    if (mspace >= 0)
+      (void)H5Sclose(mspace);
+  }
+  if (space >= 0)
+    (void)H5Sclose(space);
+  if (dset >= 0)
+    (void)H5Dclose(dset);
+  if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
+    return;
+  hid_t meta = H5Gopen2(file, "meta", H5P_DEFAULT);
+  if (meta < 0)
+    return;
+  char reason[64] = "", data_path[512] = "";
+  int64_t iterations = 0, n = 0, ranks = 0;
+  int have_reason = has_attr(meta, "reason") &&
+                    get_attr_str(meta, "reason", reason, sizeof reason, "meta") == NVMM_OK;
+  put(t, "  fit: %s", have_reason ? reason : "(no stop reason)");
+  if (has_attr(meta, "iterations") && has_attr(meta, "n") && has_attr(meta, "ranks") &&
+      get_attr(meta, "iterations", H5T_NATIVE_INT64, &iterations, "meta") == NVMM_OK &&
+      get_attr(meta, "n", H5T_NATIVE_INT64, &n, "meta") == NVMM_OK &&
+      get_attr(meta, "ranks", H5T_NATIVE_INT64, &ranks, "meta") == NVMM_OK)
+    put(t, ", %" PRId64 " iterations, n = %" PRId64 " rows, %" PRId64 " ranks", iterations, n,
+        ranks);
+  if (has_attr(meta, "data_path") &&
+      get_attr_str(meta, "data_path", data_path, sizeof data_path, "meta") == NVMM_OK)
+    put(t, ", data %s", data_path);
+  put(t, "\n");
+  (void)H5Gclose(meta);
+}
+
+static void describe_model(hid_t file, const char *path, text *t) {
+  char version[64] = "?";
+  nvmm_model *m = NULL;
+  if (has_attr(file, "nvmm_version"))
+    (void)get_attr_str(file, "nvmm_version", version, sizeof version, path);
+  put(t, "nvmm model file '%s' (written by nvmm %s)\n", path, version);
+  if (read_model(file, path, &m) != NVMM_OK) {
+    put(t, "  invalid model: %s\n", nvmm_last_error());
+    return;
+  }
+  put(t, "  family: %s, d = %zu\n", nvmm_family_name(m->family), m->d);
+  put(t, "  mu: ");
+  put_list(t, m->d, m->mu);
+  put(t, "\n  gamma: ");
+  put_list(t, m->d, m->gamma);
+  double diag[DESCRIBE_MAX_ENTRIES];
+  for (size_t i = 0; i < m->d && i < DESCRIBE_MAX_ENTRIES; i++)
+    diag[i] = m->sigma[i * m->d + i];
+  put(t, "\n  sigma: %zu x %zu, log det %.6g, diagonal ", m->d, m->d, m->logdet);
+  put_list(t, m->d, diag);
+  put(t, "\n");
+  if (m->family != NVMM_FAMILY_GAUSS) {
+    put(t, "  subordinator:");
+    for (int i = 0; i < 3; i++)
+      if (sub_names[m->family][i])
+        put(t, "%s %s = %.6g", i ? "," : "", sub_names[m->family][i], m->sub.par[i]);
+    put(t, "\n");
+  }
+  nvmm_model_free(&m);
+  describe_fit(file, t);
+}
+
+/* State of the walk over a non-model file's objects. */
+typedef struct walk {
+  text *t;       /* output, or NULL when only counting */
+  size_t tables; /* 2-D numeric datasets seen */
+} walk;
+
+static const char *type_word(hid_t type, char *buf, size_t size) {
+  H5T_class_t cls = H5Tget_class(type);
+  size_t bits = 8 * H5Tget_size(type);
+  if (cls == H5T_FLOAT)
+    snprintf(buf, size, "float%zu", bits);
+  else if (cls == H5T_INTEGER)
+    snprintf(buf, size, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", bits);
+  else if (cls == H5T_STRING)
+    snprintf(buf, size, "string");
+  else
+    snprintf(buf, size, "non-numeric");
+  return buf;
+}
+
+static herr_t visit_dataset(hid_t dset, const char *name, walk *w) {
+  hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+  hsize_t dims[H5S_MAX_RANK];
+  int ndims = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+  H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  int table = ndims == 2 && (cls == H5T_FLOAT || cls == H5T_INTEGER);
+  w->tables += (size_t)table;
+  if (w->t) {
+    char word[32];
+    put(w->t, "  /%s: ", name);
+    for (int i = 0; i < ndims; i++)
+      put(w->t, "%s%llu", i ? " x " : "", (unsigned long long)dims[i]);
+    put(w->t, "%s%s", ndims == 0 ? "scalar " : " ",
+        type >= 0 ? type_word(type, word, sizeof word) : "?");
+    if (table)
+      put(w->t, " (rows x columns)");
+    char **names = NULL;
+    size_t count = 0;
+    if (nvmm__h5_read_strings(dset, "columns", name, &names, &count) == NVMM_OK && count > 0) {
+      put(w->t, ", columns:");
+      for (size_t j = 0; j < count && j < DESCRIBE_MAX_ENTRIES; j++)
+        put(w->t, "%s %s", j ? "," : "", names[j]);
+      if (count > DESCRIBE_MAX_ENTRIES)
+        put(w->t, ", ... (%zu in all)", count);
+    }
+    free(names);
+    put(w->t, "\n");
+  }
+  if (space >= 0)
+    (void)H5Sclose(space);
+  if (type >= 0)
+    (void)H5Tclose(type);
+  return 0;
+}
+
+static herr_t visit_link(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  walk *w = data;
+  (void)info;
+  hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+  if (obj < 0) {
+    if (w->t)
+      put(w->t, "  /%s: (dangling or external link)\n", name);
+    return 0;
+  }
+  H5I_type_t kind = H5Iget_type(obj);
+  if (kind == H5I_DATASET)
+    (void)visit_dataset(obj, name, w);
+  else if (kind == H5I_GROUP && w->t)
+    put(w->t, "  /%s/ (group)\n", name);
+  (void)H5Oclose(obj);
+  return 0;
+}
+
+nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
+  NVMM_CHECK(path && buf && size > 0, NVMM_EINVAL, "path or output buffer is NULL or empty");
+  buf[0] = '\0';
+  NVMM_CALL(nvmm__h5_probe(path));
+  text t = {buf, size, 0};
+  nvmm__h5_quiet q;
+  nvmm__h5_quiet_begin(&q);
+  nvmm_status st = NVMM_OK;
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s'", path);
+    goto cleanup;
+  }
+  if (has_attr(file, "family")) {
+    describe_model(file, path, &t);
+    goto cleanup;
+  }
+  walk w = {NULL, 0};
+  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &w) < 0) {
+    st =
+        nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot list the objects of '%s'", path);
+    goto cleanup;
+  }
+  if (w.tables > 0)
+    put(&t, "data file '%s' (%zu 2-D numeric dataset%s)\n", path, w.tables,
+        w.tables == 1 ? "" : "s");
+  else
+    put(&t, "HDF5 file '%s' (no 2-D numeric dataset, not an nvmm model)\n", path);
+  w.t = &t;
+  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &w) < 0)
+    st =
+        nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot list the objects of '%s'", path);
+cleanup:
+  if (file >= 0)
+    (void)H5Fclose(file);
+  nvmm__h5_quiet_end(&q);
+  return st;
+}

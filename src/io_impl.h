@@ -1,0 +1,44 @@
+/* io_impl.h: helpers shared by the HDF5 files of the io module (io_data.c, io_import.c,
+ * io_model.c): silencing HDF5's error printing, string-array attributes, the HDF5 file probe
+ * and the atomic replace of a finished file (library-internal). */
+#ifndef NVMM_IO_IMPL_H
+#define NVMM_IO_IMPL_H
+
+#include <hdf5.h>
+#include <stddef.h>
+
+#include "nvmm/status.h"
+
+/* HDF5's automatic error printing, saved while the library has it switched off. */
+typedef struct nvmm__h5_quiet {
+  H5E_auto2_t func; /* the caller's handler (usually H5Eprint2) */
+  void *data;       /* its client data */
+} nvmm__h5_quiet;
+
+/* Switches HDF5's automatic error printing off for this thread and saves the caller's
+ * setting in q; nvmm__h5_quiet_end restores it. The library never prints. */
+void nvmm__h5_quiet_begin(nvmm__h5_quiet *q);
+void nvmm__h5_quiet_end(const nvmm__h5_quiet *q);
+
+/* NVMM_OK when path names a readable HDF5 file, else NVMM_EIO naming the path and why
+ * (missing, unreadable, not HDF5). */
+nvmm_status nvmm__h5_probe(const char *path);
+
+/* Reads the 1-D string attribute name of obj (variable or fixed length) into one allocation
+ * holding *count pointers followed by the strings; *names = NULL and *count = 0 when the
+ * attribute does not exist. Free with free(*names). what names obj in messages.
+ * Errors: NVMM_EIO (unreadable or not a string array), NVMM_ENOMEM. */
+nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what, char ***names,
+                                  size_t *count);
+
+/* Writes names (count strings) as a 1-D variable-length UTF-8 string attribute of obj, the
+ * form h5py reads as a list of str. Errors: NVMM_EIO naming what and the attribute. */
+nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what,
+                                   const char *const *names, size_t count);
+
+/* Makes the closed file tmp durable and atomically visible as path: fsync tmp, rename it over
+ * path, fsync the directory (design: checkpoint atomicity). Errors: NVMM_EIO naming the
+ * paths; tmp is left in place for the caller to remove. */
+nvmm_status nvmm__commit_file(const char *tmp, const char *path);
+
+#endif
