@@ -1,13 +1,734 @@
-/* test_gig.c: placeholder suite until the module lands. */
+/* test_gig.c: the subordinators (gig.h): validation, expectation parameters and moments against
+ * independent references, the scale action, the inverse maps eta -> parameters (the digamma
+ * Newton, the closed forms and the GIG Newton with its fallback), iteration counts and timing. */
 #include "nvmm_test.h"
 
-START_TEST(test_placeholder) { ck_assert_int_eq(nvmm_strerror(NVMM_OK)[0], 's'); }
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_sf_expint.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_psi.h>
+
+/* Relative accuracy asked of GSL's adaptive quadrature for the references below (GSL's floor
+ * is 50 ulps, 1.1e-14, with epsabs = 0). */
+#define QUAD_EPSREL 1e-13
+
+/* The GIG round-trip grid of the brief. */
+static const double GRID_P[] = {-20.0, -5.0, -1.5, -0.5, 0.0, 0.3, 1.0, 4.5, 20.0};
+static const double GRID_AB[] = {1e-4, 1e-2, 1.0, 1e2, 1e4};
+#define NP (sizeof GRID_P / sizeof GRID_P[0])
+#define NAB (sizeof GRID_AB / sizeof GRID_AB[0])
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static nvmm_sub make(nvmm_sub_kind kind, double p0, double p1, double p2) {
+  double par[3] = {p0, p1, p2};
+  nvmm_sub s;
+  ck_assert_ok(nvmm_sub_make(kind, par, &s));
+  return s;
+}
+
+/* Asserts that expr fails with code and that the message mentions needle. */
+#define ck_assert_fails(expr, code, needle)                                                        \
+  do {                                                                                             \
+    nvmm_clear_error();                                                                            \
+    nvmm_status st_ = (expr);                                                                      \
+    ck_assert_msg(st_ == (code), "%s -> %s, expected %s", #expr, nvmm_strerror(st_),               \
+                  nvmm_strerror(code));                                                            \
+    ck_assert_msg(strstr(nvmm_last_error(), (needle)) != NULL,                                     \
+                  "message '%s' does not mention '%s'", nvmm_last_error(), (needle));              \
+  } while (0)
+
+/* Reference for digamma(x) - log(x) independent of GSL's psi: Binet-type integral
+ * int_0^inf (1/t - 1/(1 - e^-t)) e^{-x t} dt (DLMF 5.9.13 minus the log integral), written as
+ * (1/x) int_0^inf h(u/x) e^-u du so that the integrand is bounded for every x. */
+static double binet_h(double t) {
+  if (t < 0.1) /* -1/2 - t/12 + t^3/720 - t^5/30240 + t^7/1209600: next term < 2e-17. */
+    return -0.5 +
+           t * (-1.0 / 12.0 + t * t * (1.0 / 720.0 + t * t * (-1.0 / 30240.0 + t * t / 1209600.0)));
+  return 1.0 / t - 1.0 - 1.0 / expm1(t);
+}
+
+static double binet_integrand(double u, void *px) {
+  double x = *(const double *)px;
+  return binet_h(u / x) * exp(-u);
+}
+
+static double digamma_minus_log_ref(double x) {
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+  gsl_function f = {binet_integrand, &x};
+  double r, err;
+  int st = gsl_integration_qagiu(&f, 0.0, 0.0, QUAD_EPSREL, 1000, w, &r, &err);
+  gsl_integration_workspace_free(w);
+  ck_assert_msg(st == GSL_SUCCESS, "qagiu failed for x = %g", x);
+  return r / x;
+}
+
+/* Minka start + safeguarded Newton over alpha in [1e-3, 1e4], both ways (numerics.md 3.2,
+ * pitfall 5). The equation is well conditioned (d log alpha / d log|target| ~ -1 at both
+ * ends), so the 1e-13 reference carries over: 1e-12 relative leaves a 10x margin. */
+START_TEST(test_digamma_inverse) {
+  const double tol = 1e-12;
+  for (int i = 0; i <= 140; i++) {
+    double alpha = pow(10.0, -3.0 + 7.0 * i / 140.0) * 1.0137; /* off the decades */
+    double target = digamma_minus_log_ref(alpha), got;
+    ck_assert_ok(nvmm_digamma_log_inverse(target, &got));
+    ck_assert_rel(got, alpha, tol);
+  }
+  for (int i = 0; i <= 100; i++) {
+    double target = -pow(10.0, -4.3 + 7.3 * i / 100.0), alpha;
+    ck_assert_ok(nvmm_digamma_log_inverse(target, &alpha));
+    ck_assert_rel(digamma_minus_log_ref(alpha), target, tol);
+  }
+}
+END_TEST
+
+START_TEST(test_digamma_inverse_errors) {
+  double alpha;
+  ck_assert_fails(nvmm_digamma_log_inverse(0.0, &alpha), NVMM_EDOM, "target");
+  ck_assert_fails(nvmm_digamma_log_inverse(0.25, &alpha), NVMM_EDOM, "degenerate");
+  ck_assert_fails(nvmm_digamma_log_inverse(NAN, &alpha), NVMM_EDOM, "target");
+  ck_assert_fails(nvmm_digamma_log_inverse(-INFINITY, &alpha), NVMM_EDOM, "target");
+  ck_assert_fails(nvmm_digamma_log_inverse(-1e-200, &alpha), NVMM_EDOM, "shape");
+  ck_assert_fails(nvmm_digamma_log_inverse(-1.0, NULL), NVMM_EINVAL, "NULL");
+}
+END_TEST
+
+START_TEST(test_make_validate) {
+  nvmm_sub s;
+  double good[3] = {2.385, 0.731, 1.93};
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_GAMMA, good, &s));
+  ck_assert_int_eq(s.kind, NVMM_SUB_GAMMA);
+  ck_assert(s.par[0] == 2.385 && s.par[1] == 0.731 && s.par[2] == 0.0); /* unused entry 0 */
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_DEGENERATE, NULL, &s));
+  double neg_p[3] = {-3.7, 0.2, 5.0};
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_GIG, neg_p, &s)); /* p of either sign */
+
+  double bad_shape[3] = {-1.0, 2.0, 0.0}, nan_rate[3] = {1.0, NAN, 0.0};
+  double zero_mu[3] = {0.0, 1.0, 0.0}, inf_lambda[3] = {1.0, INFINITY, 0.0};
+  double nan_p[3] = {NAN, 1.0, 1.0}, zero_a[3] = {0.5, 0.0, 1.0}, neg_b[3] = {0.5, 1.0, -2.0};
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GAMMA, bad_shape, &s), NVMM_EDOM, "alpha = -1");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_INVGAMMA, nan_rate, &s), NVMM_EDOM, "beta = nan");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_INVGAUSS, zero_mu, &s), NVMM_EDOM, "mu = 0");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_INVGAUSS, inf_lambda, &s), NVMM_EDOM, "lambda = inf");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GIG, nan_p, &s), NVMM_EDOM, "p = nan");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GIG, zero_a, &s), NVMM_EDOM, "a = 0");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GIG, neg_b, &s), NVMM_EDOM, "b = -2");
+  ck_assert_fails(nvmm_sub_make((nvmm_sub_kind)17, good, &s), NVMM_EINVAL, "kind 17");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GIG, NULL, &s), NVMM_EINVAL, "NULL");
+  ck_assert_fails(nvmm_sub_make(NVMM_SUB_GIG, good, NULL), NVMM_EINVAL, "NULL");
+  nvmm_sub unknown = {.kind = (nvmm_sub_kind)-3};
+  ck_assert_fails(nvmm_sub_validate(&unknown), NVMM_EINVAL, "kind -3");
+  ck_assert_fails(nvmm_sub_validate(NULL), NVMM_EINVAL, "NULL");
+}
+END_TEST
+
+START_TEST(test_to_gig) {
+  double p, a, b;
+  nvmm_sub g = make(NVMM_SUB_GAMMA, 2.385, 0.731, 0);
+  ck_assert_ok(nvmm_sub_to_gig(&g, &p, &a, &b));
+  ck_assert(p == 2.385 && a == 2.0 * 0.731 && b == 0.0);
+  nvmm_sub ig = make(NVMM_SUB_INVGAMMA, 3.1, 1.7, 0);
+  ck_assert_ok(nvmm_sub_to_gig(&ig, &p, &a, &b));
+  ck_assert(p == -3.1 && a == 0.0 && b == 3.4);
+  nvmm_sub n = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
+  ck_assert_ok(nvmm_sub_to_gig(&n, &p, &a, &b));
+  ck_assert(p == -0.5 && b == 2.9);
+  ck_assert_rel(a, 2.9 / (1.3 * 1.3), NVMM_TEST_TOL0);
+  nvmm_sub d = {.kind = NVMM_SUB_DEGENERATE};
+  ck_assert_fails(nvmm_sub_to_gig(&d, &p, &a, &b), NVMM_EINVAL, "degenerate");
+}
+END_TEST
+
+/* The GIG density over x = log(Y / delta), delta = sqrt(b/a): proportional to
+ * exp(p x - omega cosh x), with the mode x0 = asinh(p / omega) subtracted for scaling. */
+typedef struct gig_ref {
+  double p, omega, x0, h0; /* parameters, mode and log-density at the mode */
+  int mom;                 /* 0: density, 1: x, 2: e^-x, 3: e^x, 4: e^{r x} */
+  double r;                /* the order for mom = 4 */
+  double sign;             /* +1 for x >= x0, -1 for the mirrored half */
+} gig_ref;
+
+static double gig_ref_integrand(double u, void *pv) {
+  const gig_ref *g = pv;
+  double x = g->x0 + g->sign * u;
+  /* The power e^{kx} goes into the exponent: 0 * inf would be NaN far in the tails. */
+  double k = g->mom == 2 ? -1.0 : g->mom == 3 ? 1.0 : g->mom == 4 ? g->r : 0.0;
+  double v = exp(g->p * x - g->omega * cosh(x) - g->h0 + k * x);
+  return g->mom == 1 ? v * x : v;
+}
+
+/* int over the real line of the chosen integrand, as two QAGIU integrals from the mode. */
+static double gig_ref_integral(gig_ref *g, int mom) {
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(2000);
+  gsl_function f = {gig_ref_integrand, g};
+  double total = 0.0;
+  g->mom = mom;
+  for (int side = 0; side < 2; side++) {
+    double r, err;
+    g->sign = side == 0 ? 1.0 : -1.0;
+    int st = gsl_integration_qagiu(&f, 0.0, 1e-300, QUAD_EPSREL, 2000, w, &r, &err);
+    ck_assert_msg(st == GSL_SUCCESS, "qagiu failed (p %g omega %g mom %d): %s, r %g err %g", g->p,
+                  g->omega, mom, gsl_strerror(st), r, err);
+    total += r;
+  }
+  gsl_integration_workspace_free(w);
+  return total;
+}
+
+/* eta of GIG(p, a, b) by quadrature of the density (independent of the Bessel module). */
+static void gig_eta_quad(double p, double a, double b, double eta[3]) {
+  double omega = sqrt(a * b), delta = sqrt(b / a);
+  gig_ref g = {.p = p, .omega = omega, .x0 = asinh(p / omega)};
+  g.h0 = p * g.x0 - omega * cosh(g.x0);
+  double z = gig_ref_integral(&g, 0);
+  eta[0] = log(delta) + gig_ref_integral(&g, 1) / z;
+  eta[1] = gig_ref_integral(&g, 2) / z / delta;
+  eta[2] = delta * gig_ref_integral(&g, 3) / z;
+}
+
+static double gig_moment_quad(double p, double a, double b, double r) {
+  double omega = sqrt(a * b), delta = sqrt(b / a);
+  gig_ref g = {.p = p, .omega = omega, .x0 = asinh(p / omega), .r = r};
+  g.h0 = p * g.x0 - omega * cosh(g.x0);
+  return pow(delta, r) * gig_ref_integral(&g, 4) / gig_ref_integral(&g, 0);
+}
+
+/* Gamma and InverseGamma eta against the closed forms of numerics.md 1.1-1.2 (GSL psi), IG
+ * against its own closed form E log Y = log mu - e^{2 lambda/mu} E1(2 lambda/mu) (the
+ * nu-derivative of K at nu = 1/2 is sqrt(pi/2z) e^z E1(2z)), which is independent of the
+ * Bessel module the library uses. Gamma/InvGamma: a few roundings, TOL1. IG: the Bessel
+ * nu-derivative is accurate to ~1e-15 absolute, TOL2. */
+START_TEST(test_eta_closed_forms) {
+  double eta[3];
+  const double shapes[] = {0.37, 1.0, 1.9, 23.1};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    double al = shapes[i], be = 2.385;
+    nvmm_sub g = make(NVMM_SUB_GAMMA, al, be, 0);
+    ck_assert_ok(nvmm_sub_eta(&g, eta));
+    ck_assert_close(eta[0], gsl_sf_psi(al) - log(be), NVMM_TEST_TOL1);
+    ck_assert_rel(eta[2], al / be, NVMM_TEST_TOL1);
+    if (al > 1.0)
+      ck_assert_rel(eta[1], be / (al - 1.0), NVMM_TEST_TOL1);
+    else
+      ck_assert(isinf(eta[1]) && eta[1] > 0.0);
+    nvmm_sub ig = make(NVMM_SUB_INVGAMMA, al, be, 0);
+    ck_assert_ok(nvmm_sub_eta(&ig, eta));
+    ck_assert_close(eta[0], log(be) - gsl_sf_psi(al), NVMM_TEST_TOL1);
+    ck_assert_rel(eta[1], al / be, NVMM_TEST_TOL1);
+    if (al > 1.0)
+      ck_assert_rel(eta[2], be / (al - 1.0), NVMM_TEST_TOL1);
+    else
+      ck_assert(isinf(eta[2]) && eta[2] > 0.0);
+  }
+  const double ig_par[][2] = {{1.3, 2.9}, {0.02, 500.0}, {170.0, 0.03}, {1.0, 1.0}};
+  for (size_t i = 0; i < sizeof ig_par / sizeof ig_par[0]; i++) {
+    double mu = ig_par[i][0], lam = ig_par[i][1];
+    nvmm_sub n = make(NVMM_SUB_INVGAUSS, mu, lam, 0);
+    ck_assert_ok(nvmm_sub_eta(&n, eta));
+    ck_assert_close(eta[0], log(mu) - gsl_sf_expint_E1_scaled(2.0 * lam / mu), NVMM_TEST_TOL2);
+    ck_assert_rel(eta[1], 1.0 / mu + 1.0 / lam, NVMM_TEST_TOL1);
+    ck_assert_rel(eta[2], mu, NVMM_TEST_TOL0);
+  }
+  nvmm_sub d = {.kind = NVMM_SUB_DEGENERATE};
+  ck_assert_ok(nvmm_sub_eta(&d, eta));
+  ck_assert(eta[0] == 0.0 && eta[1] == 1.0 && eta[2] == 1.0);
+}
+END_TEST
+
+/* GIG eta against quadrature of the density (the brief asks for ~1e-10). The quadrature is
+ * asked for 1e-13 relative and the library agrees with it to ~2e-15 on these points; 1e-12
+ * leaves a 10x margin over the reference (absolute for E log Y, which can be near 0). */
+START_TEST(test_eta_gig_quadrature) {
+  const double tol = 1e-12;
+  const double pts[][3] = {{-20.0, 1e-4, 1e-2}, {-5.0, 1.0, 1e2},  {-1.5, 1e-2, 1e-4},
+                           {-0.5, 2.9, 1.3},    {0.0, 1e-4, 1e-4}, {0.3, 1e4, 1e2},
+                           {1.0, 1e2, 1e2},     {4.5, 1e-4, 1e-2}, {20.0, 1e4, 1e4},
+                           {2.385, 0.731, 1.93}};
+  for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+    double eta[3], ref[3];
+    nvmm_sub s = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]);
+    ck_assert_ok(nvmm_sub_eta(&s, eta));
+    gig_eta_quad(pts[i][0], pts[i][1], pts[i][2], ref);
+    ck_assert_close(eta[0], ref[0], tol);
+    ck_assert_rel(eta[1], ref[1], tol);
+    ck_assert_rel(eta[2], ref[2], tol);
+  }
+}
+END_TEST
+
+/* Raw moments: Gamma/InvGamma against gsl_sf_gamma (TOL2: lgamma differences of numbers up
+ * to ~30 lose a few ulps), GIG and IG against quadrature (1e-10 as above), +inf where the
+ * moment does not exist. */
+START_TEST(test_moments) {
+  double m;
+  nvmm_sub g = make(NVMM_SUB_GAMMA, 2.385, 0.731, 0);
+  ck_assert_ok(nvmm_sub_moment(&g, 1.7, &m));
+  ck_assert_rel(m, gsl_sf_gamma(2.385 + 1.7) / gsl_sf_gamma(2.385) / pow(0.731, 1.7),
+                NVMM_TEST_TOL2);
+  ck_assert_ok(nvmm_sub_moment(&g, -2.0, &m));
+  ck_assert_rel(m, 0.731 * 0.731 / (1.385 * 0.385), NVMM_TEST_TOL2);
+  ck_assert_ok(nvmm_sub_moment(&g, -2.385, &m));
+  ck_assert(isinf(m) && m > 0.0);
+  ck_assert_ok(nvmm_sub_moment(&g, 0.0, &m));
+  ck_assert(m == 1.0);
+  nvmm_sub ig = make(NVMM_SUB_INVGAMMA, 3.1, 1.7, 0);
+  ck_assert_ok(nvmm_sub_moment(&ig, 2.0, &m));
+  ck_assert_rel(m, 1.7 * 1.7 / (2.1 * 1.1), NVMM_TEST_TOL2);
+  ck_assert_ok(nvmm_sub_moment(&ig, 3.1, &m));
+  ck_assert(isinf(m) && m > 0.0);
+  nvmm_sub n = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
+  ck_assert_ok(nvmm_sub_moment(&n, 2.0, &m)); /* mu^2 + mu^3 / lambda */
+  ck_assert_rel(m, 1.3 * 1.3 + 1.3 * 1.3 * 1.3 / 2.9, NVMM_TEST_TOL2);
+  ck_assert_ok(nvmm_sub_moment(&n, -1.0, &m));
+  ck_assert_rel(m, 1.0 / 1.3 + 1.0 / 2.9, NVMM_TEST_TOL2);
+  const double pts[][4] = {{2.385, 0.731, 1.93, 2.5},
+                           {-5.0, 1.0, 1e2, -1.7},
+                           {0.3, 1e-2, 1e-4, 0.61},
+                           {20.0, 1e4, 1e2, 3.0}};
+  for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+    nvmm_sub s = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]);
+    ck_assert_ok(nvmm_sub_moment(&s, pts[i][3], &m));
+    ck_assert_rel(m, gig_moment_quad(pts[i][0], pts[i][1], pts[i][2], pts[i][3]), 1e-10);
+  }
+  nvmm_sub d = {.kind = NVMM_SUB_DEGENERATE};
+  ck_assert_ok(nvmm_sub_moment(&d, 3.3, &m));
+  ck_assert(m == 1.0);
+  ck_assert_fails(nvmm_sub_moment(&g, NAN, &m), NVMM_EDOM, "r = nan");
+}
+END_TEST
+
+/* Y -> sY (numerics.md 4.1, pitfall 16): the exact parameter maps, and eta(sY) = (eta_log +
+ * log s, eta_inv / s, s eta_y). The parameter maps are one multiplication (TOL0); eta goes
+ * through Bessel evaluations at the same omega (TOL2, and TOL2 absolute for E log Y). */
+START_TEST(test_rescale) {
+  const double s = 2.385;
+  nvmm_sub subs[4] = {make(NVMM_SUB_GAMMA, 2.385, 0.731, 0), make(NVMM_SUB_INVGAMMA, 3.1, 1.7, 0),
+                      make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0), make(NVMM_SUB_GIG, -1.7, 0.37, 4.1)};
+  for (int i = 0; i < 4; i++) {
+    nvmm_sub t = subs[i];
+    double e0[3], e1[3];
+    ck_assert_ok(nvmm_sub_eta(&subs[i], e0));
+    ck_assert_ok(nvmm_sub_rescale(&t, s));
+    ck_assert_ok(nvmm_sub_eta(&t, e1));
+    ck_assert_close(e1[0], e0[0] + log(s), NVMM_TEST_TOL2);
+    ck_assert_rel(e1[1], e0[1] / s, NVMM_TEST_TOL2);
+    ck_assert_rel(e1[2], e0[2] * s, NVMM_TEST_TOL2);
+  }
+  nvmm_sub t = subs[0];
+  ck_assert_ok(nvmm_sub_rescale(&t, s));
+  ck_assert_rel(t.par[1], 0.731 / s, NVMM_TEST_TOL0);
+  t = subs[1];
+  ck_assert_ok(nvmm_sub_rescale(&t, s));
+  ck_assert_rel(t.par[1], 1.7 * s, NVMM_TEST_TOL0);
+  t = subs[2];
+  ck_assert_ok(nvmm_sub_rescale(&t, s));
+  ck_assert_rel(t.par[0], 1.3 * s, NVMM_TEST_TOL0);
+  ck_assert_rel(t.par[1], 2.9 * s, NVMM_TEST_TOL0);
+  t = subs[3];
+  ck_assert_ok(nvmm_sub_rescale(&t, 1e9)); /* no clipping of a or b */
+  ck_assert_rel(t.par[1], 0.37e-9, NVMM_TEST_TOL0);
+  ck_assert_rel(t.par[2], 4.1e9, NVMM_TEST_TOL0);
+  ck_assert(t.par[0] == -1.7);
+
+  nvmm_sub d = {.kind = NVMM_SUB_DEGENERATE};
+  ck_assert_fails(nvmm_sub_rescale(&d, s), NVMM_EINVAL, "degenerate");
+  t = subs[3];
+  ck_assert_fails(nvmm_sub_rescale(&t, 0.0), NVMM_EDOM, "s = 0");
+  ck_assert_fails(nvmm_sub_rescale(&t, NAN), NVMM_EDOM, "s = nan");
+  ck_assert_fails(nvmm_sub_rescale(&t, 1e308), NVMM_EDOM, "range");
+  ck_assert(t.par[1] == 0.37 && t.par[2] == 4.1); /* unchanged on error */
+}
+END_TEST
+
+/* from_eta commutes with the scale action: from_eta(eta(sY)) = rescale(from_eta(eta)). The
+ * closed forms and the digamma Newton: TOL3 (the shape is well conditioned in the target,
+ * which carries ~10 roundings of E log Y ~ 1); the GIG solve: 1e-10 at a well-conditioned
+ * point. */
+START_TEST(test_from_eta_rescale_commutes) {
+  const double s = 0.0731;
+  nvmm_sub subs[4] = {make(NVMM_SUB_GAMMA, 2.385, 0.731, 0), make(NVMM_SUB_INVGAMMA, 3.1, 1.7, 0),
+                      make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0), make(NVMM_SUB_GIG, -1.7, 0.37, 4.1)};
+  const double tol[4] = {NVMM_TEST_TOL3, NVMM_TEST_TOL3, NVMM_TEST_TOL3, 1e-10};
+  for (int i = 0; i < 4; i++) {
+    nvmm_sub t = subs[i], u, v;
+    double e[3], es[3];
+    ck_assert_ok(nvmm_sub_eta(&subs[i], e));
+    ck_assert_ok(nvmm_sub_rescale(&t, s));
+    ck_assert_ok(nvmm_sub_eta(&t, es));
+    ck_assert_ok(nvmm_sub_from_eta(subs[i].kind, es, NULL, 0.0, &u, NULL));
+    ck_assert_ok(nvmm_sub_from_eta(subs[i].kind, e, NULL, 0.0, &v, NULL));
+    ck_assert_ok(nvmm_sub_rescale(&v, s));
+    for (int j = 0; j < 3; j++)
+      ck_assert_close(u.par[j], v.par[j], tol[i]);
+  }
+}
+END_TEST
+
+/* Gamma, InverseGamma, InverseGaussian from eta: round trips, alpha_min, and the EDOM checks
+ * (Jensen, non-finite, non-positive). Round trip tolerance: the shape is recovered from the
+ * difference E log Y - log E Y ~ -1/(2 alpha), which carries the rounding of E log Y; its
+ * relative error is ~ 2 alpha eps |E log Y|, hence 4 alpha eps (1 + |E log Y|) * 8. */
+START_TEST(test_from_eta_closed) {
+  const double shapes[] = {1e-3, 0.0371, 0.3, 1.0, 2.385, 47.0, 1e4};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int k = 0; k < 2; k++) {
+      nvmm_sub_kind kind = k == 0 ? NVMM_SUB_GAMMA : NVMM_SUB_INVGAMMA;
+      nvmm_sub s = make(kind, shapes[i], 0.731, 0), out;
+      nvmm_sub_info info;
+      double eta[3];
+      ck_assert_ok(nvmm_sub_eta(&s, eta));
+      ck_assert_ok(nvmm_sub_from_eta(kind, eta, NULL, 0.0, &out, &info));
+      double tol = fmax(NVMM_TEST_TOL2, 32.0 * shapes[i] * DBL_EPSILON * (1.0 + fabs(eta[0])));
+      ck_assert_int_eq(out.kind, kind);
+      ck_assert_rel(out.par[0], shapes[i], tol);
+      ck_assert_rel(out.par[1], 0.731, tol);
+      ck_assert_msg(info.iterations >= 1 && info.iterations <= 6, "iterations %d", info.iterations);
+      ck_assert_int_eq(info.fallback, 0);
+    }
+  }
+  /* alpha_min raises the Gamma shape before beta = alpha / E Y. */
+  nvmm_sub g = make(NVMM_SUB_GAMMA, 0.4, 2.0, 0), out;
+  double eta[3];
+  ck_assert_ok(nvmm_sub_eta(&g, eta));
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GAMMA, eta, NULL, 1.6, &out, NULL));
+  ck_assert(out.par[0] == 1.6);
+  ck_assert_rel(out.par[1], 1.6 / eta[2], NVMM_TEST_TOL0);
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GAMMA, eta, NULL, 0.1, &out, NULL));
+  ck_assert_rel(out.par[0], 0.4, NVMM_TEST_TOL2);
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GAMMA, eta, NULL, -1.0, &out, NULL), NVMM_EDOM,
+                  "alpha_min");
+
+  /* IG closed form: exact up to a few roundings (TOL1). */
+  nvmm_sub n = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
+  ck_assert_ok(nvmm_sub_eta(&n, eta));
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_INVGAUSS, eta, NULL, 0.0, &out, NULL));
+  ck_assert_rel(out.par[0], 1.3, NVMM_TEST_TOL1);
+  ck_assert_rel(out.par[1], 2.9, NVMM_TEST_TOL1);
+
+  /* Only the used entries are read: Gamma ignores an infinite E 1/Y. */
+  double e_gamma[3] = {0.1, INFINITY, 2.0};
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GAMMA, e_gamma, NULL, 0.0, &out, NULL));
+
+  /* Inconsistent or invalid eta: EDOM naming the problem, never a silent clamp (pitfall 23). */
+  double jensen_ig[3] = {0.0, 0.5, 1.9}; /* E 1/Y E Y = 0.95 < 1 */
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_INVGAUSS, jensen_ig, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "E 1/Y * E Y");
+  double equal_ig[3] = {0.0, 0.5, 2.0}; /* E 1/Y E Y = 1: degenerate data */
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_INVGAUSS, equal_ig, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "Jensen");
+  double jensen_gamma[3] = {log(2.0), 1.0, 2.0}; /* E log Y = log E Y */
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GAMMA, jensen_gamma, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "log E Y");
+  double jensen_invgamma[3] = {-log(0.4) - 0.01, 0.4, 1.0};
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_INVGAMMA, jensen_invgamma, NULL, 0, &out, NULL),
+                  NVMM_EDOM, "-log E 1/Y");
+  double neg[3] = {0.1, -0.4, 3.0}, nan_log[3] = {NAN, 0.5, 3.0}, inf_y[3] = {0.1, 0.5, INFINITY};
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, neg, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "E 1/Y = -0.4");
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_INVGAMMA, nan_log, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "E log Y = nan");
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, inf_y, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "E Y = inf");
+  double gig_jensen[3] = {0.2, 0.6, 1.5}; /* E 1/Y E Y = 0.9: -log E 1/Y > log E Y */
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, gig_jensen, NULL, 0, &out, NULL), NVMM_EDOM,
+                  "Jensen");
+  ck_assert_fails(nvmm_sub_from_eta((nvmm_sub_kind)9, eta, NULL, 0, &out, NULL), NVMM_EINVAL,
+                  "kind 9");
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, NULL, NULL, 0, &out, NULL), NVMM_EINVAL, "NULL");
+  nvmm_sub bad_warm = make(NVMM_SUB_GAMMA, 2.0, 1.0, 0);
+  double ok_eta[3];
+  nvmm_sub gg = make(NVMM_SUB_GIG, 0.3, 1.2, 2.1);
+  ck_assert_ok(nvmm_sub_eta(&gg, ok_eta));
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, ok_eta, &bad_warm, 0, &out, NULL), NVMM_EINVAL,
+                  "warm");
+}
+END_TEST
+
+/* Long-double quadrature of Cov t(Y), t = (log Y, 1/Y, Y), the Hessian of psi in theta, for
+ * the conditioning of eta -> theta. Trapezoid rule in x = log(Y/delta) on a grid around the
+ * mode: the integrand is entire and decays double-exponentially, so the rule converges
+ * geometrically (error ~exp(-pi^2 / h) for the step h used here, far below long double). */
+static void gig_cov_ld(double p, double a, double b, long double cov[9], long double mean[3]) {
+  long double om = sqrtl((long double)a * b), dl = sqrtl((long double)b / a);
+  long double x0 = asinhl(p / om), f0 = p * x0 - om * coshl(x0);
+  long double sd = 1.0L / sqrtl(om * coshl(x0)), h = fminl(0.05L, sd / 8.0L);
+  long double lo = x0, hi = x0;
+  while (p * lo - om * coshl(lo) - f0 > -100.0L)
+    lo -= h;
+  while (p * hi - om * coshl(hi) - f0 > -100.0L)
+    hi += h;
+  long double z = 0.0L, s[3] = {0.0L, 0.0L, 0.0L};
+  for (long double x = lo; x <= hi; x += h) {
+    long double w = expl(p * x - om * coshl(x) - f0);
+    z += w;
+    s[0] += w * (logl(dl) + x);
+    s[1] += w * expl(-x) / dl;
+    s[2] += w * dl * expl(x);
+  }
+  for (int i = 0; i < 3; i++)
+    mean[i] = s[i] / z;
+  for (int i = 0; i < 9; i++)
+    cov[i] = 0.0L;
+  for (long double x = lo; x <= hi; x += h) {
+    long double w = expl(p * x - om * coshl(x) - f0) / z;
+    long double t[3] = {logl(dl) + x - mean[0], expl(-x) / dl - mean[1], dl * expl(x) - mean[2]};
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 3; j++)
+        cov[3 * i + j] += w * t[i] * t[j];
+  }
+}
+
+/* Inverse of a symmetric positive definite 3x3 matrix in long double (Gauss-Jordan with
+ * partial pivoting; the matrices here have condition numbers up to ~1e14, well inside long
+ * double's 1e-19). */
+static void inv3_ld(const long double A[9], long double X[9]) {
+  long double M[3][6];
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 6; j++)
+      M[i][j] = j < 3 ? A[3 * i + j] : (j - 3 == i ? 1.0L : 0.0L);
+  for (int c = 0; c < 3; c++) {
+    int piv = c;
+    for (int r = c + 1; r < 3; r++)
+      if (fabsl(M[r][c]) > fabsl(M[piv][c]))
+        piv = r;
+    for (int j = 0; j < 6; j++) {
+      long double t = M[c][j];
+      M[c][j] = M[piv][j];
+      M[piv][j] = t;
+    }
+    for (int r = 0; r < 3; r++) {
+      if (r == c)
+        continue;
+      long double f = M[r][c] / M[c][c];
+      for (int j = 0; j < 6; j++)
+        M[r][j] -= f * M[c][j];
+    }
+  }
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      X[3 * i + j] = M[i][j + 3] / M[i][i];
+}
+
+/* Rounding level assumed for the computed eta (relative; E log Y relative to 1 + |E log Y|):
+ * ~5 ulps, the accuracy of the Bessel ratios and nu-derivatives (bessel.h) and of the
+ * caller's sums. */
+#define ETA_NOISE 1e-15
+/* Safety factor between the first-order error prediction and the test tolerance. */
+#define COND_SAFETY 10.0
+/* The brief's target for the parameters where the conditioning allows it. */
+#define PARAM_TOL 1e-10
+/* Moment (eta) round trip: the returned parameters reproduce eta to this relative level. */
+#define ETA_TOL 1e-12
+
+/* First-order parameter errors caused by ETA_NOISE in eta: delta theta = H^{-1} delta eta,
+ * worst case over the signs; returned as (|dp|, |da|/a, |db|/b). */
+static void gig_conditioning(double p, double a, double b, double err[3]) {
+  long double cov[9], mean[3], inv[9];
+  gig_cov_ld(p, a, b, cov, mean);
+  inv3_ld(cov, inv);
+  long double de[3] = {ETA_NOISE * (1.0L + fabsl(mean[0])), ETA_NOISE * mean[1],
+                       ETA_NOISE * mean[2]};
+  long double dt[3];
+  for (int i = 0; i < 3; i++) {
+    dt[i] = 0.0L;
+    for (int j = 0; j < 3; j++)
+      dt[i] += fabsl(inv[3 * i + j]) * de[j];
+  }
+  err[0] = (double)dt[0];
+  err[1] = (double)(2.0L * dt[2] / a); /* theta_3 = -a/2 */
+  err[2] = (double)(2.0L * dt[1] / b); /* theta_2 = -b/2 */
+}
+
+static double rel_mismatch(const double m[3], const double e[3]) {
+  return fmax(fabs(m[0] - e[0]), fmax(fabs(m[1] - e[1]) / e[1], fabs(m[2] - e[2]) / e[2]));
+}
+
+/* What the round-trip grid measured. */
+typedef struct grid_stats {
+  double worst_tight;   /* largest parameter error where the tolerance is PARAM_TOL */
+  double worst_ratio;   /* largest error / predicted error where the conditioning rules */
+  double worst_limited; /* largest parameter error there */
+  double worst_eta;     /* largest relative eta mismatch */
+  int n_limited;        /* parameters with a conditioning-limited tolerance */
+  int n_over;           /* of those, parameters whose error exceeds PARAM_TOL */
+  int n_unidentified;   /* parameters not identified by eta in double precision */
+  int max_iter;         /* most Newton iterations of one solve (all starts) */
+} grid_stats;
+
+/* Checks one solve of the grid: eta round trip at ETA_TOL, parameters at max(PARAM_TOL,
+ * COND_SAFETY x the predicted error). A parameter whose tolerance would exceed 1 (100%
+ * relative) is not identified by eta in double precision; only the moments are checked. */
+static void check_solve(const double par[3], const double eta[3], const nvmm_sub *out,
+                        const nvmm_sub_info *info, const double cond[3], grid_stats *st) {
+  double m[3];
+  ck_assert_int_eq(out->kind, NVMM_SUB_GIG);
+  ck_assert_int_eq(info->fallback, 0);
+  ck_assert_ok(nvmm_sub_eta(out, m));
+  double mm = rel_mismatch(m, eta);
+  ck_assert_msg(mm <= ETA_TOL && info->grad_norm <= ETA_TOL,
+                "eta round trip at (%g, %g, %g): mismatch %.3g (info %.3g)", par[0], par[1], par[2],
+                mm, info->grad_norm);
+  st->worst_eta = fmax(st->worst_eta, mm);
+  st->max_iter = info->iterations > st->max_iter ? info->iterations : st->max_iter;
+  double err[3] = {fabs(out->par[0] - par[0]) / fmax(1.0, fabs(par[0])),
+                   fabs(out->par[1] / par[1] - 1.0), fabs(out->par[2] / par[2] - 1.0)};
+  double pred[3] = {cond[0] / fmax(1.0, fabs(par[0])), cond[1], cond[2]};
+  for (int i = 0; i < 3; i++) {
+    double tol = fmax(PARAM_TOL, COND_SAFETY * pred[i]);
+    if (tol > 1.0) {
+      st->n_unidentified++;
+      continue;
+    }
+    ck_assert_msg(err[i] <= tol,
+                  "GIG(%g, %g, %g) parameter %d: error %.3g > tol %.3g (predicted %.3g) -> "
+                  "(%.17g, %.17g, %.17g)",
+                  par[0], par[1], par[2], i, err[i], tol, pred[i], out->par[0], out->par[1],
+                  out->par[2]);
+    if (tol == PARAM_TOL) {
+      st->worst_tight = fmax(st->worst_tight, err[i]);
+    } else {
+      st->n_limited++;
+      st->n_over += err[i] > PARAM_TOL;
+      st->worst_ratio = fmax(st->worst_ratio, err[i] / pred[i]);
+      st->worst_limited = fmax(st->worst_limited, err[i]);
+    }
+  }
+}
+
+/* The brief's grid p in [-20, 20], a, b in [1e-4, 1e4]: classical -> eta -> classical, cold
+ * and from a perturbed warm start. Where eta pins the parameters the tolerance is 1e-10; in
+ * the corners it is set by the conditioning (gig_conditioning): for omega = sqrt(ab) large, p
+ * enters eta only through the third cumulant of log Y, ~p/omega^3 (the first-order effect of
+ * p is confounded with the scale), and for omega small with |p| > 1 the smaller of a, b enters
+ * eta only at O(omega^2 / p^2). */
+START_TEST(test_gig_round_trip_grid) {
+  grid_stats cold = {0}, warm = {0};
+  for (size_t i = 0; i < NP; i++)
+    for (size_t j = 0; j < NAB; j++)
+      for (size_t k = 0; k < NAB; k++) {
+        double par[3] = {GRID_P[i], GRID_AB[j], GRID_AB[k]}, eta[3], cond[3];
+        nvmm_sub truth = make(NVMM_SUB_GIG, par[0], par[1], par[2]), out;
+        nvmm_sub_info info;
+        ck_assert_ok(nvmm_sub_eta(&truth, eta));
+        gig_conditioning(par[0], par[1], par[2], cond);
+        ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, NULL, 0.0, &out, &info));
+        check_solve(par, eta, &out, &info, cond, &cold);
+        nvmm_sub w = make(NVMM_SUB_GIG, par[0] * 1.05 + 0.05, par[1] * 1.1, par[2] * 0.9);
+        ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &w, 0.0, &out, &info));
+        check_solve(par, eta, &out, &info, cond, &warm);
+      }
+  const grid_stats *st[2] = {&cold, &warm};
+  for (int c = 0; c < 2; c++)
+    printf("gig grid %s: worst error %.2g where tol = 1e-10; %d conditioning-limited "
+           "parameters (%d of them above 1e-10), worst error %.2g = %.2g x predicted; %d "
+           "unidentified; worst eta mismatch %.2g; max iterations %d\n",
+           c == 0 ? "cold" : "warm", st[c]->worst_tight, st[c]->n_limited, st[c]->n_over,
+           st[c]->worst_limited, st[c]->worst_ratio, st[c]->n_unidentified, st[c]->worst_eta,
+           st[c]->max_iter);
+}
+END_TEST
+
+/* A warm start at the solution converges in at most 2 iterations; a warm start a typical EM
+ * step away (1e-3 relative) in a few. */
+START_TEST(test_gig_warm_iterations) {
+  const double pts[][3] = {{-0.5, 1.3, 2.9},  {2.385, 0.731, 1.93}, {-20.0, 1e-2, 1e2},
+                           {20.0, 1.0, 1e-2}, {0.3, 1e2, 1e4},      {-1.5, 1e-4, 1e-4}};
+  for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+    nvmm_sub truth = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]), out;
+    nvmm_sub_info info;
+    double eta[3];
+    ck_assert_ok(nvmm_sub_eta(&truth, eta));
+    ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &truth, 0.0, &out, &info));
+    ck_assert_msg(info.iterations <= 2 && info.fallback == 0, "GIG(%g, %g, %g): %d iterations",
+                  pts[i][0], pts[i][1], pts[i][2], info.iterations);
+    nvmm_sub near = make(NVMM_SUB_GIG, pts[i][0] + 1e-3, pts[i][1] * 1.001, pts[i][2] * 0.999);
+    ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &near, 0.0, &out, &info));
+    ck_assert_msg(info.iterations <= 6 && info.fallback == 0, "GIG(%g, %g, %g): %d iterations",
+                  pts[i][0], pts[i][1], pts[i][2], info.iterations);
+  }
+}
+END_TEST
+
+/* The counted fallback (numerics.md 3.6, A.4): eta = (psi(3), 0.6, 3) matches a Gamma(3, 1)
+ * in E log Y and E Y but asks for E 1/Y = 0.6 > 0.5, the Gamma's; since E 1/Y increases with
+ * theta_2 = -b/2 along the fixed-(E log Y, E Y) curve, it needs b < 0: no GIG has it. */
+START_TEST(test_gig_fallback) {
+  double eta[3] = {gsl_sf_psi(3.0), 0.6, 3.0};
+  nvmm_sub warm = make(NVMM_SUB_GIG, 2.385, 0.731, 1.93), out;
+  nvmm_sub_info info;
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &warm, 0.0, &out, &info));
+  ck_assert_int_eq(info.fallback, 1);
+  ck_assert_int_eq(out.kind, NVMM_SUB_GIG);
+  ck_assert(memcmp(out.par, warm.par, sizeof out.par) == 0);
+  ck_assert(info.grad_norm > 1e-8);
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, NULL, 0.0, &out, &info), NVMM_ENOCONV,
+                  "mismatch");
+  /* The IG embedding is accepted as a warm start and returned as a GIG. */
+  nvmm_sub ig = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &ig, 0.0, &out, &info));
+  ck_assert_int_eq(info.fallback, 1);
+  ck_assert(out.kind == NVMM_SUB_GIG && out.par[0] == -0.5 && out.par[2] == 2.9);
+}
+END_TEST
+
+/* Timing of the warm GIG solve as in EM (one solve per iteration): warm start one EM-like
+ * step (1e-3 relative) from the solution. The brief asks for well under a millisecond; the
+ * assertion only guards against gross regressions (sanitizer and valgrind builds are slow). */
+START_TEST(test_gig_warm_timing) {
+  const double pts[][3] = {
+      {-0.5, 1.3, 2.9}, {2.385, 0.731, 1.93}, {-3.2, 0.4, 7.7}, {0.9, 5.0, 0.2}};
+  const int reps = 200;
+  int iters = 0;
+  double t0 = now_s();
+  for (int r = 0; r < reps; r++)
+    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
+      nvmm_sub truth = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]), out;
+      nvmm_sub near = make(NVMM_SUB_GIG, pts[i][0] + 1e-3, pts[i][1] * 1.001, pts[i][2] * 0.999);
+      nvmm_sub_info info;
+      double eta[3];
+      ck_assert_ok(nvmm_sub_eta(&truth, eta));
+      ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &near, 0.0, &out, &info));
+      iters += info.iterations;
+    }
+  double per = (now_s() - t0) / (reps * 4.0);
+  printf("gig warm solve: %.1f us per solve (incl. one eta evaluation), %.2f iterations\n",
+         per * 1e6, iters / (reps * 4.0));
+  ck_assert_msg(per < 0.05, "warm GIG solve takes %.3g s", per);
+}
 END_TEST
 
 static Suite *make_suite(void) {
   Suite *s = suite_create("gig");
-  TCase *tc = tcase_create("placeholder");
-  tcase_add_test(tc, test_placeholder);
+  TCase *tc = tcase_create("digamma");
+  tcase_add_test(tc, test_digamma_inverse);
+  tcase_add_test(tc, test_digamma_inverse_errors);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("make");
+  tcase_add_test(tc, test_make_validate);
+  tcase_add_test(tc, test_to_gig);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("eta");
+  tcase_add_test(tc, test_eta_closed_forms);
+  tcase_add_test(tc, test_eta_gig_quadrature);
+  tcase_add_test(tc, test_moments);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("rescale");
+  tcase_add_test(tc, test_rescale);
+  tcase_add_test(tc, test_from_eta_rescale_commutes);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("from_eta");
+  tcase_add_test(tc, test_from_eta_closed);
+  tcase_add_test(tc, test_gig_round_trip_grid);
+  tcase_add_test(tc, test_gig_warm_iterations);
+  tcase_add_test(tc, test_gig_fallback);
+  tcase_add_test(tc, test_gig_warm_timing);
   suite_add_tcase(s, tc);
   return s;
 }
