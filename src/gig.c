@@ -638,9 +638,8 @@ typedef struct newton_sys {
   double sc[3]; /* the natural units */
 } newton_sys;
 
-/* Prepares the system; false if H or g is not finite or diag(H) is not positive. Counts in
- * *ridge the systems whose eigenvalues had to be floored (numerically not positive
- * definite). */
+/* Prepares the system; false if H or g is not finite or diag(H) is not positive. Increments
+ * *ridge if eigenvalues had to be floored (numerically not positive definite). */
 static bool newton_prepare(const double H[9], const double g[3], const double sc[3], newton_sys *ns,
                            int *ridge) {
   for (int i = 0; i < 3; i++) {
@@ -866,7 +865,7 @@ static bool at_rounding_floor(const double g[3], const double eta[3]) {
 /* What one Newton run did. */
 typedef struct gig_run {
   int iterations;  /* accepted Newton steps */
-  int ridge;       /* Newton systems whose eigenvalues needed the floor */
+  int ridge;       /* Newton steps whose Hessian needed the eigenvalue floor */
   double mismatch; /* max relative moment mismatch at the end (inf if evaluation failed) */
 } gig_run;
 
@@ -922,9 +921,11 @@ static void gig_newton(const double eta[3], gig_point *x, gig_run *run) {
     phi_gradient(x, g, gp);
     phi_hessian(x, gp, H);
     double sc_theta[3] = {1.0, 0.5 * x->b, 0.5 * x->a}, sc_phi[3] = {1.0, 1.0, 1.0};
-    if (!newton_prepare(x->cov, g, sc_theta, &ns[0], &run->ridge) ||
-        !newton_prepare(H, gp, sc_phi, &ns[1], &run->ridge))
+    int floored = 0;
+    if (!newton_prepare(x->cov, g, sc_theta, &ns[0], &floored) ||
+        !newton_prepare(H, gp, sc_phi, &ns[1], &floored))
       break;
+    run->ridge += floored > 0;
     double d[3], lam2, n, dn2;
     if (!newton_step_mu(&ns[0], 0.0, d, &lam2, &n, &dn2))
       break;
@@ -1035,6 +1036,42 @@ static nvmm_status invgauss_from_eta(const double eta[3], nvmm_sub *out) {
   return nvmm_sub_make(NVMM_SUB_INVGAUSS, par, out);
 }
 
+/* The GIG family is not steep (numerics.md 1.4): E 1/Y stays finite as b -> 0 for p > 1 and
+ * E Y as a -> 0 for p < -1, so eta beyond those limits has no GIG. Along the curve of fixed
+ * (E log Y, E Y), E 1/Y increases with theta_2 = -b/2 <= 0 (its derivative there is a Schur
+ * complement of Cov t(Y), positive), so the supremum is the Gamma fit's E 1/Y; likewise for E Y
+ * and the InverseGamma fit. Writes the limit's name and value if eta lies beyond it (by more
+ * than the acceptance threshold), which is then exactly the KKT condition for the minimizer of
+ * F over the closed domain to sit on that boundary. */
+static bool gig_beyond_limit(const double eta[3], const char **which, double *limit) {
+  int iters;
+  double alpha, resid;
+  if (digamma_log_solve(eta[0] - log(eta[2]), &alpha, &iters, &resid) == DG_OK && alpha > 1.0) {
+    *limit = alpha / (eta[2] * (alpha - 1.0)); /* beta / (alpha - 1), beta = alpha / E Y */
+    *which = "E 1/Y of the Gamma";
+    if (eta[1] > *limit * (1.0 + GIG_ACCEPT_MISMATCH))
+      return true;
+  }
+  if (digamma_log_solve(-eta[0] - log(eta[1]), &alpha, &iters, &resid) == DG_OK && alpha > 1.0) {
+    *limit = alpha / (eta[1] * (alpha - 1.0)); /* beta / (alpha - 1), beta = alpha / E 1/Y */
+    *which = "E Y of the InverseGamma";
+    if (eta[2] > *limit * (1.0 + GIG_ACCEPT_MISMATCH))
+      return true;
+  }
+  return false;
+}
+
+/* Returns the warm GIG with info->fallback = 1 (the counted fallback of section 3.6). */
+static nvmm_status gig_fallback(const double eta[3], double wp, double wa, double wb, nvmm_sub *out,
+                                nvmm_sub_info *info) {
+  double wpar[3] = {wp, wa, wb}, weta[3];
+  NVMM_CALL(nvmm_sub_make(NVMM_SUB_GIG, wpar, out));
+  NVMM_CALL(gig_eta(wp, wa, wb, weta));
+  info->fallback = 1;
+  info->grad_norm = moment_mismatch(weta, eta);
+  return NVMM_OK;
+}
+
 /* Keeps the run's result in *best if it is accepted and has the lowest F so far. */
 static void keep_best(const gig_point *x, const gig_run *run, gig_point *best, bool *have,
                       nvmm_sub_info *info) {
@@ -1049,7 +1086,8 @@ static void keep_best(const gig_point *x, const gig_run *run, gig_point *best, b
   }
 }
 
-/* GIG (GH) from (E log Y, E 1/Y, E Y), sections 3.3-3.6 and A.4-A.5. The problem is solved
+/* GIG (GH) from (E log Y, E 1/Y, E Y), sections 3.3-3.6 and A.4-A.5. An eta beyond the Gamma
+ * or InverseGamma limit has no GIG and fails at once. Otherwise the problem is solved
  * for sY with s = 2^k ~ sqrt(E 1/Y / E Y): a power of two, so scaling eta and unscaling
  * (a, b) are exact, while E 1/(sY) and E sY agree within a factor 2 (the preconditioning of
  * section 3.3). The warm start is tried first; the cold seeds run if there is no warm start
@@ -1065,6 +1103,15 @@ static nvmm_status gig_from_eta(const double eta[3], const nvmm_sub *warm, nvmm_
                "GIG from_eta: warm start must be a GIG or InverseGaussian, not %s",
                kind_name(warm->kind));
     NVMM_CALL(nvmm_sub_to_gig(warm, &wp, &wa, &wb));
+  }
+  const char *which;
+  double limit;
+  if (gig_beyond_limit(eta, &which, &limit)) {
+    NVMM_CHECK(warm != NULL, NVMM_ENOCONV,
+               "GIG from_eta: eta = (%.17g, %.17g, %.17g) lies beyond the %s limit (%.17g, "
+               "at the same other two moments): no GIG has it",
+               eta[0], eta[1], eta[2], which, limit);
+    return gig_fallback(eta, wp, wa, wb, out, info);
   }
   int k = (int)lround(0.5 * (log2(eta[1]) - log2(eta[2])));
   double es[3] = {eta[0] + (double)k * M_LN2, ldexp(eta[1], -k), ldexp(eta[2], k)};
@@ -1091,14 +1138,9 @@ static nvmm_status gig_from_eta(const double eta[3], const nvmm_sub *warm, nvmm_
   }
   NVMM_CHECK(warm != NULL, NVMM_ENOCONV,
              "GIG from_eta: no start reached a moment mismatch <= %g for eta = (%.17g, %.17g, "
-             "%.17g)",
-             GIG_ACCEPT_MISMATCH, eta[0], eta[1], eta[2]);
-  double wpar[3] = {wp, wa, wb}, weta[3];
-  NVMM_CALL(nvmm_sub_make(NVMM_SUB_GIG, wpar, out));
-  NVMM_CALL(gig_eta(wp, wa, wb, weta));
-  info->fallback = 1;
-  info->grad_norm = moment_mismatch(weta, eta);
-  return NVMM_OK;
+             "%.17g) within |p| <= %g and sqrt(ab) in [%g, %g]",
+             GIG_ACCEPT_MISMATCH, eta[0], eta[1], eta[2], GIG_P_MAX, GIG_OMEGA_MIN, GIG_OMEGA_MAX);
+  return gig_fallback(eta, wp, wa, wb, out, info);
 }
 
 nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3], const nvmm_sub *warm,

@@ -656,9 +656,11 @@ START_TEST(test_gig_warm_iterations) {
 }
 END_TEST
 
-/* The counted fallback (numerics.md 3.6, A.4): eta = (psi(3), 0.6, 3) matches a Gamma(3, 1)
- * in E log Y and E Y but asks for E 1/Y = 0.6 > 0.5, the Gamma's; since E 1/Y increases with
- * theta_2 = -b/2 along the fixed-(E log Y, E Y) curve, it needs b < 0: no GIG has it. */
+/* The counted fallback (numerics.md 3.6, A.4). (1) eta = (psi(3), 0.6, 3) matches a
+ * Gamma(3, 1) in E log Y and E Y but asks for E 1/Y = 0.6 > 0.5, the Gamma's; since E 1/Y
+ * increases with theta_2 = -b/2 along the fixed-(E log Y, E Y) curve, it needs b < 0: no GIG
+ * has it, and the solver says so before any Newton step. (2) The eta of GIG(55, 1.3, 0.7) has
+ * a GIG, but outside the sanity bound |p| <= 50: every Newton run fails its moment check. */
 START_TEST(test_gig_fallback) {
   double eta[3] = {gsl_sf_psi(3.0), 0.6, 3.0};
   nvmm_sub warm = make(NVMM_SUB_GIG, 2.385, 0.731, 1.93), out;
@@ -669,7 +671,21 @@ START_TEST(test_gig_fallback) {
   ck_assert(memcmp(out.par, warm.par, sizeof out.par) == 0);
   ck_assert(info.grad_norm > 1e-8);
   ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, NULL, 0.0, &out, &info), NVMM_ENOCONV,
-                  "mismatch");
+                  "beyond the E 1/Y of the Gamma limit");
+  /* The mirror image: an InverseGamma(3, 1) in E log Y and E 1/Y, with E Y = 0.6 > 0.5. */
+  double eta_ig[3] = {-gsl_sf_psi(3.0), 3.0, 0.6};
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_ig, NULL, 0.0, &out, &info), NVMM_ENOCONV,
+                  "beyond the E Y of the InverseGamma limit");
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_ig, &warm, 0.0, &out, &info));
+  ck_assert_int_eq(info.fallback, 1);
+  nvmm_sub far = make(NVMM_SUB_GIG, 55.0, 1.3, 0.7);
+  double eta_far[3];
+  ck_assert_ok(nvmm_sub_eta(&far, eta_far));
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_far, &warm, 0.0, &out, &info));
+  ck_assert_int_eq(info.fallback, 1);
+  ck_assert(memcmp(out.par, warm.par, sizeof out.par) == 0 && info.iterations > 0);
+  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_far, NULL, 0.0, &out, &info), NVMM_ENOCONV,
+                  "|p| <= 50");
   /* The IG embedding is accepted as a warm start and returned as a GIG. */
   nvmm_sub ig = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
   ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &ig, 0.0, &out, &info));
