@@ -65,6 +65,7 @@ nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x, double *s
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
     double zw, q = nvmm__model_row(m, xi, w, z, &zw);
+    NVMM_CHECK(isfinite(q), NVMM_EDOM, "row %zu of the block is not finite", i);
     post r = {1.0, 1.0, 0.0, 0.0};
     double logf;
     if (gauss) {

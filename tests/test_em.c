@@ -44,6 +44,8 @@ typedef struct qctx {
 static double qf(double t, void *p) {
   qctx *c = p;
   double lj, scratch[16];
+  if (!(exp(t) > 0 && isfinite(exp(t))))
+    return 0.0; /* QAGI probes t = +-inf; the integrand vanishes there */
   ck_assert_ok(nvmm_model_logpdf_joint(c->m, c->x, exp(t), &lj, scratch));
   double g = c->which == 0 ? 1.0 : c->which == 1 ? exp(-t) : c->which == 2 ? exp(t) : t;
   return g * exp(lj + t - c->shift);
@@ -210,7 +212,7 @@ START_TEST(test_vg_floor) {
   double b = NVMM_B_POST_FLOOR, a = 2.0, z = sqrt(a * b);
   double ref = sqrt(a / b) * exp(gsl_sf_bessel_lnKnu(0.8, z) - gsl_sf_bessel_lnKnu(0.2, z));
   ck_assert_rel(st[NVMM_ST_U], ref, 1e-10);
-  ck_assert_rel(st[NVMM_ST_U], 2.99e4, 1e-3);
+  ck_assert_rel(st[NVMM_ST_U], 2.99e4, 5e-3); /* the note quotes 3 digits */
   ck_assert_double_eq(st[NVMM_ST_FLOOR], 1.0);
   nvmm_model_free(&m);
   for (int fi = 1; fi < 4; fi++) {
