@@ -51,11 +51,23 @@ void nvmm_xsum_normalize(int64_t *acc) {
 
 double nvmm_xsum_value(int64_t *acc) {
   nvmm_xsum_normalize(acc);
-  /* Canonical digits are summed from the top down, so the result is a fixed function of the
-   * exact sum (within an ulp of it). */
+  /* A negative sum has a negative top limb over digits that are its two's complement; its
+   * digits would overflow a double when summed. Negate into a canonical positive sum first. */
+  int64_t tmp[NVMM_XSUM_LIMBS];
+  const int64_t *a = acc;
+  double sign = 1.0;
+  if (acc[NVMM_XSUM_LIMBS - 1] < 0) {
+    for (int i = 0; i < NVMM_XSUM_LIMBS; i++)
+      tmp[i] = -acc[i];
+    nvmm_xsum_normalize(tmp);
+    a = tmp;
+    sign = -1.0;
+  }
+  /* Non-negative canonical digits summed from the top down: the result is a fixed function of
+   * the exact sum (within an ulp of it). */
   double v = 0.0;
   for (int i = NVMM_XSUM_LIMBS - 1; i >= 0; i--)
-    if (acc[i])
-      v += ldexp((double)acc[i], DIGIT_BITS * i - EXP_BIAS);
-  return v;
+    if (a[i])
+      v += ldexp((double)a[i], DIGIT_BITS * i - EXP_BIAS);
+  return sign * v;
 }

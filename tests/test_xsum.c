@@ -1,0 +1,83 @@
+/* test_xsum.c: the exact accumulator: exact on sums with catastrophic cancellation, independent
+ * of the order of the terms and of how they are split between partial accumulators (the
+ * property rank-count-independent fits rest on). */
+#include <stdint.h>
+#include <string.h>
+
+#include "nvmm_test.h"
+
+/* Terms spanning the whole exponent range, with cancellation: the exact sum is known. */
+START_TEST(test_exact) {
+  int64_t a[NVMM_XSUM_LIMBS] = {0};
+  const double t[] = {1e300, 1.5, -1e300, -2.25, 3e-5, 7.1e-310, -7.1e-310, 1e-320, -0.75};
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    nvmm_xsum_add(a, t[i]);
+  /* 1.5 - 2.25 + 3e-5 - 0.75 + 1e-320: the subnormal is below half an ulp of the result. */
+  ck_assert_double_eq(nvmm_xsum_value(a), (1.5 - 2.25 - 0.75) + 3e-5);
+  int64_t b[NVMM_XSUM_LIMBS] = {0};
+  nvmm_xsum_add(b, -0.3);
+  ck_assert_double_eq(nvmm_xsum_value(b), -0.3);
+  int64_t c[NVMM_XSUM_LIMBS] = {0};
+  nvmm_xsum_add(c, 4.9406564584124654e-324);
+  nvmm_xsum_add(c, 4.9406564584124654e-324);
+  ck_assert_double_eq(nvmm_xsum_value(c), 2 * 4.9406564584124654e-324);
+  int64_t z[NVMM_XSUM_LIMBS] = {0};
+  ck_assert_double_eq(nvmm_xsum_value(z), 0.0);
+  int64_t big[NVMM_XSUM_LIMBS] = {0};
+  nvmm_xsum_add(big, 1.7976931348623157e308);
+  nvmm_xsum_add(big, -1.7976931348623157e308 / 2);
+  ck_assert_double_eq(nvmm_xsum_value(big), 1.7976931348623157e308 / 2);
+}
+END_TEST
+
+/* 10^5 terms of mixed sign and magnitude: the same bits in forward, reverse and strided order
+ * and when split into 7 partial accumulators combined limb by limb (an MPI_SUM of limbs). */
+START_TEST(test_order_independent) {
+  enum { N = 100000, P = 7 };
+  static double t[N];
+  uint64_t s = 88172645463325252ull;
+  for (int i = 0; i < N; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    double u = (double)(s >> 11) / 9007199254740992.0;
+    t[i] = (u - 0.5) * pow(10.0, (double)(int)(s % 41) - 20);
+  }
+  int64_t f[NVMM_XSUM_LIMBS] = {0}, r[NVMM_XSUM_LIMBS] = {0}, st[NVMM_XSUM_LIMBS] = {0};
+  int64_t part[P][NVMM_XSUM_LIMBS], comb[NVMM_XSUM_LIMBS] = {0};
+  memset(part, 0, sizeof part);
+  for (int i = 0; i < N; i++) {
+    nvmm_xsum_add(f, t[i]);
+    nvmm_xsum_add(r, t[N - 1 - i]);
+    nvmm_xsum_add(st, t[(i * 7919) % N]);
+    nvmm_xsum_add(part[i % P], t[i]);
+  }
+  for (int p = 0; p < P; p++) {
+    nvmm_xsum_normalize(part[p]);
+    for (int k = 0; k < NVMM_XSUM_LIMBS; k++)
+      comb[k] += part[p][k];
+  }
+  double v = nvmm_xsum_value(f);
+  ck_assert_double_eq(nvmm_xsum_value(r), v);
+  ck_assert_double_eq(nvmm_xsum_value(st), v);
+  ck_assert_double_eq(nvmm_xsum_value(comb), v);
+  /* A long double Kahan sum as an independent check of the value (not of the bits). */
+  long double sum = 0, c = 0;
+  for (int i = 0; i < N; i++) {
+    long double y = t[i] - c, tt = sum + y;
+    c = (tt - sum) - y;
+    sum = tt;
+  }
+  ck_assert_msg(fabsl((long double)v - sum) <= 1e-15L * fabsl(sum) + 1e-30L, "%.17g vs %.17Lg",
+                v, sum);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("xsum");
+  TCase *tc = tcase_create("xsum");
+  tcase_add_test(tc, test_exact);
+  tcase_add_test(tc, test_order_independent);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+NVMM_TEST_MAIN(make_suite)
