@@ -326,6 +326,15 @@ static nvmm_status bcast_pack(nvmm_fit *f) {
   return NVMM_OK;
 }
 
+/* Mean log-likelihood in the user's units from the last E-step: the density of x = c + s x~
+ * is the standardized density divided by prod s_j. */
+static double loglik(const nvmm_fit *f) {
+  double ls = 0.0;
+  for (size_t j = 0; j < f->d; j++)
+    ls += log(f->scale[j]);
+  return f->stats[NVMM_ST_LOGF] / (double)f->n - ls;
+}
+
 static nvmm_status estep_all(nvmm_fit *f, const nvmm_model *m) {
   return reduce_blocks(f, m, f->len, block_estep, f->stats);
 }
@@ -414,7 +423,7 @@ static void record(nvmm_fit *f, double change) {
   int i = f->iterations;
   f->h_change[i] = change;
   f->h_loglik[i] = NAN;
-  f->h_elapsed[i] = MPI_Wtime() - f->t0;
+  f->h_elapsed[i] = f->elapsed = MPI_Wtime() - f->t0;
   for (int c = 0; c < NVMM_NCOUNTERS; c++) {
     f->h_counters[(size_t)i * NVMM_NCOUNTERS + c] = f->pack[PK_HEAD + c];
     f->totals[c] += f->pack[PK_HEAD + c];
@@ -428,7 +437,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   if (f->reason != NVMM_FIT_ITERATING)
     return NVMM_OK;
   NVMM_CALL(estep_all(f, f->model));
-  double ll = f->stats[NVMM_ST_LOGF] / (double)f->n;
+  double ll = loglik(f);
   if (f->iterations == 0)
     f->loglik_init = ll;
   else
@@ -471,7 +480,8 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
   /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
    * the model entering it). */
   NVMM_CALL(estep_all(f, f->model));
-  f->loglik_final = f->stats[NVMM_ST_LOGF] / (double)f->n;
+  f->loglik_final = loglik(f);
+  f->elapsed = MPI_Wtime() - f->t0;
   if (f->iterations > 0)
     f->h_loglik[f->iterations - 1] = f->loglik_final;
   return NVMM_OK;
@@ -519,7 +529,7 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->loglik_init = f->loglik_init;
   s->loglik = f->loglik_final;
   s->change = f->last_change;
-  s->elapsed = f->t0 > 0 ? MPI_Wtime() - f->t0 : 0.0;
+  s->elapsed = f->elapsed;
   s->n = f->n;
   s->ranks = f->size;
   memcpy(s->counters, f->totals, sizeof f->totals);

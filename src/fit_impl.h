@@ -31,6 +31,7 @@ struct nvmm_fit {
   nvmm_fit_reason reason;
   double loglik_init, loglik_final, last_change;
   double t0;            /* MPI_Wtime at init */
+  double elapsed;       /* seconds from init to the last iteration or closing pass */
   double totals[NVMM_NCOUNTERS];
 };
 
