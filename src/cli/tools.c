@@ -315,7 +315,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
         rc = cli_failed(comm, st == NVMM_OK ? cs : st, "score") ? CLI_FAIL : CLI_OK;
       }
       if (rc == CLI_OK && rank == 0)
-        printf("mean log-likelihood %.10f (total %.6f, n = %lld, %s)\n", total / (double)n,
+        printf("mean log-likelihood %.17g (total %.17g, n = %lld, %s)\n", total / (double)n,
                total, (long long)n, nvmm_family_name(m->family));
     }
   }

@@ -60,7 +60,7 @@ case_ negative-tol "tol = -1 must be non-negative" --data ok.h5 --tol -1
 case_ unwritable-dir "not writable" --data ok.h5 --out /nonexistent-dir/m.h5
 # A 1-D dataset: the mu of a model file.
 mpirun -n 1 "$nvmm" fit --data ok.h5 --family gauss --out gauss.h5 --verbose 0 > /dev/null 2>&1
-case_ not-2d "not 2-D" --data gauss.h5:/mu
+case_ not-2d "expected 2" --data gauss.h5:/mu
 
 echo "$fails failing case(s)"
 [ $fails -eq 0 ]
