@@ -284,8 +284,9 @@ static nvmm_status open_dataset(nvmm_data *data) {
   int ndims = H5Sget_simple_extent_ndims(data->fspace);
   if (ndims != 2) {
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "dataset '%s' of '%s' has %d dimensions; expected 2 (rows x columns)", name,
-                    path, ndims);
+                    "dataset '%s' of '%s' is not 2-D: it has %d dimension%s; expected 2 (rows x "
+                    "columns)",
+                    name, path, ndims, ndims == 1 ? "" : "s");
     goto cleanup;
   }
   hsize_t dims[2];

@@ -315,7 +315,7 @@ START_TEST(test_data_open_errors) {
   h5_write(path, "/three", 3, d3, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v);
   ck_assert_fails(nvmm_data_open(MPI_COMM_WORLD, path, "/X", &data), NVMM_EIO, "shapes.h5", "'/X'");
   ck_assert_fails(nvmm_data_open(MPI_COMM_WORLD, path, "/one", &data), NVMM_EINVAL, "'/one'",
-                  "1 dimensions");
+                  "not 2-D", "1 dimension");
   ck_assert_fails(nvmm_data_open(MPI_COMM_WORLD, path, "/three", &data), NVMM_EINVAL, "'/three'",
                   "3 dimensions");
   ck_assert_ptr_null(data);
