@@ -57,8 +57,8 @@ nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x, double *s
   NVMM_CALL(nvmm__model_pre(m, w, &pre));
   const int gauss = m->family == NVMM_FAMILY_GAUSS;
   /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (architecture.md). */
-  const int need_l = m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG ||
-                     m->family == NVMM_FAMILY_NINVG;
+  const int need_l =
+      m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG || m->family == NVMM_FAMILY_NINVG;
   const double nu = pre.p - 0.5 * (double)d, a_post = pre.a + pre.w2;
   double *sx = stats + nvmm_stats_x(d), *sux = stats + nvmm_stats_ux(d);
   double *suxx = stats + nvmm_stats_uxx(d);

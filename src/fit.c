@@ -49,8 +49,8 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              (int)o->family);
   NVMM_CHECK((unsigned)o->algorithm < NVMM_ALG_COUNT, NVMM_EINVAL, "invalid algorithm %d",
              (int)o->algorithm);
-  NVMM_CHECK((unsigned)o->regularization < NVMM_REG_COUNT, NVMM_EINVAL,
-             "invalid regularization %d", (int)o->regularization);
+  NVMM_CHECK((unsigned)o->regularization < NVMM_REG_COUNT, NVMM_EINVAL, "invalid regularization %d",
+             (int)o->regularization);
   NVMM_CHECK(o->max_iter >= 1, NVMM_EINVAL, "max_iter = %d must be at least 1", o->max_iter);
   NVMM_CHECK(isfinite(o->tol) && o->tol >= 0, NVMM_EBADTOL,
              "tol = %g must be finite and non-negative", o->tol);
@@ -80,8 +80,7 @@ static nvmm_status agree(MPI_Comm comm, nvmm_status st) {
   if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
     NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
   if (worst != 0 && st == NVMM_OK)
-    NVMM_ERROR((nvmm_status)-worst, "another rank failed: %s",
-               nvmm_strerror((nvmm_status)-worst));
+    NVMM_ERROR((nvmm_status)-worst, "another rank failed: %s", nvmm_strerror((nvmm_status)-worst));
   return (nvmm_status)-worst;
 }
 
@@ -209,8 +208,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
 }
 
 nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
-                            int64_t first_row, int64_t n_local, const double *x,
-                            nvmm_fit **out) {
+                            int64_t first_row, int64_t n_local, const double *x, nvmm_fit **out) {
   NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
   *out = NULL;
   nvmm_status st = nvmm_fit_options_check(o);
@@ -222,15 +220,15 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
                     "n = %lld rows is not more than d = %lld columns: Sigma cannot be "
                     "estimated",
                     (long long)n, (long long)d);
-  if (st == NVMM_OK && (n_local < 0 || first_row < 0 || first_row + n_local > n ||
-                        (n_local > 0 && !x)))
+  if (st == NVMM_OK &&
+      (n_local < 0 || first_row < 0 || first_row + n_local > n || (n_local > 0 && !x)))
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
                     "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
                     (long long)(first_row + n_local), (long long)n);
   if (st == NVMM_OK && n_local > 0 && first_row % o->block_rows != 0)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "first_row = %lld is not a multiple of block_rows = %lld",
-                    (long long)first_row, (long long)o->block_rows);
+                    "first_row = %lld is not a multiple of block_rows = %lld", (long long)first_row,
+                    (long long)o->block_rows);
   nvmm_fit *f = NULL;
   if (st == NVMM_OK) {
     f = calloc(1, sizeof *f);
@@ -519,8 +517,7 @@ nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "fit and model must not be NULL");
   NVMM_CALL(to_user(f, f->model, out));
   /* Honour the gauge in the user's units with one exact move along the orbit. */
-  return nvmm_model_regularize(out, f->o.regularization,
-                               f->target_logdet + log_scale_sum(f));
+  return nvmm_model_regularize(out, f->o.regularization, f->target_logdet + log_scale_sum(f));
 }
 
 void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
@@ -535,8 +532,8 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   memcpy(s->counters, f->totals, sizeof f->totals);
 }
 
-void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
-                      const double **change, const double **elapsed, const double **counters) {
+void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik, const double **change,
+                      const double **elapsed, const double **counters) {
   *len = (size_t)f->iterations;
   *loglik = f->h_loglik;
   *change = f->h_change;
@@ -546,10 +543,9 @@ void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
 
 /* Starts the fit from the model currently in f->model (standardized coordinates). */
 static nvmm_status start(nvmm_fit *f) {
-  NVMM_CALL(nvmm_model_regularize(f->model, f->o.regularization == NVMM_REG_DET_SIGMA_X
-                                                ? NVMM_REG_NONE
-                                                : f->o.regularization,
-                                  0.0));
+  NVMM_CALL(nvmm_model_regularize(
+      f->model, f->o.regularization == NVMM_REG_DET_SIGMA_X ? NVMM_REG_NONE : f->o.regularization,
+      0.0));
   f->target_logdet = f->model->logdet;
   f->iterations = 0;
   f->reason = NVMM_FIT_ITERATING;

@@ -5,7 +5,7 @@
 #include "nvmm/fit.h"
 
 struct nvmm_fit {
-  MPI_Comm comm;        /* private duplicate of the caller's communicator */
+  MPI_Comm comm; /* private duplicate of the caller's communicator */
   int rank, size;
   nvmm_fit_options o;
   int64_t n, first_row, n_local;
@@ -30,8 +30,8 @@ struct nvmm_fit {
   int iterations;
   nvmm_fit_reason reason;
   double loglik_init, loglik_final, last_change;
-  double t0;            /* MPI_Wtime at init */
-  double elapsed;       /* seconds from init to the last iteration or closing pass */
+  double t0;      /* MPI_Wtime at init */
+  double elapsed; /* seconds from init to the last iteration or closing pass */
   double totals[NVMM_NCOUNTERS];
 };
 

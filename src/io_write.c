@@ -23,8 +23,8 @@ static int any_failed(MPI_Comm comm, int bad) {
   return any;
 }
 
-nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char *dataset,
-                                    int64_t n, int64_t d, nvmm_data_writer **out) {
+nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char *dataset, int64_t n,
+                                    int64_t d, nvmm_data_writer **out) {
   NVMM_CHECK(path && dataset && out && n >= 0 && d >= 1, NVMM_EINVAL,
              "invalid arguments to create a data set (n = %lld, d = %lld)", (long long)n,
              (long long)d);

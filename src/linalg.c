@@ -12,8 +12,7 @@
 #include "nvmm/bessel.h"
 
 /* LAPACK (Fortran) prototype; gfortran passes the CHARACTER length as a trailing size_t. */
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info,
-             size_t uplo_len);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 
 nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet) {
   NVMM_CHECK(d >= 1 && d <= INT_MAX, NVMM_EINVAL, "dimension d = %zu out of range", d);
@@ -47,8 +46,7 @@ void nvmm__trsv_lower(size_t d, const double *l, double *b) {
 
 nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out) {
   NVMM_CHECK(a >= 0 && b >= 0 && isfinite(a) && isfinite(b) && isfinite(nu), NVMM_EDOM,
-             "GIG integral needs finite nu and a, b >= 0 (nu = %g, a = %g, b = %g)", nu, a,
-             b);
+             "GIG integral needs finite nu and a, b >= 0 (nu = %g, a = %g, b = %g)", nu, a, b);
   if (a == 0.0 && b == 0.0) {
     *out = INFINITY;
   } else if (a == 0.0) {

@@ -7,8 +7,8 @@
 #include "nvmm/status.h"
 
 /* Lower Cholesky factor of the d x d row-major symmetric matrix a into l (row-major, upper part
- * zeroed; l may equal a) through LAPACK dpotrf; *logdet = log|a|. Returns NVMM_EFACTOR (a not positive
- * definite) without raising an error, so callers can decide what the failure means. */
+ * zeroed; l may equal a) through LAPACK dpotrf; *logdet = log|a|. Returns NVMM_EFACTOR (a not
+ * positive definite) without raising an error, so callers can decide what the failure means. */
 nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet);
 
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */

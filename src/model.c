@@ -10,8 +10,7 @@
 #include "linalg.h"
 #include "model_impl.h"
 
-static const char *const family_names[NVMM_FAMILY_COUNT] = {"gauss", "vg", "ninvg", "nig",
-                                                            "gh"};
+static const char *const family_names[NVMM_FAMILY_COUNT] = {"gauss", "vg", "ninvg", "nig", "gh"};
 static const nvmm_sub_kind family_kinds[NVMM_FAMILY_COUNT] = {
     NVMM_SUB_DEGENERATE, NVMM_SUB_GAMMA, NVMM_SUB_INVGAMMA, NVMM_SUB_INVGAUSS, NVMM_SUB_GIG};
 static const char *const reg_names[NVMM_REG_COUNT] = {"none", "det_sigma_one", "det_sigma_x",
@@ -74,10 +73,8 @@ static nvmm_status default_sub(nvmm_family family, nvmm_sub *sub) {
 nvmm_status nvmm_model_alloc(nvmm_family family, size_t d, nvmm_model **out) {
   NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
   *out = NULL;
-  NVMM_CHECK((unsigned)family < NVMM_FAMILY_COUNT, NVMM_EINVAL, "invalid family %d",
-             (int)family);
-  NVMM_CHECK(d >= 1 && d <= 1u << 20, NVMM_EINVAL, "dimension d = %zu must be in [1, 2^20]",
-             d);
+  NVMM_CHECK((unsigned)family < NVMM_FAMILY_COUNT, NVMM_EINVAL, "invalid family %d", (int)family);
+  NVMM_CHECK(d >= 1 && d <= 1u << 20, NVMM_EINVAL, "dimension d = %zu must be in [1, 2^20]", d);
   nvmm_model *m = calloc(1, sizeof *m);
   double *buf = calloc(2 * d + 3 * d * d, sizeof *buf);
   if (!m || !buf) {
@@ -121,11 +118,10 @@ static nvmm_status check_sigma(size_t d, const double *s) {
   for (size_t i = 0; i < d; i++)
     for (size_t j = 0; j <= i; j++) {
       double a = s[i * d + j], b = s[j * d + i];
-      NVMM_CHECK(isfinite(a) && isfinite(b), NVMM_EDOM, "sigma[%zu][%zu] is not finite", i,
-                 j);
+      NVMM_CHECK(isfinite(a) && isfinite(b), NVMM_EDOM, "sigma[%zu][%zu] is not finite", i, j);
       NVMM_CHECK(fabs(a - b) <= SYMMETRY_RTOL * (fabs(a) + fabs(b)), NVMM_EDOM,
-                 "sigma is not symmetric: sigma[%zu][%zu] = %g but sigma[%zu][%zu] = %g", i, j,
-                 a, j, i, b);
+                 "sigma is not symmetric: sigma[%zu][%zu] = %g but sigma[%zu][%zu] = %g", i, j, a,
+                 j, i, b);
     }
   return NVMM_OK;
 }
@@ -240,8 +236,8 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
   return NVMM_OK;
 }
 
-nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double y,
-                                    double *out, double *scratch) {
+nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double y, double *out,
+                                    double *scratch) {
   NVMM_CHECK(m && x && out && scratch, NVMM_EINVAL, "model, x, out and scratch must not be NULL");
   NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL,
              "the Gaussian family has no latent variable");
@@ -262,8 +258,7 @@ nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double
 nvmm_status nvmm_model_rescale(nvmm_model *m, double s) {
   NVMM_CHECK(m, NVMM_EINVAL, "model is NULL");
   NVMM_CHECK(s > 0 && isfinite(s), NVMM_EDOM, "scale s = %g must be positive and finite", s);
-  NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL,
-             "the Gaussian family has no scale orbit");
+  NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL, "the Gaussian family has no scale orbit");
   /* (mu, gamma / s, Sigma / s, sY) has the law of (mu, gamma, Sigma, Y) (numerics.md 4.1). */
   nvmm_sub sub = m->sub;
   NVMM_CALL(nvmm_sub_rescale(&sub, s));

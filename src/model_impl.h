@@ -7,9 +7,9 @@
 
 /* What every row of one pass needs, computed once per pass. */
 typedef struct nvmm__pre {
-  double c0;    /* -(d/2) log(2 pi) - (1/2) log|Sigma| */
-  double w2;    /* gamma^T Sigma^-1 gamma */
-  double p;     /* GIG embedding of the subordinator (p, a, b) */
+  double c0; /* -(d/2) log(2 pi) - (1/2) log|Sigma| */
+  double w2; /* gamma^T Sigma^-1 gamma */
+  double p;  /* GIG embedding of the subordinator (p, a, b) */
   double a;
   double b;
   double lnorm; /* log of the prior's GIG integral: log int y^(p-1) e^{-(ay+b/y)/2} dy */

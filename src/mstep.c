@@ -133,8 +133,7 @@ nvmm_status nvmm_mstep_sub(const double *stats, const nvmm_model *cur, nvmm_mode
 }
 
 nvmm_status nvmm_mstep(const double *stats, const nvmm_model *cur, nvmm_model *next,
-                       const nvmm_mstep_opts *opts, nvmm_mstep_counts *counts,
-                       double *scratch) {
+                       const nvmm_mstep_opts *opts, nvmm_mstep_counts *counts, double *scratch) {
   /* Both blocks use the same statistics (EM, not MCECM). The Gaussian block runs first: it
    * leaves the subordinator alone, so the warm start below is the current GIG even when next
    * aliases cur. */

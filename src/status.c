@@ -10,8 +10,8 @@ static nvmm_error_handler *handler;
 
 const char *nvmm_strerror(nvmm_status code) {
   switch (code) {
-#define NVMM_STATUS_CASE(name, value, text)                                    \
-  case NVMM_##name:                                                            \
+#define NVMM_STATUS_CASE(name, value, text)                                                        \
+  case NVMM_##name:                                                                                \
     return text;
     NVMM_STATUS_MAP(NVMM_STATUS_CASE)
 #undef NVMM_STATUS_CASE

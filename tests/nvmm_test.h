@@ -20,29 +20,28 @@
 #define NVMM_TEST_TOL3 (2048.0 * DBL_EPSILON)
 
 /* |a - b| <= tol * max(1, |b|), printing both values on failure. */
-#define ck_assert_close(a, b, tol)                                             \
-  do {                                                                         \
-    double ca_ = (a), cb_ = (b), ct_ = (tol);                                  \
-    double cs_ = fabs(cb_) > 1.0 ? fabs(cb_) : 1.0;                            \
-    ck_assert_msg(isfinite(ca_) && fabs(ca_ - cb_) <= ct_ * cs_,               \
-                  "%s = %.17g, expected %.17g (tol %.3g, err %.3g)", #a, ca_, \
-                  cb_, ct_, fabs(ca_ - cb_) / cs_);                            \
+#define ck_assert_close(a, b, tol)                                                                 \
+  do {                                                                                             \
+    double ca_ = (a), cb_ = (b), ct_ = (tol);                                                      \
+    double cs_ = fabs(cb_) > 1.0 ? fabs(cb_) : 1.0;                                                \
+    ck_assert_msg(isfinite(ca_) && fabs(ca_ - cb_) <= ct_ * cs_,                                   \
+                  "%s = %.17g, expected %.17g (tol %.3g, err %.3g)", #a, ca_, cb_, ct_,            \
+                  fabs(ca_ - cb_) / cs_);                                                          \
   } while (0)
 
 /* |a - b| <= tol * |b| (pure relative). */
-#define ck_assert_rel(a, b, tol)                                               \
-  do {                                                                         \
-    double ca_ = (a), cb_ = (b), ct_ = (tol);                                  \
-    ck_assert_msg(isfinite(ca_) && fabs(ca_ - cb_) <= ct_ * fabs(cb_),         \
-                  "%s = %.17g, expected %.17g (rel tol %.3g, rel err %.3g)",   \
-                  #a, ca_, cb_, ct_, fabs(ca_ - cb_) / fabs(cb_));            \
+#define ck_assert_rel(a, b, tol)                                                                   \
+  do {                                                                                             \
+    double ca_ = (a), cb_ = (b), ct_ = (tol);                                                      \
+    ck_assert_msg(isfinite(ca_) && fabs(ca_ - cb_) <= ct_ * fabs(cb_),                             \
+                  "%s = %.17g, expected %.17g (rel tol %.3g, rel err %.3g)", #a, ca_, cb_, ct_,    \
+                  fabs(ca_ - cb_) / fabs(cb_));                                                    \
   } while (0)
 
-#define ck_assert_ok(expr)                                                     \
-  do {                                                                         \
-    nvmm_status cs_ = (expr);                                                  \
-    ck_assert_msg(cs_ == NVMM_OK, "%s -> %s: %s", #expr, nvmm_strerror(cs_),   \
-                  nvmm_last_error());                                          \
+#define ck_assert_ok(expr)                                                                         \
+  do {                                                                                             \
+    nvmm_status cs_ = (expr);                                                                      \
+    ck_assert_msg(cs_ == NVMM_OK, "%s -> %s: %s", #expr, nvmm_strerror(cs_), nvmm_last_error());   \
   } while (0)
 
 /* Opens a committed reference table from the directory in $NVMM_TEST_DATA. */
@@ -56,14 +55,14 @@ static inline FILE *nvmm_test_open_data(const char *name) {
 }
 
 /* main() for a test executable holding one suite. */
-#define NVMM_TEST_MAIN(make_suite)                                             \
-  int main(void) {                                                             \
-    gsl_set_error_handler_off();                                               \
-    SRunner *sr = srunner_create(make_suite());                                \
-    srunner_run_all(sr, CK_NORMAL);                                            \
-    int nf = srunner_ntests_failed(sr);                                        \
-    srunner_free(sr);                                                          \
-    return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                              \
+#define NVMM_TEST_MAIN(make_suite)                                                                 \
+  int main(void) {                                                                                 \
+    gsl_set_error_handler_off();                                                                   \
+    SRunner *sr = srunner_create(make_suite());                                                    \
+    srunner_run_all(sr, CK_NORMAL);                                                                \
+    int nf = srunner_ntests_failed(sr);                                                            \
+    srunner_free(sr);                                                                              \
+    return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                                                  \
   }
 
 #endif

@@ -20,7 +20,8 @@ static nvmm_model *make_model(nvmm_family f, size_t d, const double par[3]) {
     mu[i] = 0.2 + 0.35 * (double)i;
     gamma[i] = f == NVMM_FAMILY_GAUSS ? 0.0 : (i % 2 ? -0.27 : 0.38);
     for (size_t j = 0; j < d; j++)
-      sigma[i * d + j] = (i == j ? 1.1 + 0.2 * (double)i : 0.25 / (1.0 + fabs((double)i - (double)j)));
+      sigma[i * d + j] =
+          (i == j ? 1.1 + 0.2 * (double)i : 0.25 / (1.0 + fabs((double)i - (double)j)));
   }
   nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
   if (f != NVMM_FAMILY_GAUSS)
@@ -140,8 +141,8 @@ START_TEST(test_mstep_inverts_eta) {
       sux[j] = m->mu[j] * eta[1] + m->gamma[j];
       for (size_t k = 0; k <= j; k++)
         suxx[j * (j + 1) / 2 + k] = m->sigma[j * d + k] + m->mu[j] * m->mu[k] * eta[1] +
-                                    m->gamma[j] * m->gamma[k] * eta[2] +
-                                    m->mu[j] * m->gamma[k] + m->gamma[j] * m->mu[k];
+                                    m->gamma[j] * m->gamma[k] * eta[2] + m->mu[j] * m->gamma[k] +
+                                    m->gamma[j] * m->mu[k];
     }
     /* Perturb the warm start so the GIG solve has work to do. */
     if (f == NVMM_FAMILY_GH)

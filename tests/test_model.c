@@ -3,8 +3,8 @@
  * NIG and GH), the regularizations, the moment initialization and bad input. */
 #include <string.h>
 
-#include <gsl/gsl_integration.h>
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_integration.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_sf_gamma.h>
 
@@ -27,12 +27,11 @@ static nvmm_model *make_model(nvmm_family f, size_t d, int variant) {
       sigma[i * d + j] = pow(0.55, fabs((double)i - (double)j)) * si * sj;
     }
   }
-  static const double par[NVMM_FAMILY_COUNT][2][3] = {
-      {{0, 0, 0}, {0, 0, 0}},
-      {{3.1, 1.9, 0}, {0.7, 0.6, 0}},
-      {{3.5, 2.2, 0}, {1.2, 0.9, 0}},
-      {{1.3, 1.7, 0}, {0.8, 0.25, 0}},
-      {{-1.7, 1.3, 2.4}, {2.3, 0.4, 0.05}}};
+  static const double par[NVMM_FAMILY_COUNT][2][3] = {{{0, 0, 0}, {0, 0, 0}},
+                                                      {{3.1, 1.9, 0}, {0.7, 0.6, 0}},
+                                                      {{3.5, 2.2, 0}, {1.2, 0.9, 0}},
+                                                      {{1.3, 1.7, 0}, {0.8, 0.25, 0}},
+                                                      {{-1.7, 1.3, 2.4}, {2.3, 0.4, 0.05}}};
   nvmm_sub sub;
   ck_assert_ok(nvmm_sub_make(nvmm_family_sub_kind(f), par[f][variant], &sub));
   ck_assert_ok(nvmm_model_set(m, mu, gamma, sigma, &sub));
@@ -171,8 +170,7 @@ START_TEST(test_ninvg_student_t) {
       q *= alpha / beta;
       double dd = (double)d;
       double ref = lgamma(0.5 * (nu + dd)) - lgamma(0.5 * nu) - 0.5 * dd * log(nu * M_PI) -
-                   0.5 * (m->logdet + dd * log(beta / alpha)) -
-                   0.5 * (nu + dd) * log1p(q / nu);
+                   0.5 * (m->logdet + dd * log(beta / alpha)) - 0.5 * (nu + dd) * log1p(q / nu);
       ck_assert_close(lf, ref, 1e-12);
     }
     nvmm_model_free(&m);
@@ -191,8 +189,8 @@ START_TEST(test_d1_vs_scipy) {
     if (line[0] == '#')
       continue;
     double mu, gamma, s2, par[3], x, ref, lf, scratch[2];
-    ck_assert_int_eq(sscanf(line, "%15s %lf %lf %lf %lf %lf %lf %lf %lf", fam, &mu, &gamma,
-                            &s2, &par[0], &par[1], &par[2], &x, &ref),
+    ck_assert_int_eq(sscanf(line, "%15s %lf %lf %lf %lf %lf %lf %lf %lf", fam, &mu, &gamma, &s2,
+                            &par[0], &par[1], &par[2], &x, &ref),
                      9);
     nvmm_family fid;
     ck_assert_ok(nvmm_family_parse(fam, &fid));
@@ -227,8 +225,7 @@ START_TEST(test_vg_at_mu) {
     for (size_t i = 0; i < d; i++)
       w2 += w[i] * w[i];
     double c0 = -0.5 * (double)d * log(2 * M_PI) - 0.5 * m->logdet;
-    double ref =
-        c0 - lgamma(alpha) + alpha * log(beta) + lgamma(nu) - nu * log(beta + 0.5 * w2);
+    double ref = c0 - lgamma(alpha) + alpha * log(beta) + lgamma(nu) - nu * log(beta + 0.5 * w2);
     ck_assert_close(lf, ref, 1e-13);
     memcpy(x, m->mu, d * sizeof(double));
     x[0] += 1e-100;

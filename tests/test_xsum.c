@@ -66,8 +66,8 @@ START_TEST(test_order_independent) {
     c = (tt - sum) - y;
     sum = tt;
   }
-  ck_assert_msg(fabsl((long double)v - sum) <= 1e-15L * fabsl(sum) + 1e-30L, "%.17g vs %.17Lg",
-                v, sum);
+  ck_assert_msg(fabsl((long double)v - sum) <= 1e-15L * fabsl(sum) + 1e-30L, "%.17g vs %.17Lg", v,
+                sum);
 }
 END_TEST
 

@@ -20,13 +20,11 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_lnk(double nu, double z, doub
 
 /* log K_nu(z) and the ratios K_{nu+1}/K_nu, K_{nu-1}/K_nu in one evaluation.
  * Same domain and errors as nvmm_bessel_lnk. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_k_eval(double nu, double z,
-                                                          nvmm_bessel_k *out);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_k_eval(double nu, double z, nvmm_bessel_k *out);
 
 /* First and second derivatives in the order: d1 = d/dnu log K_nu(z), d2 = d^2/dnu^2 log K_nu(z)
  * (d2 may be NULL). Analytic (quadrature of the integral representation), not a finite
  * difference. Same domain and errors as nvmm_bessel_lnk. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_dnu(double nu, double z, double *d1,
-                                                       double *d2);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_dnu(double nu, double z, double *d1, double *d2);
 
 #endif

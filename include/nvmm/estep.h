@@ -42,9 +42,8 @@ NVMM_EXTERN size_t nvmm_stats_uxx(size_t d);
  * nvmm_stats_len(d); the caller zeroes it once). scratch holds 2d doubles. Allocates nothing.
  * Errors: NVMM_EINVAL; NVMM_EDOM when a row gives a non-finite statistic (message names the
  * row index within the block). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep(const nvmm_model *m, size_t n,
-                                                  const double *x, double *stats,
-                                                  double *scratch);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x,
+                                                  double *stats, double *scratch);
 
 /* Counters of every floor, clamp and fallback the M-step applied. */
 typedef struct nvmm_mstep_counts {
@@ -66,20 +65,17 @@ typedef struct nvmm_mstep_opts {
  * scratch holds d*d + 2d doubles. Errors: NVMM_EDOM (empty or non-finite statistics),
  * NVMM_EFACTOR (Sigma not positive definite even after the counted ridge). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep(const double *stats, const nvmm_model *cur,
-                                                  nvmm_model *next,
-                                                  const nvmm_mstep_opts *opts,
+                                                  nvmm_model *next, const nvmm_mstep_opts *opts,
                                                   nvmm_mstep_counts *counts, double *scratch);
 
 /* The two halves of the M-step (used by MCECM): the Gaussian block only, keeping the
  * subordinator; and the subordinator only, keeping mu, gamma and Sigma. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_normal(const double *stats,
-                                                         const nvmm_model *cur,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur,
                                                          nvmm_model *next,
                                                          nvmm_mstep_counts *counts,
                                                          double *scratch);
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_sub(const double *stats,
-                                                      const nvmm_model *cur, nvmm_model *next,
-                                                      const nvmm_mstep_opts *opts,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_sub(const double *stats, const nvmm_model *cur,
+                                                      nvmm_model *next, const nvmm_mstep_opts *opts,
                                                       nvmm_mstep_counts *counts);
 
 #endif

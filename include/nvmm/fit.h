@@ -37,9 +37,9 @@ typedef struct nvmm_fit_options {
   nvmm_family family;
   nvmm_algorithm algorithm;
   nvmm_regularization regularization;
-  int max_iter;       /* iteration cap (default 200) */
-  double tol;         /* hybrid RMS parameter change that stops the fit (default 1e-3) */
-  double alpha_min;   /* lower bound on the VG shape (0: none) */
+  int max_iter;     /* iteration cap (default 200) */
+  double tol;       /* hybrid RMS parameter change that stops the fit (default 1e-3) */
+  double alpha_min; /* lower bound on the VG shape (0: none) */
   nvmm_init_kind init;
   int64_t block_rows; /* rows per reduction block (default 4096; results do not depend on the
                          rank count for a fixed value) */
@@ -74,9 +74,8 @@ typedef struct nvmm_fit nvmm_fit;
  * reductions).
  * Collective on comm. Errors: NVMM_EINVAL (bad options, ranges), NVMM_EDOM (n <= d,
  * constant column), NVMM_ENOMEM. Every rank gets the same status. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm,
-                                                       const nvmm_fit_options *o, int64_t n,
-                                                       int64_t d, int64_t first_row,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o,
+                                                       int64_t n, int64_t d, int64_t first_row,
                                                        int64_t n_local, const double *x,
                                                        nvmm_fit **out);
 
@@ -112,13 +111,13 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_mo
 
 /* Results. */
 typedef struct nvmm_fit_summary {
-  int iterations;        /* completed updates, including the one that met tol */
+  int iterations; /* completed updates, including the one that met tol */
   nvmm_fit_reason reason;
-  double loglik_init;    /* mean log-likelihood of the initial model */
-  double loglik;         /* mean log-likelihood of the final model (NAN until known) */
-  double change;         /* last parameter change */
-  double elapsed;        /* seconds */
-  int64_t n;             /* rows */
+  double loglik_init; /* mean log-likelihood of the initial model */
+  double loglik;      /* mean log-likelihood of the final model (NAN until known) */
+  double change;      /* last parameter change */
+  double elapsed;     /* seconds */
+  int64_t n;          /* rows */
   int ranks;
   double counters[NVMM_NCOUNTERS]; /* totals over the iterations */
 } nvmm_fit_summary;

@@ -44,8 +44,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_to_gig(const nvmm_sub *s, double
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_eta(const nvmm_sub *s, double eta[3]);
 
 /* Raw moment E[Y^r] (+inf where it does not exist). Errors: NVMM_EDOM. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_moment(const nvmm_sub *s, double r,
-                                                       double *m);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_moment(const nvmm_sub *s, double r, double *m);
 
 /* The law of sY for s > 0 (numerics.md section 4.1, pitfall 16). Exact, no clipping. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_rescale(nvmm_sub *sub, double s);
@@ -56,8 +55,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_rescale(nvmm_sub *sub, double s)
  * alpha_min (0 for none) is a lower bound on the Gamma shape (VG's alpha_min).
  * info may be NULL. Errors: NVMM_EDOM (eta inconsistent: E 1/Y E Y < 1, non-finite),
  * NVMM_ENOCONV (GIG solve failed and no warm start was given). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind,
-                                                         const double eta[3],
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3],
                                                          const nvmm_sub *warm, double alpha_min,
                                                          nvmm_sub *out, nvmm_sub_info *info);
 

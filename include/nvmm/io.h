@@ -35,9 +35,8 @@ NVMM_EXTERN const char *nvmm_data_column_name(const nvmm_data *data, int64_t j);
  * (-1 if none). The status is agreed across ranks: a rank whose rows are fine returns
  * NVMM_EDOM too when another rank found a bad value (its message then says so).
  * Errors: NVMM_EIO, NVMM_EDOM, NVMM_EINVAL (range outside the dataset). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0,
-                                                      int64_t nrows, double *buf,
-                                                      int64_t *bad_row);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0, int64_t nrows,
+                                                      double *buf, int64_t *bad_row);
 
 /* Closes the data set; no-op on NULL; sets *data = NULL. Collective. */
 NVMM_EXTERN void nvmm_data_close(nvmm_data **data);
@@ -49,8 +48,7 @@ typedef struct nvmm_data_writer nvmm_data_writer;
  * Collective; every rank gets the same status. Errors: NVMM_EIO naming the path. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path,
                                                                const char *dataset, int64_t n,
-                                                               int64_t d,
-                                                               nvmm_data_writer **out);
+                                                               int64_t d, nvmm_data_writer **out);
 
 /* Writes rows [row0, row0 + nrows) from buf (nrows x d row-major). Collective (nrows may be 0).
  * Errors: NVMM_EIO, NVMM_EINVAL (range). */
@@ -64,9 +62,9 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_writer_close(nvmm_data_writer *
 
 /* What an import did. */
 typedef struct nvmm_import_report {
-  int64_t rows;      /* data rows written */
-  int64_t columns;   /* numeric columns written */
-  int64_t skipped;   /* non-numeric columns skipped */
+  int64_t rows;             /* data rows written */
+  int64_t columns;          /* numeric columns written */
+  int64_t skipped;          /* non-numeric columns skipped */
   char skipped_names[1024]; /* their header names, comma-separated (truncated if long) */
 } nvmm_import_report;
 
@@ -79,8 +77,7 @@ typedef struct nvmm_import_report {
  * Errors: NVMM_EIO (cannot read the CSV, cannot write the output: the message names the
  * path), NVMM_EINVAL (empty file, no numeric column, a row with a wrong number of fields or a
  * non-numeric value in a numeric column: the message names the line and the column). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_import_csv(const char *csv_path,
-                                                       const char *out_path,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_import_csv(const char *csv_path, const char *out_path,
                                                        const char *dataset,
                                                        nvmm_import_report *report);
 
@@ -97,9 +94,9 @@ typedef struct nvmm_history_view {
 
 /* Fit metadata stored with a model (any field may be NULL / 0). */
 typedef struct nvmm_fit_meta {
-  const char *reason;      /* "converged", "max_iter", "diverged" */
+  const char *reason; /* "converged", "max_iter", "diverged" */
   int64_t iterations;
-  int64_t n;               /* rows fitted */
+  int64_t n; /* rows fitted */
   int ranks;
   double loglik_mean;      /* final mean log-likelihood */
   const char *config_text; /* the effective configuration */
@@ -127,7 +124,6 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_read(const char *path, nvmm_mo
  * (its datasets with shapes and column names), a model file (family, d, parameters, history
  * length and final log-likelihood), or another HDF5 file (its top-level objects).
  * Not collective. Errors: NVMM_EIO. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_file_describe(const char *path, char *buf,
-                                                          size_t size);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size);
 
 #endif

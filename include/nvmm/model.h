@@ -60,8 +60,7 @@ NVMM_EXTERN void nvmm_model_free(nvmm_model **m);
  * positive definite, subordinator of the family's kind with valid parameters) and factorizes
  * Sigma. On error the model is unchanged. Errors: NVMM_EINVAL, NVMM_EDOM, NVMM_EFACTOR. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set(nvmm_model *m, const double *mu,
-                                                      const double *gamma,
-                                                      const double *sigma,
+                                                      const double *gamma, const double *sigma,
                                                       const nvmm_sub *sub);
 
 /* Copies src into dst (same family and d). Errors: NVMM_EINVAL. */
@@ -74,24 +73,22 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf(const nvmm_model *m, si
                                                          double *scratch);
 
 /* Joint log-density log f(x, y) (numerics.md 1.5) of one row x and y > 0. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m,
-                                                               const double *x, double y,
-                                                               double *out, double *scratch);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x,
+                                                               double y, double *out,
+                                                               double *scratch);
 
 /* Moves the model along its scale orbit (mu, gamma/s, Sigma/s, sY), which leaves the law of X
  * unchanged. Errors: NVMM_EDOM (s <= 0 or not finite). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_rescale(nvmm_model *m, double s);
 
 /* Applies a regularization (numerics.md 4.2); target_logdet is used by det_sigma_x only. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize(nvmm_model *m,
-                                                             nvmm_regularization r,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r,
                                                              double target_logdet);
 
 /* Moment initialization (numerics.md 5.6): mu = mean, Sigma = cov (no ridge), gamma = 0, and the
  * family's default subordinator scaled so E[Y] = 1. cov is d x d row-major.
  * Errors: NVMM_EFACTOR (cov singular), NVMM_EDOM (non-finite input). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_init_moments(nvmm_model *m,
-                                                               const double *mean,
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean,
                                                                const double *cov);
 
 /* E[X] (d) and Cov[X] (d x d row-major) of the model. Errors: NVMM_EDOM when a moment is

@@ -25,8 +25,8 @@ NVMM_EXTERN void nvmm_rng_reseed(gsl_rng *rng, uint64_t seed, uint64_t stream);
  * InverseGaussian by Michael-Schucany-Haas; Gamma and InverseGamma by GSL's Marsaglia-Tsang.
  * Errors: NVMM_EDOM (invalid parameters), NVMM_EINVAL (NULL pointer, unknown kind),
  * NVMM_ESANITY (GIG rejection loop exhausted: a bug, never an unaccepted draw). */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_sample(const nvmm_sub *s, gsl_rng *rng,
-                                                       size_t n, double *y);
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_sample(const nvmm_sub *s, gsl_rng *rng, size_t n,
+                                                       double *y);
 
 /* n joint draws: x (n x d row-major) and, if y is not NULL, the latent subordinator values
  * (n). X = mu + gamma Y + sqrt(Y) L Z. Allocates nothing beyond a d-vector on the stack of

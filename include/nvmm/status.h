@@ -15,16 +15,16 @@
 #endif
 
 /* One table is the source of truth for the codes and their texts. */
-#define NVMM_STATUS_MAP(XX)                                                    \
-  XX(OK, 0, "success")                                                         \
-  XX(EINVAL, -1, "invalid argument")                                           \
-  XX(EDOM, -2, "argument outside the domain")                                  \
-  XX(ENOMEM, -3, "out of memory")                                              \
-  XX(ENOCONV, -4, "iteration did not converge")                                \
-  XX(EFACTOR, -5, "matrix not positive definite")                              \
-  XX(ESANITY, -6, "internal consistency check failed")                         \
-  XX(EIO, -7, "input/output error")                                            \
-  XX(EMPI, -8, "MPI error")                                                    \
+#define NVMM_STATUS_MAP(XX)                                                                        \
+  XX(OK, 0, "success")                                                                             \
+  XX(EINVAL, -1, "invalid argument")                                                               \
+  XX(EDOM, -2, "argument outside the domain")                                                      \
+  XX(ENOMEM, -3, "out of memory")                                                                  \
+  XX(ENOCONV, -4, "iteration did not converge")                                                    \
+  XX(EFACTOR, -5, "matrix not positive definite")                                                  \
+  XX(ESANITY, -6, "internal consistency check failed")                                             \
+  XX(EIO, -7, "input/output error")                                                                \
+  XX(EMPI, -8, "MPI error")                                                                        \
   XX(EBADTOL, -9, "invalid tolerance")
 
 typedef enum {
@@ -38,8 +38,8 @@ NVMM_EXTERN const char *nvmm_strerror(nvmm_status code);
 
 /* Called once for every error raised in the library, after the message has been formatted.
  * The default handler does nothing: the library never prints. Programs install their own. */
-typedef void nvmm_error_handler(const char *file, int line, const char *func,
-                                nvmm_status code, const char *msg);
+typedef void nvmm_error_handler(const char *file, int line, const char *func, nvmm_status code,
+                                const char *msg);
 
 /* Installs a handler (NULL restores the silent default) and returns the previous one. This is
  * the library's only mutable global; set it once, before any fit. */
@@ -52,25 +52,24 @@ NVMM_EXTERN const char *nvmm_last_error(void);
 NVMM_EXTERN void nvmm_clear_error(void);
 
 /* Records an error and returns code. Use through NVMM_ERROR. */
-NVMM_EXTERN nvmm_status nvmm_error(const char *file, int line, const char *func,
-                                   nvmm_status code, const char *fmt, ...)
-    NVMM_PRINTF(5, 6);
+NVMM_EXTERN nvmm_status nvmm_error(const char *file, int line, const char *func, nvmm_status code,
+                                   const char *fmt, ...) NVMM_PRINTF(5, 6);
 
 #define NVMM_ERROR(code, ...) return nvmm_error(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
 
 /* Validates user input; always compiled. */
-#define NVMM_CHECK(cond, code, ...)                                            \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      NVMM_ERROR((code), __VA_ARGS__);                                         \
+#define NVMM_CHECK(cond, code, ...)                                                                \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      NVMM_ERROR((code), __VA_ARGS__);                                                             \
   } while (0)
 
 /* Propagates a non-OK status to the caller. */
-#define NVMM_CALL(expr)                                                        \
-  do {                                                                         \
-    nvmm_status nvmm_call_st_ = (expr);                                        \
-    if (nvmm_call_st_ != NVMM_OK)                                              \
-      return nvmm_call_st_;                                                    \
+#define NVMM_CALL(expr)                                                                            \
+  do {                                                                                             \
+    nvmm_status nvmm_call_st_ = (expr);                                                            \
+    if (nvmm_call_st_ != NVMM_OK)                                                                  \
+      return nvmm_call_st_;                                                                        \
   } while (0)
 
 #endif

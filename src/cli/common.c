@@ -40,8 +40,7 @@ int cli_failed(MPI_Comm comm, nvmm_status st, const char *what) {
   return 1;
 }
 
-int cli_parse_count(MPI_Comm comm, const char *flag, const char *v, long long lo,
-                    long long *out) {
+int cli_parse_count(MPI_Comm comm, const char *flag, const char *v, long long lo, long long *out) {
   char *end;
   errno = 0;
   long long x = strtoll(v, &end, 10);

@@ -26,15 +26,13 @@ static setting settings[] = {
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
     {"tol", "X  stop when the hybrid RMS parameter change < X (default 1e-3)", "", "", 0},
-    {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "",
-     0},
+    {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "", 0},
     {"algorithm", "em|mcecm  (default em)", "", "", 0},
     {"init", "moments|submodels|MODEL.h5  (default moments; submodels for gh)", "", "", 0},
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
     {"block_rows", "N  rows per reduction block (default 4096)", "", "", 0},
-    {"verbose", "0|1|2  silent, banner + summary, + one row per iteration (default 1)", "", "",
-     0},
+    {"verbose", "0|1|2  silent, banner + summary, + one row per iteration (default 1)", "", "", 0},
     {"json", "0|1  print a JSON summary on stdout (default 0)", "", "", 0},
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
@@ -93,11 +91,10 @@ int cli_config_read(MPI_Comm comm, const char *path) {
   if (line == 0)
     return 0;
   if (c.bad_key[0])
-    cli_error(comm, "%s:%d: unknown config key '%s' (see nvmm fit --help)", path, line,
-              c.bad_key);
+    cli_error(comm, "%s:%d: unknown config key '%s' (see nvmm fit --help)", path, line, c.bad_key);
   else if (c.bad_section[0])
-    cli_error(comm, "%s:%d: unknown section [%s] (keys go at the top or under [fit])", path,
-              line, c.bad_section);
+    cli_error(comm, "%s:%d: unknown section [%s] (keys go at the top or under [fit])", path, line,
+              c.bad_section);
   else
     cli_error(comm, "%s:%d: syntax error (expected key = value)", path, line);
   return -1;

@@ -45,10 +45,10 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   fputc('\n', rep);
   rule('=');
   fprintf(rep, "  %s Fitting: %s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
-         family_title(c->o.family));
+          family_title(c->o.family));
   rule('=');
   fprintf(rep, "  Data         : %s:%s (n = %lld, d = %lld)\n", c->data, c->dataset, (long long)n,
-         (long long)d);
+          (long long)d);
   fprintf(rep, "  Ranks        : %d\n", ranks);
   fprintf(rep, "  Algorithm    : %s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM");
   fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
@@ -84,8 +84,7 @@ static json_t *vec(const double *v, size_t n) {
   return a;
 }
 
-static void print_json(const cli_fit_config *c, const nvmm_model *m,
-                       const nvmm_fit_summary *s) {
+static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_fit_summary *s) {
   size_t d = m->d;
   json_t *o = json_object();
   json_object_set_new(o, "family", json_string(nvmm_family_name(m->family)));
@@ -207,8 +206,8 @@ static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const
   char cfgtxt[8192], datapath[CLI_PATH_MAX + 300];
   cli_config_text(cfgtxt, sizeof cfgtxt);
   snprintf(datapath, sizeof datapath, "%s:%s", c->data, c->dataset);
-  nvmm_fit_meta meta = {nvmm_fit_reason_name(s->reason), s->iterations, s->n, s->ranks,
-                        s->loglik, cfgtxt, datapath};
+  nvmm_fit_meta meta = {
+      nvmm_fit_reason_name(s->reason), s->iterations, s->n, s->ranks, s->loglik, cfgtxt, datapath};
   return nvmm_model_write(c->out, m, &h, &meta);
 }
 
@@ -270,13 +269,13 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     if (c->verbose >= 2) {
       rule('=');
       fprintf(rep, "  %s after %d iterations (%.2fs)\n", status_word(s.reason), s.iterations,
-             s.elapsed);
+              s.elapsed);
       fprintf(rep, "  Final log-likelihood : %.6f\n", s.loglik);
       fprintf(rep, "  Final |\xce\x94params|      : %.4e\n", s.change);
       rule('=');
     } else if (c->verbose == 1) {
       fprintf(rep, "  %s after %d iterations (%.2fs), final LL=%.6f\n", status_word(s.reason),
-             s.iterations, s.elapsed, s.loglik);
+              s.iterations, s.elapsed, s.loglik);
     }
     if (c->verbose >= 1) {
       double tot = 0;

@@ -62,8 +62,8 @@ int cli_import(MPI_Comm comm, int argc, char **argv) {
     if (rep.skipped)
       printf("Skipped %lld non-numeric column%s: %s\n", (long long)rep.skipped,
              rep.skipped > 1 ? "s" : "", rep.skipped_names);
-    printf("Wrote %lld rows x %lld columns to %s:%s\n", (long long)rep.rows,
-           (long long)rep.columns, out, dataset);
+    printf("Wrote %lld rows x %lld columns to %s:%s\n", (long long)rep.rows, (long long)rep.columns,
+           out, dataset);
   }
   return CLI_OK;
 }
@@ -315,8 +315,8 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
         rc = cli_failed(comm, st == NVMM_OK ? cs : st, "score") ? CLI_FAIL : CLI_OK;
       }
       if (rc == CLI_OK && rank == 0)
-        printf("mean log-likelihood %.17g (total %.17g, n = %lld, %s)\n", total / (double)n,
-               total, (long long)n, nvmm_family_name(m->family));
+        printf("mean log-likelihood %.17g (total %.17g, n = %lld, %s)\n", total / (double)n, total,
+               (long long)n, nvmm_family_name(m->family));
     }
   }
   nvmm_data_close(&data);

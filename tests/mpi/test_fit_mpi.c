@@ -11,11 +11,10 @@
 
 #include "nvmm.h"
 
-#define ck_assert_ok(expr)                                                     \
-  do {                                                                         \
-    nvmm_status cs_ = (expr);                                                  \
-    ck_assert_msg(cs_ == NVMM_OK, "%s -> %s: %s", #expr, nvmm_strerror(cs_),   \
-                  nvmm_last_error());                                          \
+#define ck_assert_ok(expr)                                                                         \
+  do {                                                                                             \
+    nvmm_status cs_ = (expr);                                                                      \
+    ck_assert_msg(cs_ == NVMM_OK, "%s -> %s: %s", #expr, nvmm_strerror(cs_), nvmm_last_error());   \
   } while (0)
 
 static const int64_t BLOCK = 512;
@@ -41,8 +40,7 @@ static nvmm_model *truth_model(nvmm_family fam, size_t d) {
 
 /* This rank's shard of n rows drawn from m: block k from stream k of seed (rank-count
  * independent). */
-static double *draw(const nvmm_model *m, int64_t n, uint64_t seed, int64_t *first,
-                    int64_t *nloc) {
+static double *draw(const nvmm_model *m, int64_t n, uint64_t seed, int64_t *first, int64_t *nloc) {
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -59,8 +57,8 @@ static double *draw(const nvmm_model *m, int64_t n, uint64_t seed, int64_t *firs
   return x;
 }
 
-static nvmm_fit *fit_data(nvmm_fit_options *o, int64_t n, size_t d, int64_t first,
-                          int64_t nloc, const double *x) {
+static nvmm_fit *fit_data(nvmm_fit_options *o, int64_t n, size_t d, int64_t first, int64_t nloc,
+                          const double *x) {
   nvmm_fit *f;
   o->block_rows = BLOCK;
   ck_assert_ok(nvmm_fit_create(MPI_COMM_WORLD, o, n, (int64_t)d, first, nloc, x, &f));
