@@ -56,6 +56,7 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              "tol = %g must be finite and non-negative", o->tol);
   NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
              "alpha_min = %g must be finite and non-negative", o->alpha_min);
+  NVMM_CHECK(o->fault_nonfinite_at >= 0, NVMM_EINVAL, "fault_nonfinite_at must be >= 0");
   NVMM_CHECK(o->block_rows >= 1, NVMM_EINVAL, "block_rows = %lld must be positive",
              (long long)o->block_rows);
   NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS || o->family == NVMM_FAMILY_GH, NVMM_EINVAL,
@@ -400,6 +401,8 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
       st = nvmm_mstep_sub(f->stats, from, f->next, &mo, &c);
     if (st == NVMM_OK && part != 2)
       st = nvmm_model_regularize(f->next, f->o.regularization, f->target_logdet);
+    if (st == NVMM_OK && f->o.fault_nonfinite_at == f->iterations + 1)
+      f->next->mu[0] = NAN;
     int bad = st != NVMM_OK || !model_finite(f->next);
     if (part != 2 || !bad)
       count_mstep(f->pack, &c);

@@ -43,7 +43,9 @@ typedef struct nvmm_fit_options {
   nvmm_init_kind init;
   int64_t block_rows; /* rows per reduction block (default 4096; results do not depend on the
                          rank count for a fixed value) */
-  int standardize;    /* 1: run EM on centred and scaled data (A.1; default 1) */
+  int standardize;    /* 1: run EM on scaled data (A.1; default 1); data are always centred */
+  int fault_nonfinite_at; /* testing hook: the M-step of this 1-based iteration yields a NaN
+                             (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, tol 1e-3, det_sigma_one, em, moments

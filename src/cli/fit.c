@@ -77,10 +77,13 @@ static void row(const nvmm_fit *f, size_t i, double ll_init) {
   fflush(rep);
 }
 
+/* JSON has no NaN or infinity: a non-finite value (a diverged change) is written as null. */
+static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
 static json_t *vec(const double *v, size_t n) {
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(a, json_real(v[i]));
+    json_array_append_new(a, jreal(v[i]));
   return a;
 }
 
@@ -94,15 +97,15 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "iterations", json_integer(s->iterations));
   json_object_set_new(o, "converged", json_boolean(s->reason == NVMM_FIT_CONVERGED));
   json_object_set_new(o, "reason", json_string(nvmm_fit_reason_name(s->reason)));
-  json_object_set_new(o, "loglik_mean", json_real(s->loglik));
-  json_object_set_new(o, "loglik_total", json_real(s->loglik * (double)s->n));
-  json_object_set_new(o, "loglik_init", json_real(s->loglik_init));
-  json_object_set_new(o, "param_change", json_real(s->change));
-  json_object_set_new(o, "elapsed_s", json_real(s->elapsed));
+  json_object_set_new(o, "loglik_mean", jreal(s->loglik));
+  json_object_set_new(o, "loglik_total", jreal(s->loglik * (double)s->n));
+  json_object_set_new(o, "loglik_init", jreal(s->loglik_init));
+  json_object_set_new(o, "param_change", jreal(s->change));
+  json_object_set_new(o, "elapsed_s", jreal(s->elapsed));
   json_object_set_new(o, "regularization",
                       json_string(nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
-  json_object_set_new(o, "tol", json_real(c->o.tol));
+  json_object_set_new(o, "tol", jreal(c->o.tol));
   json_object_set_new(o, "mu", vec(m->mu, d));
   json_object_set_new(o, "gamma", vec(m->gamma, d));
   json_t *sig = json_array();
@@ -115,11 +118,11 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   if (m->family != NVMM_FAMILY_GAUSS) {
     double p, a, b;
     for (int k = 0; k < 3 && names[m->family][k]; k++)
-      json_object_set_new(sub, names[m->family][k], json_real(m->sub.par[k]));
+      json_object_set_new(sub, names[m->family][k], jreal(m->sub.par[k]));
     if (nvmm_sub_to_gig(&m->sub, &p, &a, &b) == NVMM_OK) {
-      json_object_set_new(sub, "gig_p", json_real(p));
-      json_object_set_new(sub, "gig_a", json_real(a));
-      json_object_set_new(sub, "gig_b", json_real(b));
+      json_object_set_new(sub, "gig_p", jreal(p));
+      json_object_set_new(sub, "gig_a", jreal(a));
+      json_object_set_new(sub, "gig_b", jreal(b));
     }
   }
   json_object_set_new(o, "subordinator", sub);
@@ -157,6 +160,11 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg)
     if (!cli_config_is_flag(argv[i])) {
       cli_error(comm, "fit: unknown option '%s' (see nvmm fit --help)", argv[i]);
       return -1;
+    }
+    if (!strcmp(argv[i], "--json") && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+      if (cli_config_flag(comm, argv[i], "1")) /* --json alone means --json 1 */
+        return -1;
+      continue;
     }
     if (i + 1 >= argc) {
       cli_error(comm, "fit: option '%s' needs a value", argv[i]);

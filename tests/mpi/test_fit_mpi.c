@@ -248,6 +248,41 @@ START_TEST(test_gauss) {
 }
 END_TEST
 
+/* Divergence guard (numerics.md 5.4, pitfall 15): a NaN forced into the M-step of iteration 3
+ * stops the fit as diverged after 3 counted iterations, with the NaN change in the history and
+ * the finite model of iteration 2 kept (its LL recomputed by the closing pass). */
+START_TEST(test_divergence) {
+  const int64_t n = 2000;
+  nvmm_model *truth = truth_model(NVMM_FAMILY_NIG, 3), *m;
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 3, &m));
+  int64_t first, nloc;
+  double *x = draw(truth, n, 31, &first, &nloc);
+  nvmm_fit_options o;
+  nvmm_fit_options_default(NVMM_FAMILY_NIG, &o);
+  o.tol = 1e-12;
+  o.fault_nonfinite_at = 3;
+  nvmm_fit *f = fit_data(&o, n, 3, first, nloc, x);
+  nvmm_fit_summary s;
+  nvmm_fit_summary_get(f, &s);
+  ck_assert_int_eq(s.reason, NVMM_FIT_DIVERGED);
+  ck_assert_int_eq(s.iterations, 3);
+  size_t len;
+  const double *ll, *ch, *el, *cn;
+  nvmm_fit_history(f, &len, &ll, &ch, &el, &cn);
+  ck_assert_uint_eq(len, 3);
+  ck_assert(isfinite(ch[0]) && isfinite(ch[1]) && isnan(ch[2]));
+  ck_assert(isfinite(s.loglik));
+  ck_assert_double_eq(s.loglik, ll[1]); /* the kept model is iteration 2's */
+  ck_assert_ok(nvmm_fit_model(f, m));
+  for (int i = 0; i < 3; i++)
+    ck_assert(isfinite(m->mu[i]));
+  nvmm_fit_destroy(&f);
+  nvmm_model_free(&truth);
+  nvmm_model_free(&m);
+  free(x);
+}
+END_TEST
+
 /* Bad input is agreed on by every rank (no hang): n <= d, a negative tol, a rank with a range
  * that does not start on a block. */
 START_TEST(test_bad_input) {
@@ -281,6 +316,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_em_vs_mcecm);
   tcase_add_test(tc, test_gauges);
   tcase_add_test(tc, test_gauss);
+  tcase_add_test(tc, test_divergence);
   tcase_add_test(tc, test_bad_input);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
