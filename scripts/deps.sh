@@ -9,6 +9,7 @@ NVMM_PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev check libinih-dev libjansson-dev
+  python3-h5py python3-matplotlib
 )
 
 nvmm_missing_packages() {

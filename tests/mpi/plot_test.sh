@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# plot_test.sh: scripts/plot_history.py on a real fit. Imports the bundled NIG sample, fits it on
+# 2 ranks at tol 1e-8, draws the history and checks the result is a PNG of the expected size
+# with real content; then checks the script fails cleanly (exit 1, one error line naming the
+# file, no traceback, no output) on a data file without /history and on a missing file.
+# Usage: plot_test.sh NVMM DATA_DIR WORK_DIR PLOT_SCRIPT
+set -euo pipefail
+nvmm=$1 data=$2 work=$3 plot=$4
+py=/usr/bin/python3
+mkdir -p "$work"
+cd "$work"
+rm -f nig.h5 m.h5 m.png bad.png missing.png
+
+"$nvmm" import "$data/nig_5000x3.csv" nig.h5
+mpirun -n 2 "$nvmm" fit --data nig.h5 --family nig --tol 1e-8 --out m.h5 --verbose 0
+
+"$py" "$plot" m.h5 m.png 2> plot.err
+cat plot.err
+[ ! -s plot.err ] || { echo "FAIL: unexpected messages on a good model file"; exit 1; }
+# A PNG: the 8-byte signature, then an IHDR chunk whose width and height are the 12 x 4.4 inch
+# figure at 100 dpi; and a size only drawn curves reach (blank: ~3 KB, empty titled axes: ~16 KB,
+# this fit: ~54 KB).
+"$py" - m.png <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG: %r" % b[:8]
+assert b[12:16] == b"IHDR", b[12:16]
+w, h = struct.unpack(">II", b[16:24])
+assert (w, h) == (1200, 440), (w, h)
+assert len(b) > 30000, "PNG only %d bytes" % len(b)
+print("PNG %dx%d, %d bytes" % (w, h, len(b)))
+PY
+
+# Fails cleanly: exit status 1, an error line naming the file, no traceback, no PNG written.
+expect_fail() {
+  local what=$1 model=$2 pattern=$3 out=$4 rc=0
+  "$py" "$plot" "$model" "$out" > fail.out 2> fail.err || rc=$?
+  cat fail.err
+  [ "$rc" -eq 1 ] || { echo "FAIL ($what): exit status $rc, want 1"; exit 1; }
+  grep -q "^plot_history: error: .*$pattern" fail.err || { echo "FAIL ($what): message"; exit 1; }
+  ! grep -q Traceback fail.err || { echo "FAIL ($what): traceback"; exit 1; }
+  [ ! -e "$out" ] || { echo "FAIL ($what): wrote $out"; exit 1; }
+}
+expect_fail "no history" nig.h5 "'nig.h5' has no /history group" bad.png
+expect_fail "missing file" no_such_model.h5 "'no_such_model.h5': no such file" missing.png
+echo "plot-history: OK"
