@@ -82,8 +82,8 @@ for ((rep = 1; rep <= reps; rep++)); do
   done
 done
 
-rc=0
-python3 - runs.tsv "$reps" "$(getconf _NPROCESSORS_ONLN)" "$("$nvmm" --version)" > table.txt <<'PY' || rc=$?
+rc=0 ncpu=$(getconf _NPROCESSORS_ONLN) version=$("$nvmm" --version)
+python3 - runs.tsv "$reps" "$ncpu" "$version" > table.txt <<'PY' || rc=$?
 import json, statistics, sys
 
 GHYP_MS = 35.0  # R ghyp's time per EM iteration on 5000 x 3 NIG data
