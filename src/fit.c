@@ -23,6 +23,8 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
     return "max_iter";
   case NVMM_FIT_DIVERGED:
     return "diverged";
+  case NVMM_FIT_STOPPED:
+    return "stopped";
   default:
     return "iterating";
   }
@@ -30,6 +32,7 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
 
 void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   /* numerics.md A.10: det_sigma_one for every family, max_iter 200, tol 1e-3, em. */
+  memset(o, 0, sizeof *o);
   o->family = family;
   o->algorithm = NVMM_ALG_EM;
   o->regularization = NVMM_REG_DET_SIGMA_ONE;
@@ -93,7 +96,7 @@ typedef nvmm_status block_fn(nvmm_fit *f, const nvmm_model *m, size_t rows, cons
 static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, block_fn *fn,
                                  double *out) {
   const size_t L = NVMM_XSUM_LIMBS, d = f->d;
-  memset(f->acc, 0, (len * L + 1) * sizeof *f->acc);
+  memset(f->acc, 0, (len * L + 2) * sizeof *f->acc);
   nvmm_status st = NVMM_OK;
   for (int64_t r = 0; r < f->n_local && st == NVMM_OK; r += f->o.block_rows) {
     size_t rows = (size_t)(f->n_local - r < f->o.block_rows ? f->n_local - r : f->o.block_rows);
@@ -109,7 +112,8 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
   for (size_t k = 0; k < len; k++)
     nvmm_xsum_normalize(f->acc + k * L);
   f->acc[len * L] = st != NVMM_OK;
-  if (MPI_Allreduce(MPI_IN_PLACE, f->acc, (int)(len * L + 1), MPI_INT64_T, MPI_SUM, f->comm) !=
+  f->acc[len * L + 1] = f->stop_flag && *f->stop_flag; /* the stop request rides along */
+  if (MPI_Allreduce(MPI_IN_PLACE, f->acc, (int)(len * L + 2), MPI_INT64_T, MPI_SUM, f->comm) !=
       MPI_SUCCESS)
     NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the E-step statistics failed");
   if (f->acc[len * L] != 0) {
@@ -119,6 +123,7 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
   }
   for (size_t k = 0; k < len; k++)
     out[k] = nvmm_xsum_value(f->acc + k * L);
+  f->stop_seen = f->acc[len * L + 1] != 0;
   return NVMM_OK;
 }
 
@@ -180,10 +185,13 @@ static nvmm_status moments(nvmm_fit *f) {
   return NVMM_OK;
 }
 
+static nvmm_status fingerprint(nvmm_fit *f);
+
 static nvmm_status fit_alloc(nvmm_fit *f) {
   size_t d = f->d, len = f->len, L = NVMM_XSUM_LIMBS;
   size_t need = len > d * (d + 1) / 2 + d + 1 ? len : d * (d + 1) / 2 + d + 1;
   size_t hist = (size_t)f->o.max_iter;
+  f->hist_cap = f->o.max_iter;
   f->len = len;
   f->pack_len = 2 * d + 2 * d * d + 8 + NVMM_NCOUNTERS;
   f->center = calloc(d, sizeof(double));
@@ -191,7 +199,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->corr = calloc(d * d, sizeof(double));
   f->block = calloc((size_t)f->o.block_rows * d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
-  f->acc = calloc(need * L + 1, sizeof(int64_t));
+  f->acc = calloc(need * L + 2, sizeof(int64_t));
   f->stats = calloc(need, sizeof(double));
   f->scratch = calloc(d * d + 2 * d, sizeof(double));
   f->pack = calloc(f->pack_len, sizeof(double));
@@ -261,6 +269,8 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
       f->scale[j] = 1.0;
     st = moments(f);
   }
+  if (st == NVMM_OK)
+    st = fingerprint(f);
   if (st != NVMM_OK) {
     nvmm_fit_destroy(&f);
     return st;
@@ -421,7 +431,7 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
 }
 
 static void record(nvmm_fit *f, double change) {
-  int i = f->iterations;
+  int i = f->iterations; /* < hist_cap: the fit stops at max_iter <= hist_cap */
   f->h_change[i] = change;
   f->h_loglik[i] = NAN;
   f->h_elapsed[i] = f->elapsed = MPI_Wtime() - f->t0;
@@ -443,6 +453,14 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     f->loglik_init = ll;
   else
     f->h_loglik[f->iterations - 1] = ll;
+  if (f->stop_seen) {
+    /* Every rank saw the same reduced flag: stop at this boundary with the current model,
+     * whose log-likelihood this pass just gave. */
+    f->reason = NVMM_FIT_STOPPED;
+    f->loglik_final = ll;
+    f->elapsed = MPI_Wtime() - f->t0;
+    return NVMM_OK;
+  }
   memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = f->stats[NVMM_ST_FLOOR];
   int diverged = 0;
@@ -478,6 +496,8 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   while (f->reason == NVMM_FIT_ITERATING)
     NVMM_CALL(nvmm_fit_iterate(f));
+  if (f->reason == NVMM_FIT_STOPPED)
+    return NVMM_OK; /* the stopping pass already scored the current model */
   /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
    * the model entering it). */
   NVMM_CALL(estep_all(f, f->model));
@@ -655,4 +675,160 @@ nvmm_status nvmm_fit_init(nvmm_fit *f) {
     }
   }
   return start(f);
+}
+
+void nvmm_fit_set_stop_flag(nvmm_fit *f, volatile const sig_atomic_t *flag) {
+  if (f)
+    f->stop_flag = flag;
+}
+
+/* FNV-1a over the bytes of one row, seeded by its global index so that moved rows differ. */
+static uint64_t row_hash(const double *row, size_t d, int64_t index) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)index;
+  const unsigned char *b = (const unsigned char *)row;
+  for (size_t i = 0; i < d * sizeof *row; i++) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/* Sum (mod 2^64) of the hashes of every stride-th global row: order-free, so the same on any
+ * rank count; at most 65536 rows are hashed. */
+static nvmm_status fingerprint(nvmm_fit *f) {
+  int64_t stride = (f->n + 65535) / 65536;
+  uint64_t h = 0, all = 0;
+  int64_t i0 = ((f->first_row + stride - 1) / stride) * stride;
+  for (int64_t i = i0; i < f->first_row + f->n_local; i += stride)
+    h += row_hash(f->x + (size_t)(i - f->first_row) * f->d, f->d, i);
+  if (MPI_Allreduce(&h, &all, 1, MPI_UINT64_T, MPI_SUM, f->comm) != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the data fingerprint failed");
+  f->fingerprint = all ^ ((uint64_t)f->n * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)f->d << 48);
+  return NVMM_OK;
+}
+
+uint64_t nvmm_fit_fingerprint(const nvmm_fit *f) { return f->fingerprint; }
+
+void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
+  memset(s, 0, sizeof *s);
+  s->family = f->o.family;
+  s->d = (int64_t)f->d;
+  s->n = f->n;
+  s->fingerprint = f->fingerprint;
+  s->iterations = f->iterations;
+  s->reason = f->reason;
+  s->loglik_init = f->loglik_init;
+  s->target_logdet = f->target_logdet;
+  s->elapsed = f->elapsed;
+  memcpy(s->totals, f->totals, sizeof s->totals);
+  s->mu = f->model->mu;
+  s->gamma = f->model->gamma;
+  s->sigma = f->model->sigma;
+  s->chol = f->model->chol;
+  s->logdet = f->model->logdet;
+  s->sub = f->model->sub;
+  s->loglik = f->h_loglik;
+  s->change = f->h_change;
+  s->elapsed_hist = f->h_elapsed;
+  s->counters = f->h_counters;
+}
+
+nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
+  NVMM_CHECK(s && d >= 1 && iterations >= 0, NVMM_EINVAL, "invalid state size");
+  memset(s, 0, sizeof *s);
+  size_t dd = (size_t)d, it = (size_t)(iterations > 0 ? iterations : 1);
+  s->d = d;
+  s->mu = calloc(2 * dd + 2 * dd * dd, sizeof(double));
+  s->loglik = calloc(it * (3 + NVMM_NCOUNTERS), sizeof(double));
+  if (!s->mu || !s->loglik) {
+    nvmm_fit_state_free(s);
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)",
+               (long long)d, iterations);
+  }
+  s->gamma = s->mu + dd;
+  s->sigma = s->mu + 2 * dd;
+  s->chol = s->sigma + dd * dd;
+  s->iterations = iterations;
+  s->change = s->loglik + it;
+  s->elapsed_hist = s->loglik + 2 * it;
+  s->counters = s->loglik + 3 * it;
+  return NVMM_OK;
+}
+
+void nvmm_fit_state_free(nvmm_fit_state *s) {
+  if (!s)
+    return;
+  free(s->mu);
+  free(s->loglik);
+  s->mu = s->gamma = s->sigma = s->chol = NULL;
+  s->loglik = s->change = s->elapsed_hist = s->counters = NULL;
+}
+
+static nvmm_status grow_history(nvmm_fit *f, int cap) {
+  if (cap <= f->hist_cap)
+    return NVMM_OK;
+  double *l = realloc(f->h_loglik, (size_t)cap * sizeof *l);
+  if (l)
+    f->h_loglik = l;
+  double *c = realloc(f->h_change, (size_t)cap * sizeof *c);
+  if (c)
+    f->h_change = c;
+  double *e = realloc(f->h_elapsed, (size_t)cap * sizeof *e);
+  if (e)
+    f->h_elapsed = e;
+  double *k = realloc(f->h_counters, (size_t)cap * NVMM_NCOUNTERS * sizeof *k);
+  if (k)
+    f->h_counters = k;
+  NVMM_CHECK(l && c && e && k, NVMM_ENOMEM, "cannot allocate a history of %d iterations", cap);
+  f->hist_cap = cap;
+  return NVMM_OK;
+}
+
+/* Checks a saved state against this fit's data and options; the same verdict on every rank
+ * (all ranks hold the same state and the same reduced fingerprint). */
+static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
+  NVMM_CHECK(s->family == f->o.family, NVMM_EINVAL,
+             "the checkpoint is a %s fit, this fit is %s", nvmm_family_name(s->family),
+             nvmm_family_name(f->o.family));
+  NVMM_CHECK(s->d == (int64_t)f->d && s->n == f->n, NVMM_EINVAL,
+             "the checkpoint was taken on %lld x %lld data, these data are %lld x %zu",
+             (long long)s->n, (long long)s->d, (long long)f->n, f->d);
+  NVMM_CHECK(s->fingerprint == f->fingerprint, NVMM_EINVAL,
+             "the data differ from the checkpoint's (fingerprint %016llx, data %016llx)",
+             (unsigned long long)s->fingerprint, (unsigned long long)f->fingerprint);
+  NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family),
+             NVMM_EINVAL, "the checkpoint state is inconsistent");
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
+  NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
+  NVMM_CALL(check_state(f, s));
+  int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
+  NVMM_CALL(agree(f->comm, grow_history(f, cap)));
+  size_t d = f->d, it = (size_t)s->iterations;
+  /* Bit-exact copies (not a re-factorization): the continued iterations must see exactly the
+   * numbers the uninterrupted fit saw. */
+  memcpy(f->model->mu, s->mu, d * sizeof(double));
+  memcpy(f->model->gamma, s->gamma, d * sizeof(double));
+  memcpy(f->model->sigma, s->sigma, d * d * sizeof(double));
+  memcpy(f->model->chol, s->chol, d * d * sizeof(double));
+  f->model->logdet = s->logdet;
+  f->model->sub = s->sub;
+  memcpy(f->h_loglik, s->loglik, it * sizeof(double));
+  memcpy(f->h_change, s->change, it * sizeof(double));
+  memcpy(f->h_elapsed, s->elapsed_hist, it * sizeof(double));
+  memcpy(f->h_counters, s->counters, it * NVMM_NCOUNTERS * sizeof(double));
+  memcpy(f->totals, s->totals, sizeof f->totals);
+  f->iterations = s->iterations;
+  f->target_logdet = s->target_logdet;
+  f->loglik_init = s->loglik_init;
+  f->loglik_final = NAN;
+  f->last_change = it ? s->change[it - 1] : NAN;
+  f->elapsed = s->elapsed;
+  f->t0 = MPI_Wtime() - s->elapsed;
+  f->reason = s->reason == NVMM_FIT_STOPPED ? NVMM_FIT_ITERATING : (nvmm_fit_reason)s->reason;
+  if (f->reason == NVMM_FIT_ITERATING && f->iterations >= f->o.max_iter)
+    f->reason = NVMM_FIT_MAX_ITER;
+  return NVMM_OK;
 }

@@ -5,6 +5,7 @@
 #define NVMM_FIT_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +24,8 @@ typedef enum nvmm_fit_reason {
   NVMM_FIT_ITERATING = 0,
   NVMM_FIT_CONVERGED = 1, /* parameter change below tol */
   NVMM_FIT_MAX_ITER = -1, /* max_iter reached */
-  NVMM_FIT_DIVERGED = -2  /* a non-finite or failed update; the last finite model is kept */
+  NVMM_FIT_DIVERGED = -2, /* a non-finite or failed update; the last finite model is kept */
+  NVMM_FIT_STOPPED = -3   /* a stop was requested (signal); resumable from a checkpoint */
 } nvmm_fit_reason;
 
 typedef enum nvmm_init_kind {
@@ -110,6 +112,51 @@ NVMM_EXTERN const char *nvmm_fit_reason_name(nvmm_fit_reason r);
 /* The current model in the user's units, with the requested gauge honoured there
  * (numerics.md A.1). Identical on every rank. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out);
+
+/* Asks the fit to stop at the next iteration boundary when *flag is nonzero on any rank (a
+ * signal handler sets it). The flag rides in the E-step's reduction, so every rank stops at the
+ * same iteration; the fit then has reason NVMM_FIT_STOPPED and the model of the last completed
+ * iteration. NULL removes it. Not collective. */
+NVMM_EXTERN void nvmm_fit_set_stop_flag(nvmm_fit *f, volatile const sig_atomic_t *flag);
+
+/* Everything the next iteration depends on, for checkpoints (arrays in standardized
+ * coordinates, as the fit iterates). Owned by the fit when obtained from nvmm_fit_state_get;
+ * owned by the caller (free with nvmm_fit_state_free) when read from a checkpoint. */
+typedef struct nvmm_fit_state {
+  nvmm_family family;
+  int64_t d, n;
+  uint64_t fingerprint; /* nvmm_fit_fingerprint of the data */
+  int iterations;       /* completed updates */
+  int reason;           /* nvmm_fit_reason */
+  double loglik_init, target_logdet, elapsed;
+  double totals[NVMM_NCOUNTERS];
+  double *mu, *gamma, *sigma, *chol; /* d, d, d x d, d x d (row-major) */
+  double logdet;
+  nvmm_sub sub;
+  double *loglik, *change, *elapsed_hist, *counters; /* history, length iterations
+                                                        (counters: x NVMM_NCOUNTERS) */
+} nvmm_fit_state;
+
+/* A view of the fit's state (valid until the next iterate). Not collective. */
+NVMM_EXTERN void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s);
+
+/* Allocates the arrays of a state of dimension d with iterations history rows (zeroed).
+ * Errors: NVMM_ENOMEM, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations,
+                                                            nvmm_fit_state *s);
+/* Frees the arrays of a state allocated by nvmm_fit_state_alloc. */
+NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
+
+/* Continues from a saved state instead of nvmm_fit_init: the data must be the same (family, d,
+ * n and fingerprint), the options may differ only in max_iter, tol and the checkpoint
+ * schedule. A state that stopped (NVMM_FIT_STOPPED) resumes iterating; a finished one stays
+ * finished. The continued fit is bitwise the one that was never interrupted, on any number of
+ * ranks. Collective. Errors: NVMM_EINVAL naming what does not match, NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s);
+
+/* A checksum of the data (n, d and every row of a fixed sample of at most 65536 rows, by global
+ * row index), the same on any number of ranks. Computed at create. */
+NVMM_EXTERN uint64_t nvmm_fit_fingerprint(const nvmm_fit *f);
 
 /* Results. */
 typedef struct nvmm_fit_summary {
