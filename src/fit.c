@@ -742,8 +742,8 @@ nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
   s->loglik = calloc(it * (3 + NVMM_NCOUNTERS), sizeof(double));
   if (!s->mu || !s->loglik) {
     nvmm_fit_state_free(s);
-    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)",
-               (long long)d, iterations);
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)", (long long)d,
+               iterations);
   }
   s->gamma = s->mu + dd;
   s->sigma = s->mu + 2 * dd;
@@ -787,17 +787,16 @@ static nvmm_status grow_history(nvmm_fit *f, int cap) {
 /* Checks a saved state against this fit's data and options; the same verdict on every rank
  * (all ranks hold the same state and the same reduced fingerprint). */
 static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
-  NVMM_CHECK(s->family == f->o.family, NVMM_EINVAL,
-             "the checkpoint is a %s fit, this fit is %s", nvmm_family_name(s->family),
-             nvmm_family_name(f->o.family));
+  NVMM_CHECK(s->family == f->o.family, NVMM_EINVAL, "the checkpoint is a %s fit, this fit is %s",
+             nvmm_family_name(s->family), nvmm_family_name(f->o.family));
   NVMM_CHECK(s->d == (int64_t)f->d && s->n == f->n, NVMM_EINVAL,
              "the checkpoint was taken on %lld x %lld data, these data are %lld x %zu",
              (long long)s->n, (long long)s->d, (long long)f->n, f->d);
   NVMM_CHECK(s->fingerprint == f->fingerprint, NVMM_EINVAL,
              "the data differ from the checkpoint's (fingerprint %016llx, data %016llx)",
              (unsigned long long)s->fingerprint, (unsigned long long)f->fingerprint);
-  NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family),
-             NVMM_EINVAL, "the checkpoint state is inconsistent");
+  NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family), NVMM_EINVAL,
+             "the checkpoint state is inconsistent");
   return NVMM_OK;
 }
 
@@ -827,8 +826,9 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   f->last_change = it ? s->change[it - 1] : NAN;
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;
-  f->reason = s->reason == NVMM_FIT_STOPPED ? NVMM_FIT_ITERATING : (nvmm_fit_reason)s->reason;
-  if (f->reason == NVMM_FIT_ITERATING && f->iterations >= f->o.max_iter)
-    f->reason = NVMM_FIT_MAX_ITER;
+  /* A stopped fit continues; so does one that hit an iteration cap the new options raise. */
+  f->reason = (nvmm_fit_reason)s->reason;
+  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_MAX_ITER)
+    f->reason = f->iterations >= f->o.max_iter ? NVMM_FIT_MAX_ITER : NVMM_FIT_ITERATING;
   return NVMM_OK;
 }

@@ -33,10 +33,10 @@ struct nvmm_fit {
   double t0;      /* MPI_Wtime at init */
   double elapsed; /* seconds from init to the last iteration or closing pass */
   double totals[NVMM_NCOUNTERS];
-  int hist_cap;         /* rows allocated in the history arrays */
+  int hist_cap;                           /* rows allocated in the history arrays */
   volatile const sig_atomic_t *stop_flag; /* set by a signal handler; NULL for none */
-  uint64_t fingerprint; /* checksum of the data (nvmm_fit_fingerprint) */
-  int stop_seen;        /* the last reduction carried a stop request */
+  uint64_t fingerprint;                   /* checksum of the data (nvmm_fit_fingerprint) */
+  int stop_seen;                          /* the last reduction carried a stop request */
 };
 
 #endif

@@ -7,6 +7,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+#include "nvmm/io.h"
 #include "nvmm/status.h"
 
 /* HDF5's automatic error printing, saved while the library has it switched off. */
@@ -40,5 +41,27 @@ nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what
  * path, fsync the directory (design: checkpoint atomicity). Errors: NVMM_EIO naming the
  * paths; tmp is left in place for the caller to remove. */
 nvmm_status nvmm__commit_file(const char *tmp, const char *path);
+
+/* Scalar attributes and float64 datasets (rank 0, 1 or 2) of the files this module writes;
+ * errors name the object and path. The getters check the shape and say what is missing. */
+nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
+                              const void *buf, const char *path);
+nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value, const char *path);
+nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                               const double *v, const char *path);
+nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
+                              const char *path);
+nvmm_status nvmm__h5_get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
+                                  const char *path);
+nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                               double *out, const char *path);
+
+/* Writes more groups into a model file before it is committed (checkpoint state). */
+typedef nvmm_status nvmm__h5_extra(hid_t file, const void *arg, const char *path);
+
+/* nvmm_model_write with an extra writer called before the flush and atomic commit. */
+nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
+                                   const nvmm_history_view *hist, const nvmm_fit_meta *meta,
+                                   nvmm__h5_extra *extra, const void *arg);
 
 #endif

@@ -73,8 +73,8 @@ nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
 }
 
 /* Writes a scalar attribute of file type ftype from buf (memory type mtype). */
-static nvmm_status put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *buf,
-                            const char *path) {
+nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
+                              const void *buf, const char *path) {
   nvmm_status st = NVMM_OK;
   hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
   if (space < 0 || (attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
@@ -90,21 +90,22 @@ static nvmm_status put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtyp
 }
 
 /* A variable-length UTF-8 string attribute, which h5py returns as str. */
-static nvmm_status put_attr_str(hid_t obj, const char *name, const char *value, const char *path) {
+nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value,
+                                  const char *path) {
   hid_t type = H5Tcopy(H5T_C_S1);
   if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
     if (type >= 0)
       (void)H5Tclose(type);
     NVMM_ERROR(NVMM_EIO, "cannot make a string type for attribute '%s' in '%s'", name, path);
   }
-  nvmm_status st = put_attr(obj, name, type, type, &value, path);
+  nvmm_status st = nvmm__h5_put_attr(obj, name, type, type, &value, path);
   (void)H5Tclose(type);
   return st;
 }
 
 /* A float64 dataset of rank 0 (scalar), 1 or 2 with the given dims. */
-static nvmm_status put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                             const double *v, const char *path) {
+nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                               const double *v, const char *path) {
   nvmm_status st = NVMM_OK;
   hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
   hid_t dset = H5I_INVALID_HID;
@@ -142,13 +143,13 @@ static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const c
   hid_t group = H5Gcreate2(file, "history", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   NVMM_CHECK(group >= 0, NVMM_EIO, "cannot create group /history in '%s'", path);
   hsize_t dims[2] = {h->len, h->ncounters};
-  nvmm_status st = put_array(group, "loglik", 1, dims, h->loglik, path);
+  nvmm_status st = nvmm__h5_put_array(group, "loglik", 1, dims, h->loglik, path);
   if (st == NVMM_OK)
-    st = put_array(group, "param_change", 1, dims, h->param_change, path);
+    st = nvmm__h5_put_array(group, "param_change", 1, dims, h->param_change, path);
   if (st == NVMM_OK)
-    st = put_array(group, "elapsed", 1, dims, h->elapsed, path);
+    st = nvmm__h5_put_array(group, "elapsed", 1, dims, h->elapsed, path);
   if (st == NVMM_OK)
-    st = put_array(group, "counters", 2, dims, h->counters, path);
+    st = nvmm__h5_put_array(group, "counters", 2, dims, h->counters, path);
   if (st == NVMM_OK) {
     hid_t dset = H5Dopen2(group, "counters", H5P_DEFAULT);
     if (dset < 0)
@@ -176,16 +177,17 @@ static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char 
   const char *const str_values[3] = {meta->reason, meta->config_text, meta->data_path};
   for (int i = 0; i < 3 && st == NVMM_OK; i++)
     if (str_values[i])
-      st = put_attr_str(group, str_names[i], str_values[i], path);
+      st = nvmm__h5_put_attr_str(group, str_names[i], str_values[i], path);
   if (st == NVMM_OK)
-    st = put_attr(group, "iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->iterations, path);
+    st = nvmm__h5_put_attr(group, "iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->iterations,
+                           path);
   if (st == NVMM_OK)
-    st = put_attr(group, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->n, path);
+    st = nvmm__h5_put_attr(group, "n", H5T_STD_I64LE, H5T_NATIVE_INT64, &meta->n, path);
   if (st == NVMM_OK)
-    st = put_attr(group, "ranks", H5T_STD_I64LE, H5T_NATIVE_INT64, &ranks, path);
+    st = nvmm__h5_put_attr(group, "ranks", H5T_STD_I64LE, H5T_NATIVE_INT64, &ranks, path);
   if (st == NVMM_OK)
-    st =
-        put_attr(group, "loglik_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &meta->loglik_mean, path);
+    st = nvmm__h5_put_attr(group, "loglik_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                           &meta->loglik_mean, path);
   if (H5Gclose(group) < 0 && st == NVMM_OK)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close group /meta in '%s'",
                     path);
@@ -194,28 +196,31 @@ static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char 
 
 /* Everything but the commit: the model's attributes and datasets, history and meta. */
 static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_history_view *hist,
-                                  const nvmm_fit_meta *meta, const char *path) {
+                                  const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
+                                  const char *path) {
   int64_t d = (int64_t)m->d;
   hsize_t dims[2] = {m->d, m->d};
-  NVMM_CALL(put_attr_str(file, "family", nvmm_family_name(m->family), path));
-  NVMM_CALL(put_attr(file, "d", H5T_STD_I64LE, H5T_NATIVE_INT64, &d, path));
-  NVMM_CALL(put_attr_str(file, "nvmm_version", NVMM_VERSION, path));
-  NVMM_CALL(put_array(file, "mu", 1, dims, m->mu, path));
-  NVMM_CALL(put_array(file, "gamma", 1, dims, m->gamma, path));
-  NVMM_CALL(put_array(file, "sigma", 2, dims, m->sigma, path));
+  NVMM_CALL(nvmm__h5_put_attr_str(file, "family", nvmm_family_name(m->family), path));
+  NVMM_CALL(nvmm__h5_put_attr(file, "d", H5T_STD_I64LE, H5T_NATIVE_INT64, &d, path));
+  NVMM_CALL(nvmm__h5_put_attr_str(file, "nvmm_version", NVMM_VERSION, path));
+  NVMM_CALL(nvmm__h5_put_array(file, "mu", 1, dims, m->mu, path));
+  NVMM_CALL(nvmm__h5_put_array(file, "gamma", 1, dims, m->gamma, path));
+  NVMM_CALL(nvmm__h5_put_array(file, "sigma", 2, dims, m->sigma, path));
   if (m->family != NVMM_FAMILY_GAUSS) {
     double gig[3];
     NVMM_CALL(nvmm_sub_to_gig(&m->sub, &gig[0], &gig[1], &gig[2]));
     for (int i = 0; i < 3; i++) {
       if (sub_names[m->family][i])
-        NVMM_CALL(put_array(file, sub_names[m->family][i], 0, NULL, &m->sub.par[i], path));
-      NVMM_CALL(put_array(file, gig_names[i], 0, NULL, &gig[i], path));
+        NVMM_CALL(nvmm__h5_put_array(file, sub_names[m->family][i], 0, NULL, &m->sub.par[i], path));
+      NVMM_CALL(nvmm__h5_put_array(file, gig_names[i], 0, NULL, &gig[i], path));
     }
   }
   if (hist)
     NVMM_CALL(write_history(file, hist, path));
   if (meta)
     NVMM_CALL(write_meta(file, meta, path));
+  if (extra)
+    NVMM_CALL(extra(file, arg, path));
   NVMM_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, NVMM_EIO, "cannot flush '%s'", path);
   return NVMM_OK;
 }
@@ -234,6 +239,12 @@ static hid_t create_fapl(void) {
 
 nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_history_view *hist,
                              const nvmm_fit_meta *meta) {
+  return nvmm__model_write_with(path, m, hist, meta, NULL, NULL);
+}
+
+nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
+                                   const nvmm_history_view *hist, const nvmm_fit_meta *meta,
+                                   nvmm__h5_extra *extra, const void *arg) {
   NVMM_CHECK(path && m, NVMM_EINVAL, "model file path or model is NULL");
   NVMM_CHECK((unsigned)m->family < NVMM_FAMILY_COUNT && m->d >= 1, NVMM_EINVAL,
              "cannot write an invalid model (family %d, d = %zu) to '%s'", (int)m->family, m->d,
@@ -257,7 +268,7 @@ nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_h
                     path, errno ? ": " : "", errno ? strerror(errno) : "");
     goto cleanup;
   }
-  st = write_contents(file, m, hist, meta, tmp);
+  st = write_contents(file, m, hist, meta, extra, arg, tmp);
   herr_t rc = H5Fclose(file);
   file = H5I_INVALID_HID;
   if (rc < 0 && st == NVMM_OK)
@@ -284,7 +295,8 @@ static nvmm_status with_path(nvmm_status st, const char *path) {
 }
 
 /* Reads a scalar numeric attribute (converted to mtype). */
-static nvmm_status get_attr(hid_t obj, const char *name, hid_t mtype, void *buf, const char *path) {
+nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
+                              const char *path) {
   nvmm_status st = NVMM_OK;
   hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
   htri_t exists = H5Aexists(obj, name);
@@ -302,8 +314,8 @@ static nvmm_status get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
 }
 
 /* Reads a scalar string attribute into buf (size bytes). */
-static nvmm_status get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
-                                const char *path) {
+nvmm_status nvmm__h5_get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
+                                  const char *path) {
   char **names = NULL;
   size_t count = 0;
   char what[512];
@@ -320,8 +332,8 @@ static nvmm_status get_attr_str(hid_t obj, const char *name, char *buf, size_t s
 }
 
 /* Reads the float64 dataset name of rank 0, 1 or 2, whose shape must be dims. */
-static nvmm_status get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                             double *out, const char *path) {
+nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                               double *out, const char *path) {
   nvmm_status st = NVMM_OK;
   hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
   hsize_t got[2] = {0, 0};
@@ -359,10 +371,10 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
   char name[64];
   nvmm_family family;
   int64_t d64 = 0;
-  NVMM_CALL(get_attr_str(file, "family", name, sizeof name, path));
+  NVMM_CALL(nvmm__h5_get_attr_str(file, "family", name, sizeof name, path));
   if (nvmm_family_parse(name, &family) != NVMM_OK)
     return with_path(NVMM_EINVAL, path);
-  NVMM_CALL(get_attr(file, "d", H5T_NATIVE_INT64, &d64, path));
+  NVMM_CALL(nvmm__h5_get_attr(file, "d", H5T_NATIVE_INT64, &d64, path));
   NVMM_CHECK(d64 >= 1 && d64 <= MODEL_D_MAX, NVMM_EINVAL,
              "'%s': dimension d = %" PRId64 " is outside [1, %d]", path, d64, MODEL_D_MAX);
   size_t d = (size_t)d64;
@@ -372,16 +384,16 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
   double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
   nvmm_sub sub = {.kind = NVMM_SUB_DEGENERATE, .par = {0, 0, 0}};
   nvmm_model *m = NULL;
-  nvmm_status st = get_array(file, "mu", 1, dims, mu, path);
+  nvmm_status st = nvmm__h5_get_array(file, "mu", 1, dims, mu, path);
   if (st == NVMM_OK)
-    st = get_array(file, "gamma", 1, dims, gamma, path);
+    st = nvmm__h5_get_array(file, "gamma", 1, dims, gamma, path);
   if (st == NVMM_OK)
-    st = get_array(file, "sigma", 2, dims, sigma, path);
+    st = nvmm__h5_get_array(file, "sigma", 2, dims, sigma, path);
   if (family != NVMM_FAMILY_GAUSS) {
     double par[3] = {0, 0, 0};
     for (int i = 0; i < 3 && st == NVMM_OK; i++)
       if (sub_names[family][i])
-        st = get_array(file, sub_names[family][i], 0, NULL, &par[i], path);
+        st = nvmm__h5_get_array(file, sub_names[family][i], 0, NULL, &par[i], path);
     if (st == NVMM_OK && (st = nvmm_sub_make(nvmm_family_sub_kind(family), par, &sub)) != NVMM_OK)
       st = with_path(st, path);
   }
@@ -482,26 +494,41 @@ static void describe_fit(hid_t file, text *t) {
   char reason[64] = "", data_path[512] = "";
   int64_t iterations = 0, n = 0, ranks = 0;
   int have_reason = has_attr(meta, "reason") &&
-                    get_attr_str(meta, "reason", reason, sizeof reason, "meta") == NVMM_OK;
+                    nvmm__h5_get_attr_str(meta, "reason", reason, sizeof reason, "meta") == NVMM_OK;
   put(t, "  fit: %s", have_reason ? reason : "(no stop reason)");
   if (has_attr(meta, "iterations") && has_attr(meta, "n") && has_attr(meta, "ranks") &&
-      get_attr(meta, "iterations", H5T_NATIVE_INT64, &iterations, "meta") == NVMM_OK &&
-      get_attr(meta, "n", H5T_NATIVE_INT64, &n, "meta") == NVMM_OK &&
-      get_attr(meta, "ranks", H5T_NATIVE_INT64, &ranks, "meta") == NVMM_OK)
+      nvmm__h5_get_attr(meta, "iterations", H5T_NATIVE_INT64, &iterations, "meta") == NVMM_OK &&
+      nvmm__h5_get_attr(meta, "n", H5T_NATIVE_INT64, &n, "meta") == NVMM_OK &&
+      nvmm__h5_get_attr(meta, "ranks", H5T_NATIVE_INT64, &ranks, "meta") == NVMM_OK)
     put(t, ", %" PRId64 " iterations, n = %" PRId64 " rows, %" PRId64 " ranks", iterations, n,
         ranks);
   if (has_attr(meta, "data_path") &&
-      get_attr_str(meta, "data_path", data_path, sizeof data_path, "meta") == NVMM_OK)
+      nvmm__h5_get_attr_str(meta, "data_path", data_path, sizeof data_path, "meta") == NVMM_OK)
     put(t, ", data %s", data_path);
   put(t, "\n");
   (void)H5Gclose(meta);
+  if (H5Lexists(file, "state", H5P_DEFAULT) <= 0)
+    return;
+  hid_t st = H5Gopen2(file, "state", H5P_DEFAULT);
+  if (st < 0)
+    return;
+  int64_t it = 0, rs = 0;
+  uint64_t fp = 0;
+  if (nvmm__h5_get_attr(st, "iterations", H5T_NATIVE_INT64, &it, "state") == NVMM_OK &&
+      nvmm__h5_get_attr(st, "reason", H5T_NATIVE_INT64, &rs, "state") == NVMM_OK &&
+      nvmm__h5_get_attr(st, "fingerprint", H5T_NATIVE_UINT64, &fp, "state") == NVMM_OK)
+    put(t,
+        "  checkpoint: state after %" PRId64 " iterations (%s), data fingerprint %016" PRIx64
+        "; resume with nvmm fit --resume\n",
+        it, nvmm_fit_reason_name((nvmm_fit_reason)rs), fp);
+  (void)H5Gclose(st);
 }
 
 static void describe_model(hid_t file, const char *path, text *t) {
   char version[64] = "?";
   nvmm_model *m = NULL;
   if (has_attr(file, "nvmm_version"))
-    (void)get_attr_str(file, "nvmm_version", version, sizeof version, path);
+    (void)nvmm__h5_get_attr_str(file, "nvmm_version", version, sizeof version, path);
   put(t, "nvmm model file '%s' (written by nvmm %s)\n", path, version);
   if (read_model(file, path, &m) != NVMM_OK) {
     put(t, "  invalid model: %s\n", nvmm_last_error());

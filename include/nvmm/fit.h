@@ -43,9 +43,9 @@ typedef struct nvmm_fit_options {
   double tol;       /* hybrid RMS parameter change that stops the fit (default 1e-3) */
   double alpha_min; /* lower bound on the VG shape (0: none) */
   nvmm_init_kind init;
-  int64_t block_rows; /* rows per reduction block (default 4096; results do not depend on the
-                         rank count for a fixed value) */
-  int standardize;    /* 1: run EM on scaled data (A.1; default 1); data are always centred */
+  int64_t block_rows;     /* rows per reduction block (default 4096; results do not depend on the
+                             rank count for a fixed value) */
+  int standardize;        /* 1: run EM on scaled data (A.1; default 1); data are always centred */
   int fault_nonfinite_at; /* testing hook: the M-step of this 1-based iteration yields a NaN
                              (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nvmm/fit.h"
 #include "nvmm/model.h"
 #include "nvmm/status.h"
 
@@ -119,6 +120,24 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_write(const char *path, const 
  * file: the message names the path and the missing item), NVMM_EINVAL/NVMM_EDOM/NVMM_EFACTOR
  * (invalid parameters), NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_read(const char *path, nvmm_model **out);
+
+/* Writes a checkpoint: a model file (the user-unit model, history and meta, as
+ * nvmm_model_write) plus a group /state holding everything nvmm_fit_restore needs, bit for bit
+ * (standardized model with its Cholesky factor, iteration count, reason, regularization
+ * target, counters, data fingerprint). Atomic (temp file, fsync, rename): a crash at any moment
+ * leaves the previous checkpoint readable. Not collective (call on one rank).
+ * Errors: NVMM_EIO naming the path, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_write(const char *path, const nvmm_model *m,
+                                                             const nvmm_history_view *hist,
+                                                             const nvmm_fit_meta *meta,
+                                                             const nvmm_fit_state *state);
+
+/* Reads the /state group of a checkpoint into state (arrays allocated; free with
+ * nvmm_fit_state_free) and, if config is not NULL, the stored configuration text (truncated
+ * to size). Not collective. Errors: NVMM_EIO (missing file, not HDF5, not a checkpoint: the
+ * message names the path and what is missing), NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_read(const char *path, nvmm_fit_state *state,
+                                                            char *config, size_t size);
 
 /* What kind of nvmm file path is, in words, written into buf (for `nvmm info`): a data file
  * (its datasets with shapes and column names), a model file (family, d, parameters, history

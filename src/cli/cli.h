@@ -12,7 +12,9 @@
 #define CLI_PATH_MAX 4096
 
 /* Exit codes of the program. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+/* CLI_STOPPED: a stop signal arrived; the checkpoint was written; run the same command (or
+ * nvmm fit --resume CKPT) to continue. 75 is EX_TEMPFAIL of sysexits.h: "try again later". */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_STOPPED = 75 };
 
 /* Prints an error message on rank 0 (stderr), prefixed with "nvmm: error: ". */
 void cli_error(MPI_Comm comm, const char *fmt, ...) NVMM_PRINTF(2, 3);
@@ -41,6 +43,9 @@ typedef struct cli_fit_config {
   char out[CLI_PATH_MAX];        /* model file */
   char init_model[CLI_PATH_MAX]; /* initial model file when o.init is NVMM_INIT_MODEL */
   int alpha_min_density;         /* alpha_min = d/2 + 0.1 once d is known */
+  char checkpoint[CLI_PATH_MAX]; /* checkpoint file ("" for none) */
+  int checkpoint_every;          /* iterations between checkpoints */
+  char resume[CLI_PATH_MAX];     /* checkpoint to resume from ("" for none) */
   int verbose;                   /* 0, 1, 2 */
   int json;                      /* 1: JSON summary on stdout */
 } cli_fit_config;
@@ -50,7 +55,8 @@ int cli_config_read(MPI_Comm comm, const char *path);
 int cli_config_flag(MPI_Comm comm, const char *flag, const char *value);
 int cli_config_is_flag(const char *flag);
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg);
-size_t cli_config_text(char *buf, size_t size);
+size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size);
+int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
 void cli_fit_keys_help(FILE *out);
 
 /* Subcommands. Each is collective over comm and returns an exit code. */

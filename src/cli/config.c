@@ -32,6 +32,12 @@ static setting settings[] = {
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
     {"block_rows", "N  rows per reduction block (default 4096)", "", "", 0},
+    {"checkpoint", "FILE.h5  checkpoint file; resumed from automatically when it exists", "", "",
+     0},
+    {"checkpoint_every",
+     "K  checkpoint every K iterations (default 10), on a stop signal and at the end", "", "", 0},
+    {"resume", "CKPT.h5  continue a checkpointed fit (its stored configuration is the base)", "",
+     "", 0},
     {"verbose", "0|1|2  silent, banner + summary, + one row per iteration (default 1)", "", "", 0},
     {"json", "0|1  print a JSON summary on stdout (default 0)", "", "", 0},
 };
@@ -97,6 +103,15 @@ int cli_config_read(MPI_Comm comm, const char *path) {
               c.bad_section);
   else
     cli_error(comm, "%s:%d: syntax error (expected key = value)", path, line);
+  return -1;
+}
+
+int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin) {
+  ini_ctx c = {"", "", origin, 0};
+  int line = ini_parse_string(text, on_ini, &c);
+  if (line == 0)
+    return 0;
+  cli_error(comm, "%s:%d: cannot use the stored configuration (key '%s')", origin, line, c.bad_key);
   return -1;
 }
 
@@ -230,6 +245,15 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->block_rows = v;
   }
+  if ((s = find("checkpoint"))->set)
+    snprintf(cfg->checkpoint, sizeof cfg->checkpoint, "%s", s->value);
+  if ((s = find("checkpoint_every"))->set) {
+    if (parse_long(comm, s, 1, 100000000, &v))
+      return -1;
+    cfg->checkpoint_every = (int)v;
+  }
+  if ((s = find("resume"))->set)
+    snprintf(cfg->resume, sizeof cfg->resume, "%s", s->value);
   if ((s = find("verbose"))->set) {
     if (parse_long(comm, s, 0, 2, &v))
       return -1;
@@ -253,14 +277,27 @@ void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
   snprintf(cfg->dataset, sizeof cfg->dataset, "/X");
   snprintf(cfg->out, sizeof cfg->out, "model.h5");
   cfg->verbose = 1;
+  /* 10 iterations: a checkpoint costs one small serial HDF5 write on rank 0, well under an
+   * iteration of any fit worth checkpointing. */
+  cfg->checkpoint_every = 10;
 }
 
-size_t cli_config_text(char *buf, size_t size) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < NSETTINGS && used < size; i++)
-    if (settings[i].set)
-      used += (size_t)snprintf(buf + used, size - used, "%s = %s\n", settings[i].key,
-                               settings[i].value);
+size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
+  /* The effective configuration, every key, so that a resumed fit needs nothing else. */
+  static const char *const algs[] = {"em", "mcecm"};
+  const char *init = c->o.init == NVMM_INIT_MOMENTS     ? "moments"
+                     : c->o.init == NVMM_INIT_SUBMODELS ? "submodels"
+                                                        : c->init_model;
+  int w = snprintf(buf, size,
+                   "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\ntol = %.17g\n"
+                   "regularization = %s\nalgorithm = %s\ninit = %s\nalpha_min = %.17g\n"
+                   "block_rows = %lld\nverbose = %d\njson = %d\n",
+                   c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter,
+                   c->o.tol, nvmm_regularization_name(c->o.regularization), algs[c->o.algorithm],
+                   init, c->o.alpha_min, (long long)c->o.block_rows, c->verbose, c->json);
+  size_t used = w > 0 ? (size_t)w : 0;
+  if (c->checkpoint[0] && used < size)
+    used += (size_t)snprintf(buf + used, size - used, "checkpoint = %s\ncheckpoint_every = %d\n",
+                             c->checkpoint, c->checkpoint_every);
   return used;
 }

@@ -2,8 +2,10 @@
  * rank 0, the model file and the JSON summary. */
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,6 +19,11 @@ static void fit_usage(FILE *out) {
         "Options:\n",
         out);
   cli_fit_keys_help(out);
+  fprintf(out,
+          "\nExit status: 0 fitted (converged, max_iter or diverged: see the summary),\n"
+          "1 failed, 2 usage error, %d stopped by SIGTERM/SIGINT/SIGUSR1 after writing the\n"
+          "checkpoint (run the same command, or nvmm fit --resume CKPT, to continue).\n",
+          CLI_STOPPED);
   fputs("  -h, --help        show this help\n", out);
 }
 
@@ -25,6 +32,7 @@ static FILE *rep;
 
 static const char *status_word(nvmm_fit_reason r) {
   return r == NVMM_FIT_CONVERGED  ? "Converged"
+         : r == NVMM_FIT_STOPPED  ? "Stopped"
          : r == NVMM_FIT_DIVERGED ? "Diverged (non-finite iterate; kept last finite model)"
                                   : "NOT converged";
 }
@@ -147,6 +155,18 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg)
         fit_usage(stdout);
       return 1;
     }
+  /* A resumed fit starts from the configuration stored in its checkpoint. */
+  for (int k = 1; k + 1 < argc; k++)
+    if (!strcmp(argv[k], "--resume")) {
+      static char text[16384];
+      nvmm_fit_state st;
+      if (cli_failed(comm, nvmm_checkpoint_read(argv[k + 1], &st, text, sizeof text),
+                     "fit --resume"))
+        return -1;
+      nvmm_fit_state_free(&st);
+      if (cli_config_read_text(comm, text, argv[k + 1]))
+        return -1;
+    }
   if (i < argc && strncmp(argv[i], "--", 2) != 0) {
     if (cli_config_read(comm, argv[i]))
       return -1;
@@ -202,8 +222,9 @@ static nvmm_status read_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n
   return st;
 }
 
+/* Writes the model file, or (path != NULL) a checkpoint with the fit's state. */
 static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
-                               const nvmm_fit_summary *s) {
+                               const nvmm_fit_summary *s, const char *ckpt) {
   size_t len;
   const double *ll, *ch, *el, *cn;
   nvmm_fit_history(f, &len, &ll, &ch, &el, &cn);
@@ -211,12 +232,147 @@ static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const
   for (int k = 0; k < NVMM_NCOUNTERS; k++)
     names[k] = nvmm_counter_name(k);
   nvmm_history_view h = {len, ll, ch, el, cn, NVMM_NCOUNTERS, names};
-  char cfgtxt[8192], datapath[CLI_PATH_MAX + 300];
-  cli_config_text(cfgtxt, sizeof cfgtxt);
+  char cfgtxt[16384], datapath[CLI_PATH_MAX + 300];
+  cli_config_text(c, cfgtxt, sizeof cfgtxt);
   snprintf(datapath, sizeof datapath, "%s:%s", c->data, c->dataset);
   nvmm_fit_meta meta = {
       nvmm_fit_reason_name(s->reason), s->iterations, s->n, s->ranks, s->loglik, cfgtxt, datapath};
-  return nvmm_model_write(c->out, m, &h, &meta);
+  if (!ckpt)
+    return nvmm_model_write(c->out, m, &h, &meta);
+  nvmm_fit_state state;
+  nvmm_fit_state_get(f, &state);
+  return nvmm_checkpoint_write(ckpt, m, &h, &meta, &state);
+}
+
+/* Set by SIGTERM, SIGINT and SIGUSR1; the fit reads it at each iteration boundary. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Collective: rank 0 writes a checkpoint of the current state; every rank gets the verdict. */
+static int checkpoint(MPI_Comm comm, const cli_fit_config *c, nvmm_fit *f, nvmm_model *m,
+                      const char *path) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  nvmm_status st = nvmm_fit_model(f, m);
+  if (st == NVMM_OK && rank == 0) {
+    nvmm_fit_summary s;
+    nvmm_fit_summary_get(f, &s);
+    st = write_model(c, f, m, &s, path);
+  }
+  return cli_failed(comm, st, "fit: writing the checkpoint") ? -1 : 0;
+}
+
+/* Continues from a checkpoint when asked to (--resume) or when the configured one exists.
+ * Returns NVMM_EIO when the failure was already reported. */
+static nvmm_status restore(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *resumed) {
+  const char *path = c->resume[0] ? c->resume : NULL;
+  if (!path && c->checkpoint[0] && access(c->checkpoint, F_OK) == 0)
+    path = c->checkpoint;
+  int any = path != NULL, all;
+  MPI_Allreduce(&any, &all, 1, MPI_INT, MPI_MIN, comm);
+  *resumed = 0;
+  if (!all)
+    return NVMM_OK; /* a checkpoint visible to only some ranks is not one to resume from */
+  nvmm_fit_state st;
+  nvmm_status s = nvmm_checkpoint_read(path, &st, NULL, 0);
+  if (cli_failed(comm, s, "fit: reading the checkpoint"))
+    return NVMM_EIO;
+  s = nvmm_fit_restore(f, &st);
+  nvmm_fit_state_free(&st);
+  if (s != NVMM_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", nvmm_last_error());
+    s = nvmm_error(__FILE__, __LINE__, __func__, s, "cannot resume from %s: %s", path, msg);
+    return cli_failed(comm, s, "fit") ? NVMM_EIO : s;
+  }
+  *resumed = 1;
+  if (!c->checkpoint[0])
+    snprintf(c->checkpoint, sizeof c->checkpoint, "%s", path);
+  return NVMM_OK;
+}
+
+/* Starts the fit: from a checkpoint, a model file, or the options' init. Collective; the
+ * returned value is agreed (0 ok). */
+static int start(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *resumed) {
+  nvmm_status st = restore(comm, c, f, resumed);
+  if (st == NVMM_EIO)
+    return -1; /* already reported */
+  if (st == NVMM_OK && !*resumed) {
+    if (c->o.init == NVMM_INIT_MODEL) {
+      nvmm_model *init = NULL;
+      st = nvmm_model_read(c->init_model, &init);
+      if (cli_failed(comm, st, "fit: reading the initial model")) {
+        nvmm_model_free(&init);
+        return -1;
+      }
+      st = nvmm_fit_set_model(f, init);
+      nvmm_model_free(&init);
+    } else {
+      st = nvmm_fit_init(f);
+    }
+  }
+  return cli_failed(comm, st, "fit: initialization") ? -1 : 0;
+}
+
+/* The closing lines on rank 0. */
+static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_summary *s) {
+  if (c->verbose >= 2 && s->iterations >= 1 && s->reason != NVMM_FIT_STOPPED)
+    row(f, (size_t)s->iterations - 1, s->loglik_init);
+  if (c->verbose >= 2) {
+    rule('=');
+    fprintf(rep, "  %s after %d iterations (%.2fs)\n", status_word(s->reason), s->iterations,
+            s->elapsed);
+    fprintf(rep, "  Final log-likelihood : %.6f\n", s->loglik);
+    fprintf(rep, "  Final |\xce\x94params|      : %.4e\n", s->change);
+    rule('=');
+  } else if (c->verbose == 1) {
+    fprintf(rep, "  %s after %d iterations (%.2fs), final LL=%.6f\n", status_word(s->reason),
+            s->iterations, s->elapsed, s->loglik);
+  }
+  if (c->verbose >= 1) {
+    double tot = 0;
+    for (int k = 0; k < NVMM_NCOUNTERS; k++)
+      tot += s->counters[k];
+    if (tot > 0) {
+      fprintf(rep, "  Floors/fallbacks :");
+      for (int k = 0; k < NVMM_NCOUNTERS; k++)
+        if (s->counters[k] > 0)
+          fprintf(rep, " %s=%.0f", nvmm_counter_name(k), s->counters[k]);
+      fputc('\n', rep);
+    }
+  }
+}
+
+/* Iterates with progress rows and periodic checkpoints until the fit stops. */
+static int iterate(MPI_Comm comm, const cli_fit_config *c, nvmm_fit *f, nvmm_model *m) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  nvmm_fit_summary s;
+  while (nvmm_fit_reason_get(f) == NVMM_FIT_ITERATING) {
+    if (cli_failed(comm, nvmm_fit_iterate(f), "fit"))
+      return -1;
+    nvmm_fit_summary_get(f, &s);
+    if (rank == 0 && c->verbose >= 2 && s.iterations >= 2 && s.reason != NVMM_FIT_STOPPED)
+      row(f, (size_t)s.iterations - 2, s.loglik_init);
+    if (c->checkpoint[0] && s.reason == NVMM_FIT_ITERATING &&
+        s.iterations % c->checkpoint_every == 0 && checkpoint(comm, c, f, m, c->checkpoint))
+      return -1;
+  }
+  return cli_failed(comm, nvmm_fit_run(f), "fit") ? -1 : 0;
 }
 
 static int run_fit(MPI_Comm comm, cli_fit_config *c) {
@@ -224,7 +380,8 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   rep = c->json ? stderr : stdout;
-  if (cli_check_writable(comm, c->out))
+  if (cli_check_writable(comm, c->out) ||
+      (c->checkpoint[0] && cli_check_writable(comm, c->checkpoint)))
     return CLI_FAIL;
   int64_t n = 0, d = 0, first = 0, nloc = 0;
   double *x = NULL;
@@ -236,77 +393,63 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   if (c->alpha_min_density)
     c->o.alpha_min = 0.5 * (double)d + 0.1;
   nvmm_fit *f = NULL;
-  nvmm_model *init = NULL, *m = NULL;
+  nvmm_model *m = NULL;
+  int resumed = 0, rc = CLI_FAIL;
   st = nvmm_fit_create(comm, &c->o, n, d, first, nloc, x, &f);
-  if (!cli_failed(comm, st, "fit")) {
-    if (c->o.init == NVMM_INIT_MODEL) {
-      st = nvmm_model_read(c->init_model, &init);
-      if (!cli_failed(comm, st, "fit: reading the initial model"))
-        st = nvmm_fit_set_model(f, init);
-      else
-        st = NVMM_EIO;
-    } else {
-      st = nvmm_fit_init(f);
-    }
-  }
-  int ok = st == NVMM_OK && !cli_failed(comm, st, "fit: initialization");
-  if (ok && rank == 0 && c->verbose >= 1)
-    banner(c, n, d, size);
+  if (cli_failed(comm, st, "fit") ||
+      cli_failed(comm, nvmm_model_alloc(c->o.family, (size_t)d, &m), "fit") ||
+      start(comm, c, f, &resumed))
+    goto done;
   nvmm_fit_summary s;
-  while (ok && nvmm_fit_reason_get(f) == NVMM_FIT_ITERATING) {
-    st = nvmm_fit_iterate(f);
-    ok = !cli_failed(comm, st, "fit");
-    nvmm_fit_summary_get(f, &s);
-    if (ok && rank == 0 && c->verbose >= 2 && s.iterations >= 2)
-      row(f, (size_t)s.iterations - 2, s.loglik_init);
+  nvmm_fit_summary_get(f, &s);
+  if (rank == 0 && c->verbose >= 1) {
+    banner(c, n, d, size);
+    if (resumed)
+      fprintf(rep, "  Resumed from %s after %d iterations\n", c->checkpoint, s.iterations);
   }
-  if (ok)
-    ok = !cli_failed(comm, nvmm_fit_run(f), "fit");
-  if (ok)
-    ok = !cli_failed(comm, nvmm_model_alloc(c->o.family, (size_t)d, &m), "fit");
-  if (ok)
-    ok = !cli_failed(comm, nvmm_fit_model(f, m), "fit");
-  if (ok) {
-    nvmm_fit_summary_get(f, &s);
-    st = rank == 0 ? write_model(c, f, m, &s) : NVMM_OK;
-    ok = !cli_failed(comm, st, "fit: writing the model");
-  }
-  if (ok && rank == 0) {
-    if (c->verbose >= 2 && s.iterations >= 1)
-      row(f, (size_t)s.iterations - 1, s.loglik_init);
-    if (c->verbose >= 2) {
-      rule('=');
-      fprintf(rep, "  %s after %d iterations (%.2fs)\n", status_word(s.reason), s.iterations,
-              s.elapsed);
-      fprintf(rep, "  Final log-likelihood : %.6f\n", s.loglik);
-      fprintf(rep, "  Final |\xce\x94params|      : %.4e\n", s.change);
-      rule('=');
-    } else if (c->verbose == 1) {
-      fprintf(rep, "  %s after %d iterations (%.2fs), final LL=%.6f\n", status_word(s.reason),
-              s.iterations, s.elapsed, s.loglik);
+  stop_requested = 0;
+  install_signals();
+  nvmm_fit_set_stop_flag(f, &stop_requested);
+  if (iterate(comm, c, f, m) || cli_failed(comm, nvmm_fit_model(f, m), "fit"))
+    goto done;
+  nvmm_fit_summary_get(f, &s);
+  if (s.reason == NVMM_FIT_STOPPED) {
+    /* A stop signal: checkpoint and ask to be resumed (the exit status says so). */
+    char path[CLI_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s", c->checkpoint[0] ? c->checkpoint : c->out);
+    if (!c->checkpoint[0])
+      strncat(path, ".ckpt.h5", sizeof path - strlen(path) - 1);
+    if (checkpoint(comm, c, f, m, path))
+      goto done;
+    if (rank == 0) {
+      summary(c, f, &s);
+      fprintf(rep,
+              "  Stopped by a signal; checkpoint written to %s (exit status %d: resume with "
+              "nvmm fit --resume %s)\n",
+              path, CLI_STOPPED, path);
+      fflush(rep);
     }
-    if (c->verbose >= 1) {
-      double tot = 0;
-      for (int k = 0; k < NVMM_NCOUNTERS; k++)
-        tot += s.counters[k];
-      if (tot > 0) {
-        fprintf(rep, "  Floors/fallbacks :");
-        for (int k = 0; k < NVMM_NCOUNTERS; k++)
-          if (s.counters[k] > 0)
-            fprintf(rep, " %s=%.0f", nvmm_counter_name(k), s.counters[k]);
-        fputc('\n', rep);
-      }
+    rc = CLI_STOPPED;
+    goto done;
+  }
+  st = rank == 0 ? write_model(c, f, m, &s, NULL) : NVMM_OK;
+  if (cli_failed(comm, st, "fit: writing the model") ||
+      (c->checkpoint[0] && checkpoint(comm, c, f, m, c->checkpoint)))
+    goto done;
+  if (rank == 0) {
+    summary(c, f, &s);
+    if (c->verbose >= 1)
       fprintf(rep, "  Model written to %s\n", c->out);
-    }
     if (c->json)
       print_json(c, m, &s);
     fflush(rep);
   }
+  rc = CLI_OK;
+done:
   nvmm_model_free(&m);
-  nvmm_model_free(&init);
   nvmm_fit_destroy(&f);
   free(x);
-  return ok ? CLI_OK : CLI_FAIL;
+  return rc;
 }
 
 int cli_fit(MPI_Comm comm, int argc, char **argv) {
