@@ -23,6 +23,15 @@ typedef struct nvmm_data nvmm_data;
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_open(MPI_Comm comm, const char *path,
                                                       const char *dataset, nvmm_data **out);
 
+/* Opens count datasets of the same width as one data set whose rows are theirs in order
+ * (file k's rows follow file k-1's); each may be a regular 2-D dataset or an HDF5 virtual
+ * dataset. nvmm_data_read ranges may span files. Same checks, collectivity and errors as
+ * nvmm_data_open, plus NVMM_EINVAL when the widths differ (naming both files). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_open_many(MPI_Comm comm, int count,
+                                                           const char *const *paths,
+                                                           const char *const *datasets,
+                                                           nvmm_data **out);
+
 /* Number of rows n and columns d. Not collective. */
 NVMM_EXTERN void nvmm_data_dims(const nvmm_data *data, int64_t *n, int64_t *d);
 
