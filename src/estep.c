@@ -2,7 +2,9 @@
  * row's log-density, and the plain sums one reduction combines (numerics.md 2.1-2.3). */
 #include "nvmm/estep.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "linalg.h"
@@ -47,46 +49,66 @@ static nvmm_status posterior(double nu, double a, double b, int need_l, post *r)
   return NVMM_OK;
 }
 
+/* What every row of one E-step pass shares. */
+typedef struct pass {
+  nvmm__pre pre;
+  double nu, a_post; /* posterior order p - d/2 and a + w2 */
+  int gauss, need_l;
+} pass;
+
+static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
+  NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
+  c->gauss = m->family == NVMM_FAMILY_GAUSS;
+  /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (architecture.md). */
+  c->need_l =
+      m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG || m->family == NVMM_FAMILY_NINVG;
+  c->nu = c->pre.p - 0.5 * (double)m->d;
+  c->a_post = c->pre.a + c->pre.w2;
+  return NVMM_OK;
+}
+
+/* The posterior moments and log-density of row i from its q = z^T z and zw = z^T w. */
+static nvmm_status row_post(const pass *c, size_t i, double q, double zw, post *r, double *logf,
+                            double *floors) {
+  NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of the block is not finite", i);
+  *r = (post){1.0, 1.0, 0.0, 0.0};
+  if (c->gauss) {
+    *logf = c->pre.c0 - 0.5 * q;
+    return NVMM_OK;
+  }
+  double b_post = c->pre.b + q;
+  if (b_post < NVMM_B_POST_FLOOR) {
+    /* Pitfall 1: near x = mu the VG posterior has b -> 0 and E[1/Y|x] -> inf. The moments
+     * use the floor; the log-density below uses the true b. Counted. */
+    *floors += 1.0;
+    NVMM_CALL(posterior(c->nu, c->a_post, NVMM_B_POST_FLOOR, c->need_l, r));
+    NVMM_CALL(nvmm__log_gig_integral(c->nu, c->a_post, b_post, &r->lint));
+  } else {
+    NVMM_CALL(posterior(c->nu, c->a_post, b_post, c->need_l, r));
+  }
+  *logf = c->pre.c0 + zw + r->lint - c->pre.lnorm;
+  NVMM_CHECK(isfinite(r->u) && isfinite(r->v) && isfinite(r->l) && isfinite(*logf), NVMM_EDOM,
+             "row %zu: non-finite E-step statistic (E[1/Y|x] = %g, E[Y|x] = %g, "
+             "E[log Y|x] = %g, log f = %g)",
+             i, r->u, r->v, r->l, *logf);
+  return NVMM_OK;
+}
+
 nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x, double *stats,
                        double *scratch) {
   NVMM_CHECK(m && (x || n == 0) && stats && scratch, NVMM_EINVAL,
              "model, x, stats and scratch must not be NULL");
   size_t d = m->d;
   double *w = scratch, *z = scratch + d;
-  nvmm__pre pre;
-  NVMM_CALL(nvmm__model_pre(m, w, &pre));
-  const int gauss = m->family == NVMM_FAMILY_GAUSS;
-  /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (architecture.md). */
-  const int need_l =
-      m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG || m->family == NVMM_FAMILY_NINVG;
-  const double nu = pre.p - 0.5 * (double)d, a_post = pre.a + pre.w2;
+  pass c;
+  NVMM_CALL(pass_init(m, w, &c));
   double *sx = stats + nvmm_stats_x(d), *sux = stats + nvmm_stats_ux(d);
   double *suxx = stats + nvmm_stats_uxx(d);
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
-    double zw, q = nvmm__model_row(m, xi, w, z, &zw);
-    NVMM_CHECK(isfinite(q), NVMM_EDOM, "row %zu of the block is not finite", i);
-    post r = {1.0, 1.0, 0.0, 0.0};
-    double logf;
-    if (gauss) {
-      logf = pre.c0 - 0.5 * q;
-    } else {
-      double b_post = pre.b + q;
-      if (b_post < NVMM_B_POST_FLOOR) {
-        /* Pitfall 1: near x = mu the VG posterior has b -> 0 and E[1/Y|x] -> inf. The moments
-         * use the floor; the log-density below uses the true b. Counted. */
-        stats[NVMM_ST_FLOOR] += 1.0;
-        NVMM_CALL(posterior(nu, a_post, NVMM_B_POST_FLOOR, need_l, &r));
-        NVMM_CALL(nvmm__log_gig_integral(nu, a_post, b_post, &r.lint));
-      } else {
-        NVMM_CALL(posterior(nu, a_post, b_post, need_l, &r));
-      }
-      logf = pre.c0 + zw + r.lint - pre.lnorm;
-    }
-    NVMM_CHECK(isfinite(r.u) && isfinite(r.v) && isfinite(r.l) && isfinite(logf), NVMM_EDOM,
-               "row %zu: non-finite E-step statistic (E[1/Y|x] = %g, E[Y|x] = %g, "
-               "E[log Y|x] = %g, log f = %g)",
-               i, r.u, r.v, r.l, logf);
+    double zw, q = nvmm__model_row(m, xi, w, z, &zw), logf;
+    post r;
+    NVMM_CALL(row_post(&c, i, q, zw, &r, &logf, &stats[NVMM_ST_FLOOR]));
     stats[NVMM_ST_N] += 1.0;
     stats[NVMM_ST_U] += r.u;
     stats[NVMM_ST_V] += r.v;
@@ -101,6 +123,119 @@ nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x, double *s
         row[k] += uxj * xi[k];
       row += j + 1;
     }
+  }
+  return NVMM_OK;
+}
+
+/* Rows per chunk of the blocked kernel: 256 rows of d = 256 doubles (512 KiB per buffer) stay
+ * near L2, and the two BLAS calls per chunk cost well under a row's Bessel work at d = 3. */
+#define CHUNK 256
+
+struct nvmm_estep_ws {
+  size_t d;
+  double *w;    /* d: L^-1 gamma */
+  double *z;    /* CHUNK x d: L^-1 (x - mu), later sqrt(u) x (column-major d x CHUNK) */
+  double *u;    /* CHUNK: E[1/Y | x] */
+  double *gram; /* d x d: the chunk's sum u x x^T */
+};
+
+nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
+  NVMM_CHECK(out && d >= 1, NVMM_EINVAL, "invalid E-step workspace size d = %zu", d);
+  *out = NULL;
+  nvmm_estep_ws *ws = calloc(1, sizeof *ws);
+  double *buf = calloc(d + CHUNK * d + CHUNK + d * d, sizeof *buf);
+  if (!ws || !buf) {
+    free(ws);
+    free(buf);
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate the E-step workspace (d = %zu)", d);
+  }
+  ws->d = d;
+  ws->w = buf;
+  ws->z = buf + d;
+  ws->u = ws->z + CHUNK * d;
+  ws->gram = ws->u + CHUNK;
+  *out = ws;
+  return NVMM_OK;
+}
+
+void nvmm_estep_ws_free(nvmm_estep_ws **ws) {
+  if (!ws || !*ws)
+    return;
+  free((*ws)->w);
+  free(*ws);
+  *ws = NULL;
+}
+
+/* BLAS (Fortran interfaces: OpenBLAS provides them; GSL's bundled CBLAS does not, so these
+ * cannot resolve to it). Hidden CHARACTER lengths as gfortran passes them. */
+void dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+            const int *n, const double *alpha, const double *a, const int *lda, double *b,
+            const int *ldb, size_t, size_t, size_t, size_t);
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
+            size_t);
+
+/* One chunk of at most CHUNK rows (row0 is its index in the caller's block, for messages). */
+static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, size_t rows,
+                         size_t row0, const double *x, double *stats) {
+  const size_t d = m->d;
+  const int dn = (int)d, cn = (int)rows;
+  const double one = 1.0, zero = 0.0;
+  double *z = ws->z, *u = ws->u;
+  /* Z = L^-1 (X - mu): the rows are the columns of a column-major d x rows matrix, and the
+   * row-major lower L is a column-major upper U = L^T, so solve U^T Z = X - mu (BLAS-3). */
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < d; j++)
+      z[i * d + j] = x[i * d + j] - m->mu[j];
+  dtrsm_("L", "U", "T", "N", &dn, &cn, &one, m->chol, &dn, z, &dn, 1, 1, 1, 1);
+  double *sx = stats + nvmm_stats_x(d), *sux = stats + nvmm_stats_ux(d);
+  for (size_t i = 0; i < rows; i++) {
+    const double *zi = z + i * d;
+    double q = 0.0, zw = 0.0, logf;
+    for (size_t j = 0; j < d; j++) {
+      q += zi[j] * zi[j];
+      zw += zi[j] * ws->w[j];
+    }
+    post r;
+    NVMM_CALL(row_post(c, row0 + i, q, zw, &r, &logf, &stats[NVMM_ST_FLOOR]));
+    stats[NVMM_ST_U] += r.u;
+    stats[NVMM_ST_V] += r.v;
+    stats[NVMM_ST_L] += r.l;
+    stats[NVMM_ST_LOGF] += logf;
+    u[i] = r.u;
+  }
+  /* The weighted Gram sum u x x^T = Y Y^T with Y = sqrt(u) x (DSYRK; u > 0), and the sums of x
+   * and u x, reusing the buffer of Z. */
+  for (size_t i = 0; i < rows; i++) {
+    double su = sqrt(u[i]);
+    for (size_t j = 0; j < d; j++) {
+      double xj = x[i * d + j];
+      sx[j] += xj;
+      sux[j] += u[i] * xj;
+      z[i * d + j] = su * xj;
+    }
+  }
+  dsyrk_("U", "N", &dn, &cn, &one, z, &dn, &zero, ws->gram, &dn, 1, 1);
+  /* Column-major upper (k <= j) is element gram[j * d + k]: add it to the packed lower sums. */
+  double *suxx = stats + nvmm_stats_uxx(d);
+  for (size_t j = 0; j < d; j++, suxx += j)
+    for (size_t k = 0; k <= j; k++)
+      suxx[k] += ws->gram[j * d + k];
+  stats[NVMM_ST_N] += (double)rows;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_estep_block(const nvmm_model *m, nvmm_estep_ws *ws, size_t n, const double *x,
+                             double *stats) {
+  NVMM_CHECK(m && ws && (x || n == 0) && stats, NVMM_EINVAL,
+             "model, workspace, x and stats must not be NULL");
+  NVMM_CHECK(ws->d == m->d && m->d <= INT_MAX, NVMM_EINVAL,
+             "E-step workspace of dimension %zu used with a model of dimension %zu", ws->d, m->d);
+  pass c;
+  NVMM_CALL(pass_init(m, ws->w, &c));
+  for (size_t r = 0; r < n; r += CHUNK) {
+    size_t rows = n - r < CHUNK ? n - r : CHUNK;
+    NVMM_CALL(chunk(m, &c, ws, rows, r, x + r * m->d, stats));
   }
   return NVMM_OK;
 }

@@ -153,7 +153,7 @@ static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, size_t rows, co
 
 static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
                                double *out) {
-  return nvmm_estep(m, rows, xb, out, f->scratch);
+  return nvmm_estep_block(m, f->ews, rows, xb, out);
 }
 
 /* Global mean and covariance (two exact passes: centring before the cross products avoids the
@@ -212,6 +212,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
                  f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
+  NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   return nvmm_model_alloc(f->o.family, d, &f->next);
 }
@@ -287,6 +288,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
     MPI_Comm_free(&f->comm);
   nvmm_model_free(&f->model);
   nvmm_model_free(&f->next);
+  nvmm_estep_ws_free(&f->ews);
   free(f->center);
   free(f->scale);
   free(f->corr);

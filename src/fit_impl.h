@@ -22,7 +22,8 @@ struct nvmm_fit {
   double *bstats;       /* one block's statistics (len) */
   int64_t *acc;         /* len exact accumulators + 1 error flag */
   double *stats;        /* reduced statistics (len) */
-  double *scratch;      /* d*d + 2d for the M-step and E-step */
+  double *scratch;      /* d*d + 2d for the M-step */
+  nvmm_estep_ws *ews;   /* the blocked E-step's workspace */
   double *pack;         /* broadcast buffer of a model and the iteration's outcome */
   size_t pack_len;
   /* history, allocated for max_iter entries */

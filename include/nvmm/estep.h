@@ -45,6 +45,18 @@ NVMM_EXTERN size_t nvmm_stats_uxx(size_t d);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x,
                                                   double *stats, double *scratch);
 
+/* A workspace for nvmm_estep_block (allocated once per fit; never per iteration). */
+typedef struct nvmm_estep_ws nvmm_estep_ws;
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out);
+NVMM_EXTERN void nvmm_estep_ws_free(nvmm_estep_ws **ws);
+
+/* The same sums as nvmm_estep, computed by chunks of rows with BLAS-3: Z = L^-1 (X - mu) by one
+ * triangular solve per chunk and the weighted Gram sum u x x^T by DSYRK on sqrt(u)-scaled rows.
+ * The hot path of a fit; nvmm_estep is the row-by-row reference it is tested against.
+ * Allocates nothing. Errors: as nvmm_estep. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_block(const nvmm_model *m, nvmm_estep_ws *ws,
+                                                        size_t n, const double *x, double *stats);
+
 /* Counters of every floor, clamp and fallback the M-step applied. */
 typedef struct nvmm_mstep_counts {
   long d_floor;      /* times D = 1 - S_inv S_y was floored to -1e-10 (pitfall 3) */
