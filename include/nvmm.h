@@ -8,6 +8,7 @@
 #include "nvmm/gig.h"
 #include "nvmm/io.h"
 #include "nvmm/model.h"
+#include "nvmm/pchol.h"
 #include "nvmm/sample.h"
 #include "nvmm/status.h"
 #include "nvmm/version.h"

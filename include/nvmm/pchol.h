@@ -1,0 +1,32 @@
+/* nvmm/pchol.h: the Cholesky factor of a d x d matrix held on rank 0, computed by ScaLAPACK
+ * (pdpotrf) on a 2-D block-cyclic process grid of all ranks of a communicator: the M-step's
+ * d x d work above a dimension threshold. */
+#ifndef NVMM_PCHOL_H
+#define NVMM_PCHOL_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "nvmm/status.h"
+
+typedef struct nvmm_pchol nvmm_pchol;
+
+/* Sets up the process grid (as square as the rank count allows), the block size nb (0 for the
+ * default) and every buffer for dimension d: nothing is allocated per factorization.
+ * Collective on comm. Errors: NVMM_EINVAL, NVMM_ENOMEM, NVMM_EMPI; every rank gets the same
+ * status. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb,
+                                                         nvmm_pchol **out);
+
+/* Factors the symmetric positive definite a (d x d row-major, significant on rank 0 only):
+ * on rank 0, l receives the lower factor L (row-major, upper part zero); every rank receives
+ * logdet = log|a|. Collective. Errors: NVMM_EFACTOR (a is not positive definite; every rank
+ * gets it, and nothing is raised through the error handler, so callers can retry with a
+ * ridge), NVMM_EMPI. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a,
+                                                         double *l, double *logdet);
+
+/* Frees the grid and buffers; no-op on NULL; sets *p = NULL. Collective. */
+NVMM_EXTERN void nvmm_pchol_destroy(nvmm_pchol **p);
+
+#endif

@@ -1,0 +1,1 @@
+/* pchol.c: placeholder until the ScaLAPACK path lands. */
