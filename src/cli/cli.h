@@ -31,6 +31,12 @@ int cli_parse_count(MPI_Comm comm, const char *flag, const char *v, long long lo
 void cli_split_path(const char *spec, const char *default_dataset, char *file, size_t fsize,
                     char *dataset, size_t dsize);
 
+/* Opens the data set spec names: "FILE.h5[:/dataset]" or a comma-separated list of them, whose
+ * rows follow one another in the order given (each dataset defaults to /X; a file name cannot
+ * hold a comma). Collective; every rank gets the same status. Errors: those of
+ * nvmm_data_open_many, NVMM_EINVAL (an empty item), NVMM_ENOMEM. */
+nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out);
+
 /* Checks on rank 0 that path can be created (its directory exists and is writable); the
  * verdict is broadcast. Returns 0 when writable. */
 int cli_check_writable(MPI_Comm comm, const char *path);

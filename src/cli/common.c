@@ -63,6 +63,43 @@ void cli_split_path(const char *spec, const char *default_dataset, char *file, s
   }
 }
 
+nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out) {
+  *out = NULL;
+  size_t len = strlen(spec);
+  int count = 1;
+  for (const char *c = spec; *c; c++)
+    count += *c == ',';
+  /* Each item, and so each of its two parts, is shorter than spec; "/X" fits in len + 3. The
+   * store holds the item being split, then a file and a dataset name per item. */
+  size_t part = len + 3;
+  char *store = malloc((2 * (size_t)count + 1) * part);
+  const char **files = malloc((size_t)count * sizeof *files);
+  const char **dsets = malloc((size_t)count * sizeof *dsets);
+  nvmm_status st = NVMM_OK;
+  if (!store || !files || !dsets)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "cannot split the data list '%s'",
+                    spec);
+  const char *item = spec;
+  for (int k = 0; st == NVMM_OK && k < count; k++) {
+    size_t n = strcspn(item, ",");
+    char *file = store + (2 * (size_t)k + 1) * part, *dset = file + part;
+    snprintf(store, part, "%.*s", (int)n, item);
+    cli_split_path(store, "/X", file, part, dset, part);
+    if (!file[0])
+      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+                      "item %d of the data list '%s' names no file", k + 1, spec);
+    files[k] = file;
+    dsets[k] = dset;
+    item += n + 1;
+  }
+  if (st == NVMM_OK)
+    st = nvmm_data_open_many(comm, count, files, dsets, out);
+  free(store);
+  free(files);
+  free(dsets);
+  return st;
+}
+
 int cli_check_writable(MPI_Comm comm, const char *path) {
   int rank, ok = 1;
   MPI_Comm_rank(comm, &rank);

@@ -21,7 +21,10 @@ typedef struct setting {
 /* The keys, in the order `nvmm fit --help` lists them. Defaults are not here: they come from
  * nvmm_fit_options_default (the one home of defaults) and cli_fit_config_default. */
 static setting settings[] = {
-    {"data", "FILE.h5[:/dataset]  data to fit (default dataset /X)", "", "", 0},
+    {"data",
+     "FILE.h5[:/dataset][,FILE.h5[:/dataset]...]  data to fit; the files of a comma-separated "
+     "list give their rows in order (default dataset /X)",
+     "", "", 0},
     {"family", "gh|nig|vg|ninvg|gauss  mixture family (default nig)", "", "", 0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},

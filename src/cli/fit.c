@@ -205,7 +205,11 @@ static nvmm_status read_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   *x = NULL;
-  NVMM_CALL(nvmm_data_open(comm, c->data, c->dataset, &data));
+  /* cli_config_apply cut the data spec at its last ":/"; joined again, it is the spec as given
+   * (one file or a comma-separated list; "FILE:/X" when no dataset was named). */
+  char spec[sizeof c->data + sizeof c->dataset + 1];
+  snprintf(spec, sizeof spec, "%s:%s", c->data, c->dataset);
+  NVMM_CALL(cli_open_data(comm, spec, &data));
   nvmm_data_dims(data, n, d);
   nvmm_fit_shard(*n, c->o.block_rows, rank, size, first, nloc);
   *x = malloc((size_t)(*nloc > 0 ? *nloc : 1) * (size_t)*d * sizeof **x);

@@ -262,8 +262,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
     cli_error(comm, "score: needs --model and --data (see nvmm score --help)");
     return CLI_USAGE;
   }
-  char file[CLI_PATH_MAX], dataset[256], out[CLI_PATH_MAX], odset[256];
-  cli_split_path(dataspec, "/X", file, sizeof file, dataset, sizeof dataset);
+  char out[CLI_PATH_MAX], odset[256];
   if (outspec) {
     cli_split_path(outspec, "/logpdf", out, sizeof out, odset, sizeof odset);
     if (cli_check_writable(comm, out))
@@ -276,7 +275,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
     nvmm_model_free(&m);
     return CLI_FAIL;
   }
-  st = nvmm_data_open(comm, file, dataset, &data);
+  st = cli_open_data(comm, dataspec, &data);
   if (cli_failed(comm, st, "score")) {
     nvmm_model_free(&m);
     return CLI_FAIL;
@@ -293,7 +292,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   st = x && lf && scratch ? NVMM_OK : NVMM_ENOMEM;
   if ((size_t)d != m->d)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "%s has %lld columns but the model has d = %zu", file, (long long)d, m->d);
+                    "%s has %lld columns but the model has d = %zu", dataspec, (long long)d, m->d);
   int rc = CLI_FAIL;
   if (!cli_failed(comm, st, "score") &&
       !cli_failed(comm, nvmm_data_read(data, first, nloc, x, &bad_row), "score")) {

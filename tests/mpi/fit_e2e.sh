@@ -59,4 +59,20 @@ grep -q "10000, 3" s2.txt
 grep -qi "nig" info_model.out
 "$nvmm" info nig.h5 | tee info_data.out
 grep -q "5000" info_data.out
+
+# A data set of two files (nvmm fit/score --data a.h5,b.h5): the first 2000 rows and the last
+# 3000. Rows are reduced in fixed global blocks, so the fit is bitwise the single-file one.
+rm -f part_a.h5 part_b.h5 m_ab.h5
+head -n 2001 "$data/nig_5000x3.csv" > part_a.csv
+{ head -n 1 "$data/nig_5000x3.csv"; tail -n +2002 "$data/nig_5000x3.csv"; } > part_b.csv
+"$nvmm" import part_a.csv part_a.h5 > import_a.out
+"$nvmm" import part_b.csv part_b.h5 > import_b.out
+grep -q "Wrote 2000 rows x 3 columns" import_a.out
+grep -q "Wrote 3000 rows x 3 columns" import_b.out
+mpirun -n 2 "$nvmm" fit --data part_a.h5,part_b.h5 --family nig --tol 1e-8 --max-iter 1000 \
+  --out m_ab.h5 --json 1 --verbose 0 > fit_ab.json
+diff <(strip fit2.json) <(strip fit_ab.json)
+# score takes a list too (here with explicit datasets): the same line as on the single file.
+mpirun -n 3 "$nvmm" score --model m2.h5 --data part_a.h5:/X,part_b.h5:/X > score_ab.out
+diff score1.out score_ab.out
 echo "all subcommands passed"
