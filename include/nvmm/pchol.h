@@ -12,19 +12,24 @@
 typedef struct nvmm_pchol nvmm_pchol;
 
 /* Sets up the process grid (as square as the rank count allows), the block size nb (0 for the
- * default) and every buffer for dimension d: nothing is allocated per factorization.
- * Collective on comm. Errors: NVMM_EINVAL, NVMM_ENOMEM, NVMM_EMPI; every rank gets the same
- * status. */
+ * default, 64) and every buffer for dimension d: nothing is allocated per factorization by nvmm
+ * (ScaLAPACK's redistribution, pdgemr2d, allocates its own message buffers). d must satisfy
+ * d * d <= INT_MAX (d <= 46340), since ScaLAPACK indexes the whole matrix with an int.
+ * Collective on comm; comm is duplicated, so any communicator will do. Errors: NVMM_EINVAL
+ * (d = 0, d too large, nb < 0), NVMM_ENOMEM, NVMM_EMPI, NVMM_ESANITY; every rank gets the
+ * same status. The caller frees *out with nvmm_pchol_destroy. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb,
                                                          nvmm_pchol **out);
 
-/* Factors the symmetric positive definite a (d x d row-major, significant on rank 0 only):
- * on rank 0, l receives the lower factor L (row-major, upper part zero); every rank receives
- * logdet = log|a|. Collective. Errors: NVMM_EFACTOR (a is not positive definite; every rank
- * gets it, and nothing is raised through the error handler, so callers can retry with a
- * ridge), NVMM_EMPI. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a,
-                                                         double *l, double *logdet);
+/* Factors the symmetric positive definite a (d x d row-major, significant on rank 0 only; only
+ * its lower triangle is read): on rank 0, l receives the lower factor L with a = L L^T
+ * (row-major, upper part zero; l may equal a); every rank receives the same logdet = log|a|,
+ * bit for bit. a and l may be NULL on other ranks. Collective. Errors: NVMM_EFACTOR (a is not
+ * positive definite; every rank gets it, nothing is raised through the error handler, so
+ * callers can retry with a ridge; l is then unspecified), NVMM_EINVAL, NVMM_EMPI,
+ * NVMM_ESANITY. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l,
+                                                         double *logdet);
 
 /* Frees the grid and buffers; no-op on NULL; sets *p = NULL. Collective. */
 NVMM_EXTERN void nvmm_pchol_destroy(nvmm_pchol **p);

@@ -1,0 +1,142 @@
+/* bench_pchol.c: times LAPACK dpotrf on rank 0 against nvmm_pchol_factor (redistribution
+ * included) on all ranks, for the dimensions on the command line; driven by
+ * scripts/bench_pchol.sh, which turns the lines into a table.
+ *
+ * Usage: mpirun -n P bench_pchol [--nb NB] [--reps R] [--skip-lapack] [--skip-pchol] D...
+ * Prints, on rank 0, one line per dimension and method:
+ *   lapack D 1 SECONDS    (memcpy + dpotrf on rank 0, what nvmm__cholesky does)
+ *   pchol D P NB SECONDS  (nvmm_pchol_factor on P ranks, block size NB)
+ * where SECONDS is the median of R repetitions (default 3). */
+#include <math.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nvmm.h"
+
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+static double median(double *t, int n) {
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* A symmetric, strictly diagonally dominant (hence positive definite) d x d matrix, row-major:
+ * off-diagonal entries uniform in (-1, 1) from a fixed-seed xorshift, diagonal d + 1. The
+ * factorization's cost does not depend on the entries, and B B^T would cost more than the
+ * factorization itself. */
+static void make_spd(size_t d, double *a) {
+  uint64_t s = 0x9e3779b97f4a7c15u;
+  for (size_t i = 0; i < d; i++) {
+    for (size_t j = 0; j < i; j++) {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      a[i * d + j] = a[j * d + i] = 2.0 * ((double)(s >> 11) * 0x1.0p-53) - 1.0;
+    }
+    a[i * d + i] = (double)d + 1.0;
+  }
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int nb = 0, reps = 3, lapack = 1, pchol = 1, first = argc;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--nb") == 0 && i + 1 < argc)
+      nb = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+      reps = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--skip-lapack") == 0)
+      lapack = 0;
+    else if (strcmp(argv[i], "--skip-pchol") == 0)
+      pchol = 0;
+    else {
+      first = i;
+      break;
+    }
+  }
+  if (reps < 1 || nb < 0 || first == argc) {
+    if (rank == 0)
+      fprintf(stderr, "usage: bench_pchol [--nb NB] [--reps R] [--skip-lapack] "
+                      "[--skip-pchol] D...\n");
+    MPI_Finalize();
+    return 2;
+  }
+  double *t = malloc((size_t)reps * sizeof *t);
+  int failed = 0;
+  for (int k = first; k < argc && !failed; k++) {
+    size_t d = (size_t)strtoul(argv[k], NULL, 10);
+    double *a = NULL, *l = NULL, ld_lapack = NAN, ld = NAN;
+    if (rank == 0) {
+      a = malloc(d * d * sizeof *a);
+      l = malloc(d * d * sizeof *l);
+      if (a == NULL || l == NULL) {
+        fprintf(stderr, "bench_pchol: out of memory for d = %zu\n", d);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      make_spd(d, a);
+    }
+    if (lapack) {
+      if (rank == 0) {
+        int n = (int)d, info = 0;
+        for (int r = 0; r < reps; r++) {
+          double t0 = MPI_Wtime();
+          memcpy(l, a, d * d * sizeof *l);
+          dpotrf_("U", &n, l, &n, &info, 1);
+          t[r] = MPI_Wtime() - t0;
+          if (info != 0)
+            failed = 1;
+        }
+        double s = 0.0;
+        for (size_t i = 0; i < d; i++)
+          s += log(l[i * d + i]);
+        ld_lapack = 2.0 * s;
+        printf("lapack %zu 1 %.6f\n", d, median(t, reps));
+        fflush(stdout);
+      }
+      MPI_Barrier(MPI_COMM_WORLD);
+    }
+    if (pchol) {
+      nvmm_pchol *p;
+      if (nvmm_pchol_create(MPI_COMM_WORLD, d, nb, &p) != NVMM_OK) {
+        failed = 1;
+        break;
+      }
+      for (int r = 0; r < reps; r++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        nvmm_status st = nvmm_pchol_factor(p, a, l, &ld);
+        MPI_Barrier(MPI_COMM_WORLD);
+        t[r] = MPI_Wtime() - t0;
+        if (st != NVMM_OK)
+          failed = 1;
+      }
+      nvmm_pchol_destroy(&p);
+      if (rank == 0) {
+        printf("pchol %zu %d %d %.6f\n", d, size, nb, median(t, reps));
+        fflush(stdout);
+        /* A cheap check that both paths computed the same thing. */
+        if (lapack && fabs(ld - ld_lapack) > 1e-10 * fabs(ld_lapack)) {
+          fprintf(stderr, "bench_pchol: d = %zu: logdet %.17g vs LAPACK %.17g\n", d, ld, ld_lapack);
+          failed = 1;
+        }
+      }
+    }
+    MPI_Bcast(&failed, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    free(a);
+    free(l);
+  }
+  free(t);
+  MPI_Finalize();
+  return failed ? 1 : 0;
+}
