@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fit_impl.h"
+#include "nvmm/pchol.h"
 #include "nvmm/xsum.h"
 
 static const char *const counter_names[NVMM_NCOUNTERS] = {
@@ -44,6 +45,8 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
    * next to 4096 E-step rows, and a block of d = 100 doubles still fits in L2. */
   o->block_rows = 4096;
   o->standardize = 1;
+  /* Measured crossover of ScaLAPACK over LAPACK for the M-step's Cholesky (README, ScaLAPACK). */
+  o->scalapack_min_d = 2048;
 }
 
 nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
@@ -60,6 +63,8 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
   NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
              "alpha_min = %g must be finite and non-negative", o->alpha_min);
   NVMM_CHECK(o->fault_nonfinite_at >= 0, NVMM_EINVAL, "fault_nonfinite_at must be >= 0");
+  NVMM_CHECK(o->scalapack_min_d >= 1, NVMM_EINVAL, "scalapack_min_d = %lld must be positive",
+             (long long)o->scalapack_min_d);
   NVMM_CHECK(o->block_rows >= 1, NVMM_EINVAL, "block_rows = %lld must be positive",
              (long long)o->block_rows);
   NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS || o->family == NVMM_FAMILY_GH, NVMM_EINVAL,
@@ -90,24 +95,56 @@ static nvmm_status agree(MPI_Comm comm, nvmm_status st) {
 
 /* Exact, rank-count-independent sums over this rank's blocks of a per-block vector of length
  * len computed by fn; one MPI_Allreduce of the integer limbs plus an error count. */
-typedef nvmm_status block_fn(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
-                             double *out);
+typedef nvmm_status block_fn(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                             const double *xb, double *out);
+
+/* This rank's rows as chunks: the whole shard when it is in memory; else chunk c of
+ * stream_rows rows read through the reader. Every rank makes the same number of reader calls
+ * (stream_chunks, agreed at create), because the reads are collective. */
+static nvmm_status shard_chunk(nvmm_fit *f, int64_t c, int64_t *r0, int64_t *rows,
+                               const double **src) {
+  int64_t size = f->x ? f->n_local : f->stream_rows;
+  *r0 = c * size;
+  *rows = f->n_local - *r0 < size ? f->n_local - *r0 : size;
+  if (*rows < 0)
+    *rows = 0;
+  if (f->x) {
+    *src = f->x + (size_t)*r0 * f->d;
+    return NVMM_OK;
+  }
+  *src = f->stream;
+  return f->reader(f->reader_ctx, f->first_row + (*rows > 0 ? *r0 : 0), *rows, f->stream);
+}
 
 static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, block_fn *fn,
                                  double *out) {
   const size_t L = NVMM_XSUM_LIMBS, d = f->d;
   memset(f->acc, 0, (len * L + 2) * sizeof *f->acc);
   nvmm_status st = NVMM_OK;
-  for (int64_t r = 0; r < f->n_local && st == NVMM_OK; r += f->o.block_rows) {
-    size_t rows = (size_t)(f->n_local - r < f->o.block_rows ? f->n_local - r : f->o.block_rows);
-    const double *xr = f->x + (size_t)r * d;
-    for (size_t i = 0; i < rows; i++)
-      for (size_t j = 0; j < d; j++)
-        f->block[i * d + j] = (xr[i * d + j] - f->center[j]) / f->scale[j];
-    memset(f->bstats, 0, len * sizeof *f->bstats);
-    st = fn(f, m, rows, f->block, f->bstats);
-    for (size_t k = 0; k < len && st == NVMM_OK; k++)
-      nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
+  double t0 = MPI_Wtime(), tk = 0.0;
+  int64_t nchunks = f->x ? 1 : f->stream_chunks;
+  for (int64_t c = 0; c < nchunks; c++) {
+    int64_t r0, nr;
+    const double *src;
+    nvmm_status rs = shard_chunk(f, c, &r0, &nr, &src);
+    if (rs != NVMM_OK) { /* readers agree on failures across ranks: everyone stops here */
+      st = st == NVMM_OK ? rs : st;
+      break;
+    }
+    /* After a local failure the loop goes on reading (collective) but computes nothing. */
+    for (int64_t r = 0; r < nr && st == NVMM_OK; r += f->o.block_rows) {
+      size_t rows = (size_t)(nr - r < f->o.block_rows ? nr - r : f->o.block_rows);
+      const double *xr = src + (size_t)r * d;
+      for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < d; j++)
+          f->block[i * d + j] = (xr[i * d + j] - f->center[j]) / f->scale[j];
+      memset(f->bstats, 0, len * sizeof *f->bstats);
+      double t1 = MPI_Wtime();
+      st = fn(f, m, f->first_row + r0 + r, rows, f->block, f->bstats);
+      tk += MPI_Wtime() - t1;
+      for (size_t k = 0; k < len && st == NVMM_OK; k++)
+        nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
+    }
   }
   for (size_t k = 0; k < len; k++)
     nvmm_xsum_normalize(f->acc + k * L);
@@ -124,21 +161,31 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
   for (size_t k = 0; k < len; k++)
     out[k] = nvmm_xsum_value(f->acc + k * L);
   f->stop_seen = f->acc[len * L + 1] != 0;
+  f->t_estep += tk;
+  f->t_reduce += MPI_Wtime() - t0 - tk;
+  f->passes++;
   return NVMM_OK;
 }
 
-static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
-                             double *out) {
-  /* Raw (unstandardized) column sums; f->center is still 0 and f->scale 1 here. */
-  for (size_t i = 0; i < rows; i++)
+static uint64_t row_hash(const double *row, size_t d, int64_t index);
+
+static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                             const double *xb, double *out) {
+  /* Raw (unstandardized) column sums; f->center is still 0 and f->scale 1 here. The same pass
+   * hashes every stride-th global row for the data fingerprint. */
+  int64_t stride = (f->n + 65535) / 65536;
+  for (size_t i = 0; i < rows; i++) {
     for (size_t j = 0; j < f->d; j++)
       out[j] += xb[i * f->d + j];
+    if ((row0 + (int64_t)i) % stride == 0)
+      f->fp_local += row_hash(xb + i * f->d, f->d, row0 + (int64_t)i);
+  }
   out[f->d] += (double)rows;
   return NVMM_OK;
 }
 
-static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
-                               double *out) {
+static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                               const double *xb, double *out) {
   /* Centred cross products (center holds the mean), lower triangle packed by rows. */
   size_t d = f->d;
   for (size_t i = 0; i < rows; i++) {
@@ -151,8 +198,8 @@ static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, size_t rows, co
   return NVMM_OK;
 }
 
-static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, size_t rows, const double *xb,
-                               double *out) {
+static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                               const double *xb, double *out) {
   return nvmm_estep_block(m, f->ews, rows, xb, out);
 }
 
@@ -194,6 +241,10 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->hist_cap = f->o.max_iter;
   f->len = len;
   f->pack_len = 2 * d + 2 * d * d + 8 + NVMM_NCOUNTERS;
+  if (!f->x)
+    f->stream = calloc((size_t)f->stream_rows * d, sizeof(double));
+  NVMM_CHECK(f->x || f->stream, NVMM_ENOMEM, "cannot allocate a streaming buffer of %lld rows",
+             (long long)f->stream_rows);
   f->center = calloc(d, sizeof(double));
   f->scale = calloc(d, sizeof(double));
   f->corr = calloc(d * d, sizeof(double));
@@ -213,12 +264,16 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
+  if ((int64_t)d >= f->o.scalapack_min_d) /* collective: every rank has the same d */
+    NVMM_CALL(nvmm_pchol_create(f->comm, d, 0, &f->pchol));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   return nvmm_model_alloc(f->o.family, d, &f->next);
 }
 
-nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
-                            int64_t first_row, int64_t n_local, const double *x, nvmm_fit **out) {
+/* The rows come from x (in memory) or, when x is NULL, from reader in chunks of stream_rows. */
+static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
+                          int64_t first_row, int64_t n_local, const double *x,
+                          nvmm_fit_reader *reader, void *ctx, int64_t stream_rows, nvmm_fit **out) {
   NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
   *out = NULL;
   nvmm_status st = nvmm_fit_options_check(o);
@@ -230,8 +285,8 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
                     "n = %lld rows is not more than d = %lld columns: Sigma cannot be "
                     "estimated",
                     (long long)n, (long long)d);
-  if (st == NVMM_OK &&
-      (n_local < 0 || first_row < 0 || first_row + n_local > n || (n_local > 0 && !x)))
+  if (st == NVMM_OK && (n_local < 0 || first_row < 0 || first_row + n_local > n ||
+                        (n_local > 0 && !x && !reader) || (!x && stream_rows < 1)))
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
                     "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
                     (long long)(first_row + n_local), (long long)n);
@@ -256,6 +311,8 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
   f->first_row = first_row;
   f->n_local = n_local;
   f->x = x;
+  f->reader = x ? NULL : reader;
+  f->reader_ctx = ctx;
   f->len = nvmm_stats_len(f->d);
   f->loglik_init = f->loglik_final = NAN;
   if (MPI_Comm_dup(comm, &f->comm) != MPI_SUCCESS) {
@@ -264,6 +321,13 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
   }
   MPI_Comm_rank(f->comm, &f->rank);
   MPI_Comm_size(f->comm, &f->size);
+  if (!x) {
+    /* Whole blocks per read, and the same number of (collective) reads on every rank. */
+    int64_t b = o->block_rows, rows = stream_rows < b ? b : stream_rows / b * b;
+    int64_t mine = (n_local + rows - 1) / rows;
+    f->stream_rows = rows;
+    MPI_Allreduce(&mine, &f->stream_chunks, 1, MPI_INT64_T, MPI_MAX, f->comm);
+  }
   st = agree(f->comm, fit_alloc(f));
   if (st == NVMM_OK) {
     for (size_t j = 0; j < f->d; j++)
@@ -280,6 +344,19 @@ nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n,
   return NVMM_OK;
 }
 
+nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
+                            int64_t first_row, int64_t n_local, const double *x, nvmm_fit **out) {
+  static const double none[1] = {0.0}; /* an empty shard needs no rows, only a non-NULL x */
+  return create(comm, o, n, d, first_row, n_local, x || n_local > 0 ? x : none, NULL, NULL, 0, out);
+}
+
+nvmm_status nvmm_fit_create_stream(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d,
+                                   int64_t first_row, int64_t n_local, nvmm_fit_reader *reader,
+                                   void *ctx, int64_t chunk_rows, nvmm_fit **out) {
+  NVMM_CHECK(reader, NVMM_EINVAL, "the streaming reader is NULL");
+  return create(comm, o, n, d, first_row, n_local, NULL, reader, ctx, chunk_rows, out);
+}
+
 void nvmm_fit_destroy(nvmm_fit **pf) {
   if (!pf || !*pf)
     return;
@@ -289,6 +366,8 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   nvmm_model_free(&f->model);
   nvmm_model_free(&f->next);
   nvmm_estep_ws_free(&f->ews);
+  nvmm_pchol_destroy(&f->pchol);
+  free(f->stream);
   free(f->center);
   free(f->scale);
   free(f->corr);
@@ -398,17 +477,25 @@ static void count_mstep(double *pack, const nvmm_mstep_counts *c) {
   k[NVMM_CNT_ALPHA_CLAMP] += (double)c->alpha_clamp;
 }
 
+static nvmm_status pchol_factor(void *ctx, size_t d, const double *a, double *l, double *logdet) {
+  (void)d;
+  return nvmm_pchol_factor(ctx, a, l, logdet);
+}
+
 /* Rank 0 runs one M-step half and regularizes; the result is broadcast into f->next. part:
- * 0 full EM M-step, 1 the Gaussian block (MCECM), 2 the subordinator (MCECM). */
+ * 0 full EM M-step, 1 the Gaussian block (MCECM), 2 the subordinator (MCECM). Above the
+ * ScaLAPACK threshold every rank runs the Gaussian block alike, because factorizing Sigma is
+ * then collective; only rank 0's result is broadcast. */
 static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, int *diverged) {
-  if (f->rank == 0) {
+  double t0 = MPI_Wtime();
+  if (f->rank == 0 || (f->pchol && part != 2)) {
     nvmm_mstep_counts c = {0};
-    nvmm_mstep_opts mo = {f->o.alpha_min};
+    nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol};
     nvmm_status st;
     if (part == 0)
       st = nvmm_mstep(f->stats, from, f->next, &mo, &c, f->scratch);
     else if (part == 1)
-      st = nvmm_mstep_normal(f->stats, from, f->next, &c, f->scratch);
+      st = nvmm_mstep_normal(f->stats, from, f->next, &mo, &c, f->scratch);
     else
       st = nvmm_mstep_sub(f->stats, from, f->next, &mo, &c);
     if (st == NVMM_OK && part != 2)
@@ -429,6 +516,7 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
   *diverged = f->pack[PK_OUTCOME] != 0.0;
   if (!*diverged)
     unpack_model(f, f->next);
+  f->t_mstep += MPI_Wtime() - t0;
   return NVMM_OK;
 }
 
@@ -555,6 +643,10 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->n = f->n;
   s->ranks = f->size;
   memcpy(s->counters, f->totals, sizeof f->totals);
+  s->t_estep = f->t_estep;
+  s->t_reduce = f->t_reduce;
+  s->t_mstep = f->t_mstep;
+  s->passes = f->passes;
 }
 
 void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik, const double **change,
@@ -695,15 +787,11 @@ static uint64_t row_hash(const double *row, size_t d, int64_t index) {
   return h;
 }
 
-/* Sum (mod 2^64) of the hashes of every stride-th global row: order-free, so the same on any
- * rank count; at most 65536 rows are hashed. */
+/* Sum (mod 2^64) of the hashes of every stride-th global row, taken in the first moments
+ * pass: order-free, so the same on any rank count; at most 65536 rows are hashed. */
 static nvmm_status fingerprint(nvmm_fit *f) {
-  int64_t stride = (f->n + 65535) / 65536;
-  uint64_t h = 0, all = 0;
-  int64_t i0 = ((f->first_row + stride - 1) / stride) * stride;
-  for (int64_t i = i0; i < f->first_row + f->n_local; i += stride)
-    h += row_hash(f->x + (size_t)(i - f->first_row) * f->d, f->d, i);
-  if (MPI_Allreduce(&h, &all, 1, MPI_UINT64_T, MPI_SUM, f->comm) != MPI_SUCCESS)
+  uint64_t all = 0;
+  if (MPI_Allreduce(&f->fp_local, &all, 1, MPI_UINT64_T, MPI_SUM, f->comm) != MPI_SUCCESS)
     NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the data fingerprint failed");
   f->fingerprint = all ^ ((uint64_t)f->n * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)f->d << 48);
   return NVMM_OK;

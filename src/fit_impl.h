@@ -3,6 +3,7 @@
 #define NVMM_FIT_IMPL_H
 
 #include "nvmm/fit.h"
+#include "nvmm/pchol.h"
 
 struct nvmm_fit {
   MPI_Comm comm; /* private duplicate of the caller's communicator */
@@ -10,21 +11,29 @@ struct nvmm_fit {
   nvmm_fit_options o;
   int64_t n, first_row, n_local;
   size_t d;
-  const double *x;      /* this rank's rows, n_local x d row-major (borrowed) */
-  double *center;       /* d: global column means (0 without standardization) */
-  double *scale;        /* d: global column standard deviations (1 without) */
-  double *corr;         /* d x d: covariance of the standardized data */
-  nvmm_model *model;    /* current model, standardized coordinates */
-  nvmm_model *next;     /* M-step output */
-  double target_logdet; /* det_sigma_x target, standardized coordinates */
-  size_t len;           /* statistics length */
-  double *block;        /* block_rows x d standardized rows */
-  double *bstats;       /* one block's statistics (len) */
-  int64_t *acc;         /* len exact accumulators + 1 error flag */
-  double *stats;        /* reduced statistics (len) */
-  double *scratch;      /* d*d + 2d for the M-step */
-  nvmm_estep_ws *ews;   /* the blocked E-step's workspace */
-  double *pack;         /* broadcast buffer of a model and the iteration's outcome */
+  const double *x;         /* this rank's rows, n_local x d row-major (borrowed), or NULL when
+                              they are streamed through the reader */
+  nvmm_fit_reader *reader; /* streaming: reads rows of the shard (collective) */
+  void *reader_ctx;
+  double *stream;        /* streaming buffer, stream_rows x d */
+  int64_t stream_rows;   /* rows per read (a multiple of block_rows) */
+  int64_t stream_chunks; /* reads per pass, the same on every rank */
+  uint64_t fp_local;     /* this rank's part of the fingerprint */
+  double *center;        /* d: global column means (0 without standardization) */
+  double *scale;         /* d: global column standard deviations (1 without) */
+  double *corr;          /* d x d: covariance of the standardized data */
+  nvmm_model *model;     /* current model, standardized coordinates */
+  nvmm_model *next;      /* M-step output */
+  double target_logdet;  /* det_sigma_x target, standardized coordinates */
+  size_t len;            /* statistics length */
+  double *block;         /* block_rows x d standardized rows */
+  double *bstats;        /* one block's statistics (len) */
+  int64_t *acc;          /* len exact accumulators + 1 error flag */
+  double *stats;         /* reduced statistics (len) */
+  double *scratch;       /* d*d + 2d for the M-step */
+  nvmm_estep_ws *ews;    /* the blocked E-step's workspace */
+  nvmm_pchol *pchol;     /* ScaLAPACK factorizer when d >= scalapack_min_d, else NULL */
+  double *pack;          /* broadcast buffer of a model and the iteration's outcome */
   size_t pack_len;
   /* history, allocated for max_iter entries */
   double *h_loglik, *h_change, *h_elapsed, *h_counters;
@@ -37,7 +46,9 @@ struct nvmm_fit {
   int hist_cap;                           /* rows allocated in the history arrays */
   volatile const sig_atomic_t *stop_flag; /* set by a signal handler; NULL for none */
   uint64_t fingerprint;                   /* checksum of the data (nvmm_fit_fingerprint) */
-  int stop_seen;                          /* the last reduction carried a stop request */
+  double t_estep, t_reduce, t_mstep;      /* timers (nvmm_fit_summary) */
+  int passes;
+  int stop_seen; /* the last reduction carried a stop request */
 };
 
 #endif

@@ -25,10 +25,18 @@ static nvmm_status check_stats(const double *stats, size_t d) {
 }
 
 /* Factorizes Sigma in place into next, adding the smallest relative ridge that works. */
-static nvmm_status factor_sigma(nvmm_model *next, double *sigma, nvmm_mstep_counts *counts) {
+static nvmm_status lapack_factor(void *ctx, size_t d, const double *a, double *l, double *logdet) {
+  (void)ctx;
+  return nvmm__cholesky(d, a, l, logdet);
+}
+
+static nvmm_status factor_sigma(nvmm_model *next, double *sigma, const nvmm_mstep_opts *opts,
+                                nvmm_mstep_counts *counts) {
   size_t d = next->d;
   double *l = next->chol + d * d, logdet; /* the model's validation scratch */
-  if (nvmm__cholesky(d, sigma, l, &logdet) != NVMM_OK) {
+  nvmm_factor_fn *factor = opts && opts->factor ? opts->factor : lapack_factor;
+  void *ctx = opts ? opts->factor_ctx : NULL;
+  if (factor(ctx, d, sigma, l, &logdet) != NVMM_OK) {
     double tr = 0.0;
     for (size_t i = 0; i < d; i++)
       tr += sigma[i * d + i];
@@ -37,7 +45,7 @@ static nvmm_status factor_sigma(nvmm_model *next, double *sigma, nvmm_mstep_coun
       double add = ridge_ladder[k] * tr / (double)d;
       for (size_t i = 0; i < d; i++)
         sigma[i * d + i] += add;
-      if (nvmm__cholesky(d, sigma, l, &logdet) == NVMM_OK)
+      if (factor(ctx, d, sigma, l, &logdet) == NVMM_OK)
         break;
       for (size_t i = 0; i < d; i++)
         sigma[i * d + i] -= add;
@@ -56,7 +64,8 @@ static nvmm_status factor_sigma(nvmm_model *next, double *sigma, nvmm_mstep_coun
 }
 
 nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_model *next,
-                              nvmm_mstep_counts *counts, double *scratch) {
+                              const nvmm_mstep_opts *opts, nvmm_mstep_counts *counts,
+                              double *scratch) {
   NVMM_CHECK(stats && cur && next && scratch, NVMM_EINVAL,
              "stats, models and scratch must not be NULL");
   NVMM_CHECK(cur->d == next->d && cur->family == next->family, NVMM_EINVAL,
@@ -96,7 +105,7 @@ nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_m
       sigma[j * d + k] = sigma[k * d + j] = v;
     }
   }
-  NVMM_CALL(factor_sigma(next, sigma, counts));
+  NVMM_CALL(factor_sigma(next, sigma, opts, counts));
   memcpy(next->mu, mu, d * sizeof *mu);
   memcpy(next->gamma, gamma, d * sizeof *gamma);
   if (next != cur)
@@ -137,6 +146,6 @@ nvmm_status nvmm_mstep(const double *stats, const nvmm_model *cur, nvmm_model *n
   /* Both blocks use the same statistics (EM, not MCECM). The Gaussian block runs first: it
    * leaves the subordinator alone, so the warm start below is the current GIG even when next
    * aliases cur. */
-  NVMM_CALL(nvmm_mstep_normal(stats, cur, next, counts, scratch));
+  NVMM_CALL(nvmm_mstep_normal(stats, cur, next, opts, counts, scratch));
   return nvmm_mstep_sub(stats, next, next, opts, counts);
 }

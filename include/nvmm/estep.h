@@ -67,8 +67,15 @@ typedef struct nvmm_mstep_counts {
 } nvmm_mstep_counts;
 
 /* Options of the M-step. */
+/* A Cholesky factorization of the d x d row-major a into the row-major lower l with
+ * *logdet = log|a|; returns NVMM_EFACTOR (not positive definite) without raising an error.
+ * A collective factorizer (ScaLAPACK) must then be called by every rank alike. */
+typedef nvmm_status nvmm_factor_fn(void *ctx, size_t d, const double *a, double *l, double *logdet);
+
 typedef struct nvmm_mstep_opts {
-  double alpha_min; /* lower bound on the VG shape alpha (0: none; numerics.md 4.5) */
+  double alpha_min;       /* lower bound on the VG shape alpha (0: none; numerics.md 4.5) */
+  nvmm_factor_fn *factor; /* Sigma's factorizer; NULL for LAPACK on this rank */
+  void *factor_ctx;       /* its context */
 } nvmm_mstep_opts;
 
 /* Full M-step (numerics.md 3.1-3.6): the Gaussian block in closed form and the subordinator
@@ -84,6 +91,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep(const double *stats, const nvm
  * subordinator; and the subordinator only, keeping mu, gamma and Sigma. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur,
                                                          nvmm_model *next,
+                                                         const nvmm_mstep_opts *opts,
                                                          nvmm_mstep_counts *counts,
                                                          double *scratch);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_mstep_sub(const double *stats, const nvmm_model *cur,

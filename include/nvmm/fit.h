@@ -43,11 +43,13 @@ typedef struct nvmm_fit_options {
   double tol;       /* hybrid RMS parameter change that stops the fit (default 1e-3) */
   double alpha_min; /* lower bound on the VG shape (0: none) */
   nvmm_init_kind init;
-  int64_t block_rows;     /* rows per reduction block (default 4096; results do not depend on the
-                             rank count for a fixed value) */
-  int standardize;        /* 1: run EM on scaled data (A.1; default 1); data are always centred */
-  int fault_nonfinite_at; /* testing hook: the M-step of this 1-based iteration yields a NaN
-                             (exercises the divergence guard); 0 = off (default) */
+  int64_t block_rows;      /* rows per reduction block (default 4096; results do not depend on the
+                              rank count for a fixed value) */
+  int standardize;         /* 1: run EM on scaled data (A.1; default 1); data are always centred */
+  int64_t scalapack_min_d; /* from this dimension on, Sigma is factored by ScaLAPACK on a
+                              process grid of all ranks (default 2048, the measured crossover) */
+  int fault_nonfinite_at;  /* testing hook: the M-step of this 1-based iteration yields a NaN
+                              (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, tol 1e-3, det_sigma_one, em, moments
@@ -82,6 +84,18 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm
                                                        int64_t n, int64_t d, int64_t first_row,
                                                        int64_t n_local, const double *x,
                                                        nvmm_fit **out);
+
+/* Reads rows [row0, row0 + nrows) of the data set (global indices; nrows may be 0) into buf
+ * (nrows x d row-major). Collective over the fit's ranks: every rank calls it the same number of
+ * times per pass; a failure must be agreed across ranks (every rank gets the same status). */
+typedef nvmm_status nvmm_fit_reader(void *ctx, int64_t row0, int64_t nrows, double *buf);
+
+/* As nvmm_fit_create, for a shard too large for memory: every pass over the data reads it
+ * through reader in chunks of chunk_rows rows (rounded down to whole blocks), so the fit holds
+ * O(chunk_rows d + d^2) doubles; the results are bitwise those of the in-memory fit. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create_stream(
+    MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d, int64_t first_row,
+    int64_t n_local, nvmm_fit_reader *reader, void *ctx, int64_t chunk_rows, nvmm_fit **out);
 
 /* The row range of rank `rank` of `size`: whole blocks of block_rows, as even as possible. */
 NVMM_EXTERN void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size,
@@ -169,6 +183,10 @@ typedef struct nvmm_fit_summary {
   int64_t n;          /* rows */
   int ranks;
   double counters[NVMM_NCOUNTERS]; /* totals over the iterations */
+  double t_estep;                  /* seconds this rank spent in E-step kernels (all passes) */
+  double t_reduce;                 /* seconds in the exact accumulation and the Allreduce */
+  double t_mstep;                  /* seconds in the M-step and its broadcast */
+  int passes; /* E-step passes over the data (iterations, MCECM's second pass, init) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 

@@ -49,6 +49,7 @@ typedef struct cli_fit_config {
   char out[CLI_PATH_MAX];        /* model file */
   char init_model[CLI_PATH_MAX]; /* initial model file when o.init is NVMM_INIT_MODEL */
   int alpha_min_density;         /* alpha_min = d/2 + 0.1 once d is known */
+  int64_t memory_limit;          /* bytes of shard a rank holds in memory (0: no limit) */
   char checkpoint[CLI_PATH_MAX]; /* checkpoint file ("" for none) */
   int checkpoint_every;          /* iterations between checkpoints */
   char resume[CLI_PATH_MAX];     /* checkpoint to resume from ("" for none) */

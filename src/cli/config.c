@@ -35,13 +35,22 @@ static setting settings[] = {
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
     {"block_rows", "N  rows per reduction block (default 4096)", "", "", 0},
+    {"memory_limit",
+     "BYTES[K|M|G]  a rank whose shard is larger streams it from the file every iteration "
+     "(default: no limit)",
+     "", "", 0},
+    {"scalapack_min_d", "D  factor Sigma with ScaLAPACK on all ranks from this d on (default 2048)",
+     "", "", 0},
     {"checkpoint", "FILE.h5  checkpoint file; resumed from automatically when it exists", "", "",
      0},
     {"checkpoint_every",
      "K  checkpoint every K iterations (default 10), on a stop signal and at the end", "", "", 0},
     {"resume", "CKPT.h5  continue a checkpointed fit (its stored configuration is the base)", "",
      "", 0},
-    {"verbose", "0|1|2  silent, banner + summary, + one row per iteration (default 1)", "", "", 0},
+    {"verbose",
+     "0|1|2  silent, banner + summary, + one row per iteration and a time split in the JSON "
+     "(default 1)",
+     "", "", 0},
     {"json", "0|1  print a JSON summary on stdout (default 0)", "", "", 0},
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
@@ -248,6 +257,25 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->block_rows = v;
   }
+  if ((s = find("memory_limit"))->set) {
+    char *end;
+    errno = 0;
+    double v2 = strtod(s->value, &end);
+    double mult = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 1.0;
+    if (mult > 1.0)
+      end++;
+    if (errno || end == s->value || *end || !(v2 > 0) || v2 * mult > 9e18) {
+      cli_error(comm, "%s: '%s' is not a positive size (bytes, or with K, M or G)", s->origin,
+                s->value);
+      return -1;
+    }
+    cfg->memory_limit = (int64_t)(v2 * mult);
+  }
+  if ((s = find("scalapack_min_d"))->set) {
+    if (parse_long(comm, s, 1, 1L << 20, &v))
+      return -1;
+    o->scalapack_min_d = v;
+  }
   if ((s = find("checkpoint"))->set)
     snprintf(cfg->checkpoint, sizeof cfg->checkpoint, "%s", s->value);
   if ((s = find("checkpoint_every"))->set) {
@@ -294,11 +322,15 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   int w = snprintf(buf, size,
                    "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\ntol = %.17g\n"
                    "regularization = %s\nalgorithm = %s\ninit = %s\nalpha_min = %.17g\n"
-                   "block_rows = %lld\nverbose = %d\njson = %d\n",
+                   "block_rows = %lld\nscalapack_min_d = %lld\nverbose = %d\njson = %d\n",
                    c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter,
                    c->o.tol, nvmm_regularization_name(c->o.regularization), algs[c->o.algorithm],
-                   init, c->o.alpha_min, (long long)c->o.block_rows, c->verbose, c->json);
+                   init, c->o.alpha_min, (long long)c->o.block_rows,
+                   (long long)c->o.scalapack_min_d, c->verbose, c->json);
   size_t used = w > 0 ? (size_t)w : 0;
+  if (c->memory_limit > 0 && used < size)
+    used += (size_t)snprintf(buf + used, size - used, "memory_limit = %lld\n",
+                             (long long)c->memory_limit);
   if (c->checkpoint[0] && used < size)
     used += (size_t)snprintf(buf + used, size - used, "checkpoint = %s\ncheckpoint_every = %d\n",
                              c->checkpoint, c->checkpoint_every);

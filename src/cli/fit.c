@@ -110,6 +110,15 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "loglik_init", jreal(s->loglik_init));
   json_object_set_new(o, "param_change", jreal(s->change));
   json_object_set_new(o, "elapsed_s", jreal(s->elapsed));
+  if (c->verbose >= 2) {
+    /* Rank 0's time split (verbose 2 only: it varies run to run, unlike everything else). */
+    json_t *tm = json_object();
+    json_object_set_new(tm, "estep_s", jreal(s->t_estep));
+    json_object_set_new(tm, "reduce_s", jreal(s->t_reduce));
+    json_object_set_new(tm, "mstep_s", jreal(s->t_mstep));
+    json_object_set_new(tm, "passes", json_integer(s->passes));
+    json_object_set_new(o, "timing", tm);
+  }
   json_object_set_new(o, "regularization",
                       json_string(nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
