@@ -207,20 +207,27 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg)
 }
 
 /* Reads this rank's shard; returns its rows in *x (caller frees). */
-static nvmm_status read_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
-                              int64_t *first, int64_t *nloc, double **x) {
-  nvmm_data *data = NULL;
+/* Opens the data and either reads this rank's shard into *x, or, when the shard is larger than
+ * memory_limit (on any rank), leaves *x NULL and *data open for streaming. */
+static nvmm_status open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
+                              int64_t *first, int64_t *nloc, double **x, nvmm_data **data) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   *x = NULL;
+  *data = NULL;
   /* cli_config_apply cut the data spec at its last ":/"; joined again, it is the spec as given
    * (one file or a comma-separated list; "FILE:/X" when no dataset was named). */
   char spec[sizeof c->data + sizeof c->dataset + 1];
   snprintf(spec, sizeof spec, "%s:%s", c->data, c->dataset);
-  NVMM_CALL(cli_open_data(comm, spec, &data));
-  nvmm_data_dims(data, n, d);
+  NVMM_CALL(cli_open_data(comm, spec, data));
+  nvmm_data_dims(*data, n, d);
   nvmm_fit_shard(*n, c->o.block_rows, rank, size, first, nloc);
+  int big = c->memory_limit > 0 && (double)*nloc * (double)*d * 8.0 > (double)c->memory_limit;
+  int stream;
+  MPI_Allreduce(&big, &stream, 1, MPI_INT, MPI_MAX, comm);
+  if (stream)
+    return NVMM_OK;
   *x = malloc((size_t)(*nloc > 0 ? *nloc : 1) * (size_t)*d * sizeof **x);
   int64_t bad_row;
   nvmm_status st = *x ? NVMM_OK : NVMM_ENOMEM;
@@ -228,11 +235,18 @@ static nvmm_status read_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n
   MPI_Allreduce(&nomem, &any, 1, MPI_INT, MPI_MAX, comm);
   if (any)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                    "cannot hold %lld rows of %s in memory", (long long)*nloc, c->data);
+                    "cannot hold %lld rows of %s in memory (set memory_limit to stream them)",
+                    (long long)*nloc, c->data);
   else
-    st = nvmm_data_read(data, *first, *nloc, *x, &bad_row);
-  nvmm_data_close(&data);
+    st = nvmm_data_read(*data, *first, *nloc, *x, &bad_row);
+  nvmm_data_close(data);
   return st;
+}
+
+/* The fit's streaming reader: collective rows of the open data set. */
+static nvmm_status read_rows(void *ctx, int64_t row0, int64_t nrows, double *buf) {
+  int64_t bad_row;
+  return nvmm_data_read(ctx, row0, nrows, buf, &bad_row);
 }
 
 /* Writes the model file, or (path != NULL) a checkpoint with the fit's state. */
@@ -398,9 +412,11 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     return CLI_FAIL;
   int64_t n = 0, d = 0, first = 0, nloc = 0;
   double *x = NULL;
-  nvmm_status st = read_shard(comm, c, &n, &d, &first, &nloc, &x);
+  nvmm_data *data = NULL;
+  nvmm_status st = open_shard(comm, c, &n, &d, &first, &nloc, &x, &data);
   if (cli_failed(comm, st, "fit")) {
     free(x);
+    nvmm_data_close(&data);
     return CLI_FAIL;
   }
   if (c->alpha_min_density)
@@ -408,7 +424,11 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   nvmm_fit *f = NULL;
   nvmm_model *m = NULL;
   int resumed = 0, rc = CLI_FAIL;
-  st = nvmm_fit_create(comm, &c->o, n, d, first, nloc, x, &f);
+  if (x)
+    st = nvmm_fit_create(comm, &c->o, n, d, first, nloc, x, &f);
+  else /* chunks of memory_limit bytes */
+    st = nvmm_fit_create_stream(comm, &c->o, n, d, first, nloc, read_rows, data,
+                                c->memory_limit / (d * 8), &f);
   if (cli_failed(comm, st, "fit") ||
       cli_failed(comm, nvmm_model_alloc(c->o.family, (size_t)d, &m), "fit") ||
       start(comm, c, f, &resumed))
@@ -417,6 +437,9 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   nvmm_fit_summary_get(f, &s);
   if (rank == 0 && c->verbose >= 1) {
     banner(c, n, d, size);
+    if (!x)
+      fprintf(rep, "  Streaming    : shards read every pass, %lld bytes at a time\n",
+              (long long)c->memory_limit);
     if (resumed)
       fprintf(rep, "  Resumed from %s after %d iterations\n", c->checkpoint, s.iterations);
   }
@@ -461,6 +484,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
 done:
   nvmm_model_free(&m);
   nvmm_fit_destroy(&f);
+  nvmm_data_close(&data);
   free(x);
   return rc;
 }
