@@ -283,6 +283,42 @@ START_TEST(test_divergence) {
 }
 END_TEST
 
+/* The ScaLAPACK path (forced at d = 5 with scalapack_min_d = 1) gives the LAPACK fit: both are
+ * backward-stable Choleskys of the same Sigma, differing by rounding (~1e-15 relative); EM is a
+ * contraction near the optimum, so the fits agree to 1e-12 in log-likelihood and 1e-8 in the
+ * parameters (the optimum's conditioning amplifies rounding in the parameters, not in the LL). */
+START_TEST(test_scalapack_path) {
+  const int64_t n = 4000;
+  nvmm_model *truth = truth_model(NVMM_FAMILY_NIG, 3), *a, *b;
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 3, &a));
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 3, &b));
+  int64_t first, nloc;
+  double *x = draw(truth, n, 41, &first, &nloc);
+  nvmm_fit_summary s[2];
+  for (int k = 0; k < 2; k++) {
+    nvmm_fit_options o;
+    nvmm_fit_options_default(NVMM_FAMILY_NIG, &o);
+    o.tol = 1e-9;
+    o.max_iter = 2000;
+    o.scalapack_min_d = k ? 1 : 1 << 20;
+    nvmm_fit *f = fit_data(&o, n, 3, first, nloc, x);
+    nvmm_fit_summary_get(f, &s[k]);
+    ck_assert_ok(nvmm_fit_model(f, k ? b : a));
+    nvmm_fit_destroy(&f);
+  }
+  ck_assert_msg(fabs(s[0].loglik - s[1].loglik) <= 1e-12 * fabs(s[0].loglik), "%.17g vs %.17g",
+                s[0].loglik, s[1].loglik);
+  for (int i = 0; i < 9; i++)
+    ck_assert_msg(fabs(a->sigma[i] - b->sigma[i]) <= 1e-8 * fabs(a->sigma[i]) + 1e-12, "sigma");
+  for (int i = 0; i < 3; i++)
+    ck_assert_msg(fabs(a->gamma[i] - b->gamma[i]) <= 1e-8, "gamma");
+  nvmm_model_free(&truth);
+  nvmm_model_free(&a);
+  nvmm_model_free(&b);
+  free(x);
+}
+END_TEST
+
 /* Bad input is agreed on by every rank (no hang): n <= d, a negative tol, a rank with a range
  * that does not start on a block. */
 START_TEST(test_bad_input) {
@@ -317,6 +353,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_gauges);
   tcase_add_test(tc, test_gauss);
   tcase_add_test(tc, test_divergence);
+  tcase_add_test(tc, test_scalapack_path);
   tcase_add_test(tc, test_bad_input);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
