@@ -119,13 +119,14 @@ START_TEST(test_estep_additive) {
 END_TEST
 
 /* The blocked kernel (BLAS-3 solve and DSYRK by chunks of rows) computes the same sums as the
- * row-by-row reference: every family, d = 1, 3, 7, 600 rows (three chunks, one partial).
+ * row-by-row reference: every family, d = 1, 3, 7, 2500 rows (three chunks of 1024, one
+ * partial).
  * 1e-13 relative: only the order of floating additions differs. */
 START_TEST(test_estep_block_matches_reference) {
   static const size_t dims[] = {1, 3, 7};
   for (int f = 0; f < NVMM_FAMILY_COUNT; f++)
     for (int di = 0; di < 3; di++) {
-      size_t d = dims[di], n = 600, len = nvmm_stats_len(d);
+      size_t d = dims[di], n = 2500, len = nvmm_stats_len(d);
       nvmm_model *m = make_model((nvmm_family)f, d, default_par[f]);
       double *x = malloc(n * d * sizeof *x), ref[64] = {0}, fast[64] = {0}, scratch[16];
       for (size_t i = 0; i < n * d; i++)

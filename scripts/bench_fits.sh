@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh: fit-speed benchmark of `nvmm fit` on 1 and 2 ranks, against the R ghyp peer.
+# bench_fits.sh: fit-speed benchmark of `nvmm fit` on 1 and 2 ranks, against the R ghyp peer.
 #
 #   (a) nig_5000x3 (5000 x 3) fit as NIG at tol 1e-8: mean and total log-likelihood, iterations,
 #       fit time, wall time, and time per EM iteration (the JSON's elapsed_s / iterations), with
@@ -14,7 +14,7 @@
 # both rank counts must agree bitwise (nvmm's reductions are exact); the script fails if not.
 # About 1 minute on 2 cores. Run it through meson with `meson test -C BUILD --benchmark -v`.
 #
-# Usage: scripts/bench.sh [--nvmm PATH] [--data DIR] [--work DIR] [--reps N] [TABLE_FILE]
+# Usage: scripts/bench_fits.sh [--nvmm PATH] [--data DIR] [--work DIR] [--reps N] [TABLE_FILE]
 #   --nvmm   the nvmm executable (default: build/src/cli/nvmm of the source tree)
 #   --data   the directory with nig_5000x3.csv and smi_stocks.csv (default: tests/data)
 #   --work   where data, models and JSON go (default: a fresh temporary directory, removed)
@@ -30,12 +30,12 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    -*) echo "bench_fits.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) table_file=$1; shift ;;
   esac
 done
-[ -x "$nvmm" ] || { echo "bench.sh: no nvmm at '$nvmm' (build it, or pass --nvmm)" >&2; exit 2; }
-case $reps in ''|*[!0-9]*|0) echo "bench.sh: --reps must be a positive integer" >&2; exit 2 ;; esac
+[ -x "$nvmm" ] || { echo "bench_fits.sh: no nvmm at '$nvmm' (build it, or pass --nvmm)" >&2; exit 2; }
+case $reps in ''|*[!0-9]*|0) echo "bench_fits.sh: --reps must be a positive integer" >&2; exit 2 ;; esac
 nvmm=$(cd "$(dirname "$nvmm")" && pwd)/$(basename "$nvmm")
 if [ -n "$table_file" ]; then
   mkdir -p "$(dirname "$table_file")"
@@ -72,7 +72,7 @@ for ((rep = 1; rep <= reps; rep++)); do
       if ! mpirun -n "$np" "$nvmm" fit --data "$file" --family "$fam" ${tol:+--tol "$tol"} \
           --out model.h5 --verbose 0 --json 1 > "$json" 2> fit.err; then
         cat fit.err >&2
-        echo "bench.sh: fit failed: ${name#*:} $fam tol=${tol:-default} on $np ranks" >&2
+        echo "bench_fits.sh: fit failed: ${name#*:} $fam tol=${tol:-default} on $np ranks" >&2
         exit 1
       fi
       t1=$EPOCHREALTIME
@@ -150,7 +150,7 @@ out.append("ms/iter is elapsed_s / iterations and includes initialization (for g
 out.append("submodels), so it overstates the cost of an iteration when the iterations are few")
 print("\n".join(out))
 for b in bad:
-    print("bench.sh: " + b, file=sys.stderr)
+    print("bench_fits.sh: " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 cat table.txt
