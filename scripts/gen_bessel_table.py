@@ -13,11 +13,12 @@ Purpose
     covers nu in [-60, 60] (signed: the table does not assume K_{-nu} = K_nu), with nu = 0,
     integers, exact half-integers, values next to +-0.5 and tiny |nu|, crossed with z
     log-spaced over [1e-150, 1e4] (denser over [1e-3, 1e4], where EM data lives) plus the
-    Temme/CF2 switch at z = 2. A few extra rows sit at the edges z = 1e-300 and z = 1e5.
+    switches between the methods of src/bessel.c and their two sides. A few extra rows sit
+    at the edges z = 1e-300 and z = 1e5.
     nu and z are written with repr(), so C's strtod reads back exactly the doubles that
     mpmath evaluated.
 
-How to rerun (from the repository root; about a minute on two cores)
+How to rerun (from the repository root; about a minute and a half on two cores)
     scripts/gen_bessel_table.py > tests/data/bessel_ref.tsv
     scripts/gen_bessel_table.py --verify 300   # recompute 300 rows at 70 digits, report drift
                                                # (last run: 3e-41, i.e. the table is exact to
@@ -46,13 +47,16 @@ NUS = [
     33.3, -40.0, 40.0, 47.9, -49.5, 55.5, 59.99, -60.0, 60.0, -59.5,
 ]
 
-# Arguments: 30 log-spaced over [1e-150, 1e-3), 34 over [1e-3, 1e4], plus the Temme/CF2
-# switch (z = 2 and its neighbours) and a few typical E-step values.
+# Arguments: 30 log-spaced over [1e-150, 1e-3), 34 over [1e-3, 1e4], plus the switches between
+# the methods of src/bessel.c (z = 1, 1.4, 2, 3, 5, 9, 21, each with its neighbours at a relative
+# 1e-7) and a few typical E-step values.
 ZS = sorted(
     set(
         [10.0 ** (-150.0 + 147.0 * j / 30.0) for j in range(30)]
         + [10.0 ** (-3.0 + 7.0 * j / 33.0) for j in range(34)]
         + [2.0, 1.9999999, 2.0000001, 0.5, 1.7, 3.3, 25.0, 30.0]
+        # The other switches of src/bessel.c (series / Chebyshev pieces) and their sides.
+        + [b * f for b in (1.0, 1.4, 3.0, 5.0, 9.0, 21.0) for f in (1.0 - 1e-7, 1.0, 1.0 + 1e-7)]
     )
 )
 

@@ -27,4 +27,11 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_k_eval(double nu, double z, n
  * difference. Same domain and errors as nvmm_bessel_lnk. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_dnu(double nu, double z, double *d1, double *d2);
 
+/* nvmm_bessel_k_eval and d1 = d/dnu log K_nu(z) in one evaluation (what a GH E-step needs per
+ * row), sharing the work: the order recurrence carries the derivative along. out holds the
+ * values nvmm_bessel_k_eval gives, d1 the value nvmm_bessel_dnu gives, to rounding. Same domain
+ * and errors as nvmm_bessel_lnk (NVMM_EINVAL if out or d1 is NULL). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_k_eval_dnu(double nu, double z,
+                                                              nvmm_bessel_k *out, double *d1);
+
 #endif
