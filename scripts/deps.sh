@@ -4,7 +4,7 @@
 set -euo pipefail
 
 NVMM_PACKAGES=(
-  build-essential pkg-config meson ninja-build time
+  build-essential pkg-config meson ninja-build time valgrind
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
