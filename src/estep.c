@@ -35,16 +35,18 @@ static nvmm_status posterior(double nu, double a, double b, int need_l, post *r)
   }
   nvmm_bessel_k k;
   double sa = sqrt(a), sb = sqrt(b);
-  NVMM_CALL(nvmm_bessel_k_eval(nu, sa * sb, &k));
   double delta = sb / sa; /* sqrt(b / a) */
-  r->v = delta * k.rp;
-  r->u = k.rm / delta;
   r->l = 0.0;
   if (need_l) {
+    /* One call shares the work of the ratios and the order derivative. */
     double dnu;
-    NVMM_CALL(nvmm_bessel_dnu(nu, sa * sb, &dnu, NULL));
+    NVMM_CALL(nvmm_bessel_k_eval_dnu(nu, sa * sb, &k, &dnu));
     r->l = log(delta) + dnu;
+  } else {
+    NVMM_CALL(nvmm_bessel_k_eval(nu, sa * sb, &k));
   }
+  r->v = delta * k.rp;
+  r->u = k.rm / delta;
   r->lint = M_LN2 + nu * log(delta) + k.lnk;
   return NVMM_OK;
 }

@@ -23,8 +23,10 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_lnk(double nu, double z, doub
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_k_eval(double nu, double z, nvmm_bessel_k *out);
 
 /* First and second derivatives in the order: d1 = d/dnu log K_nu(z), d2 = d^2/dnu^2 log K_nu(z)
- * (d2 may be NULL). Analytic (quadrature of the integral representation), not a finite
- * difference. Same domain and errors as nvmm_bessel_lnk. */
+ * (d2 may be NULL). Analytic, not a finite difference: d1 from the order-derivatives of the
+ * series and expansions carried through the recurrence (quadrature of the integral
+ * representation above |nu| = 1000), d2 by that quadrature. Same domain and errors as
+ * nvmm_bessel_lnk. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_bessel_dnu(double nu, double z, double *d1, double *d2);
 
 /* nvmm_bessel_k_eval and d1 = d/dnu log K_nu(z) in one evaluation (what a GH E-step needs per
