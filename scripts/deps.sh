@@ -10,6 +10,7 @@ NVMM_PACKAGES=(
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev check libinih-dev libjansson-dev
   python3-h5py python3-matplotlib
+  slurmctld slurmd slurm-client munge
 )
 
 nvmm_missing_packages() {
