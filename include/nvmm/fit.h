@@ -168,8 +168,8 @@ NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
  * ranks. Collective. Errors: NVMM_EINVAL naming what does not match, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s);
 
-/* A checksum of the data (n, d and every row of a fixed sample of at most 65536 rows, by global
- * row index), the same on any number of ranks. Computed at create. */
+/* A checksum of the data (n, d and every value with its position), the same on any number of
+ * ranks. Computed at create, in the first pass over the data. */
 NVMM_EXTERN uint64_t nvmm_fit_fingerprint(const nvmm_fit *f);
 
 /* Results. */
