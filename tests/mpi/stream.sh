@@ -20,6 +20,10 @@ strip() { grep -v -E '"(ranks|elapsed_s)"' "$1"; }
 diff <(strip mem.json) <(strip stream.json)
 base=$(rss base.time) mem=$(rss mem.time) str=$(rss stream.time)
 echo "peak RSS: baseline $base, in memory $mem, streamed $str (limit $limit bytes)"
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  echo "sanitizer build: its shadow memory makes RSS meaningless here; the bitwise check passed"
+  exit 0
+fi
 # Streamed: baseline + the limit + 4 MB for HDF5's chunk cache and the O(d^2) workspaces.
 [ "$str" -le $((base + limit + 4000000)) ] || { echo "FAIL: streamed fit used too much memory"; exit 1; }
 # And it really saved memory: the in-memory fit holds all 12.8 MB.
