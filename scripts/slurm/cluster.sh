@@ -7,10 +7,11 @@
 #   cluster.sh stop   STATE_DIR   cancel this cluster's jobs, stop the daemons by PID
 #   cluster.sh status STATE_DIR   say whether the daemons are running (exit 0 when all are)
 #
-# Everything lives in STATE_DIR: slurm.conf, the munge key, seed and log, slurmctld's state,
-# slurmd's spool, the daemon logs, the PID files, and an env file to source for the clients
-# (`. STATE_DIR/env`, which sets SLURM_CONF). The only thing outside it is the munge socket,
-# /run/munge/nvmm-<id>.socket (munged insists on a 0755 munge-owned directory for it).
+# Everything lives in STATE_DIR (slurm.conf, slurmctld's state, slurmd's spool, the daemon
+# logs, the PID files, and an env file to source for the clients: `. STATE_DIR/env` sets
+# SLURM_CONF) except munge's: its socket /run/munge/nvmm-<id>.socket (munged insists on a 0755
+# munge-owned directory for it) and its key, seed, log and PID file in /run/munge/nvmm-<id>.d,
+# which user munge can reach whatever the permissions of STATE_DIR's parents.
 # Each cluster gets its own munge socket and its own pair of free TCP ports, so two clusters
 # (two build directories testing at once) do not collide with each other or with a system
 # Slurm on the default ports.
@@ -34,6 +35,9 @@ conf=$S/slurm.conf
 # The munge socket: one per state directory (a short hash keeps it within the 108-byte limit).
 id=$(printf '%s' "$S" | cksum | cut -d' ' -f1)
 munge_socket=/run/munge/nvmm-$id.socket
+# munged runs as user munge and must reach its key, seed, log and PID file: they go in a
+# munge-owned directory under /run/munge too, not in STATE_DIR (whose parents may be 0700).
+munge_dir=/run/munge/nvmm-$id.d
 
 # True when PID file $1 names a live process whose command name is $2 (so a recycled PID of
 # some other program is never signalled).
@@ -74,7 +78,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 show_logs() {
   local f
-  for f in "$S/log/slurmctld.log" "$S/log/slurmd.log" "$S/munge/munged.log"; do
+  for f in "$S/log/slurmctld.log" "$S/log/slurmd.log" "$munge_dir/munged.log"; do
     [ -s "$f" ] && { echo "---- last lines of $f" >&2; tail -n 15 "$f" >&2; }
   done
   return 0
@@ -92,29 +96,29 @@ start() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (munged runs as user munge, slurmd as root)"
   id munge >/dev/null 2>&1 || die "there is no user 'munge' (is the munge package installed?)"
   if alive "$S/slurmctld.pid" slurmctld || alive "$S/slurmd.pid" slurmd ||
-     alive "$S/munge/munged.pid" munged; then
+     alive "$munge_dir/munged.pid" munged; then
     die "a cluster is already running in $S (run: $0 stop $S)"
   fi
 
   # Fresh state: no jobs or node state from an earlier run come back.
-  rm -rf "$S/ctld" "$S/spool" "$S/log" "$S/munge"
+  rm -rf "$S/ctld" "$S/spool" "$S/log" "$munge_dir"
   mkdir -p "$S" "$S/ctld" "$S/spool" "$S/log"
 
   # munge: the socket directory must be 0755 and owned by munge (munged refuses otherwise);
-  # the key, seed, log and PID file live in a munge-owned 0700 directory inside STATE_DIR.
+  # the key, seed, log and PID file live in a munge-owned 0700 directory beside it.
   install -d -o munge -g munge -m 0755 /run/munge
-  install -d -o munge -g munge -m 0700 "$S/munge"
-  dd if=/dev/urandom of="$S/munge/munge.key" bs=1024 count=1 status=none
-  chown munge:munge "$S/munge/munge.key"
-  chmod 400 "$S/munge/munge.key"
+  install -d -o munge -g munge -m 0700 "$munge_dir"
+  dd if=/dev/urandom of="$munge_dir/munge.key" bs=1024 count=1 status=none
+  chown munge:munge "$munge_dir/munge.key"
+  chmod 400 "$munge_dir/munge.key"
   rm -f "$munge_socket" "$munge_socket.lock"
-  runuser -u munge -- /usr/sbin/munged --key-file="$S/munge/munge.key" \
-    --socket="$munge_socket" --pid-file="$S/munge/munged.pid" \
-    --log-file="$S/munge/munged.log" --seed-file="$S/munge/munged.seed" --num-threads=10 ||
+  runuser -u munge -- /usr/sbin/munged --key-file="$munge_dir/munge.key" \
+    --socket="$munge_socket" --pid-file="$munge_dir/munged.pid" \
+    --log-file="$munge_dir/munged.log" --seed-file="$munge_dir/munged.seed" --num-threads=10 ||
     { show_logs; die "munged did not start"; }
   local i
   for ((i = 0; i < wait_s * 10; i++)); do
-    [ -S "$munge_socket" ] && alive "$S/munge/munged.pid" munged && break
+    [ -S "$munge_socket" ] && alive "$munge_dir/munged.pid" munged && break
     sleep 0.1
   done
   [ -S "$munge_socket" ] || { show_logs; stop; die "munged did not create $munge_socket"; }
@@ -216,15 +220,16 @@ stop() {
   fi
   stop_daemon "$S/slurmd.pid" slurmd
   stop_daemon "$S/slurmctld.pid" slurmctld
-  stop_daemon "$S/munge/munged.pid" munged
+  stop_daemon "$munge_dir/munged.pid" munged
   rm -f "$munge_socket" "$munge_socket.lock"
+  rm -rf "$munge_dir"
   rmdir /run/munge 2>/dev/null || true                    # only when no other munged uses it
   return 0
 }
 
 status() {
   local rc=0 p
-  for p in "slurmctld:$S/slurmctld.pid" "slurmd:$S/slurmd.pid" "munged:$S/munge/munged.pid"; do
+  for p in "slurmctld:$S/slurmctld.pid" "slurmd:$S/slurmd.pid" "munged:$munge_dir/munged.pid"; do
     if alive "${p#*:}" "${p%%:*}"; then
       echo "${p%%:*}: running (PID $(cat "${p#*:}"))"
     else
