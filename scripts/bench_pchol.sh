@@ -4,9 +4,11 @@
 # crossover d above which 2 ranks of ScaLAPACK beat LAPACK.
 #
 # LAPACK runs single-threaded (OPENBLAS_NUM_THREADS=1), as on rank 0 of an MPI fit; the
-# "LAPACK 2thr" column lets OpenBLAS use 2 threads instead, for reference. Times are medians of
-# --reps repetitions (default 3) of tests/mpi/bench_pchol. About 1 minute per block size on
-# 2 cores. Run it through meson with `meson test -C BUILD --benchmark -v bench-pchol`.
+# "LAPACK 2thr" column lets OpenBLAS use 2 threads instead, for reference. Each of --reps
+# interleaved rounds (default 5) runs every case once (tests/mpi/bench_pchol: a warm-up, then 3
+# timed factorizations); the table gives the median and, since other load on a shared machine
+# only ever adds time, the minimum. About 2 minutes per block size on 2 cores. Through meson:
+# `meson test -C BUILD --benchmark -v bench-pchol`.
 #
 # Usage: scripts/bench_pchol.sh [--bench PATH] [--reps N] [--nb "NB ..."] [--dims "D ..."]
 #                               [TABLE_FILE]
@@ -16,7 +18,7 @@
 #   TABLE_FILE  also write the table there
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bench=$root/build/tests/mpi/bench_pchol reps=3 nbs=64 dims="512 1024 2048 4096" table_file=""
+bench=$root/build/tests/mpi/bench_pchol reps=5 nbs=64 dims="512 1024 2048 4096" table_file=""
 while [ $# -gt 0 ]; do
   case $1 in
     --bench) bench=$2; shift 2 ;;
@@ -29,7 +31,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$bench" ] || { echo "bench_pchol.sh: no bench_pchol at '$bench' (build it)" >&2; exit 2; }
-case $reps in ''|*[!0-9]*|0) echo "bench_pchol.sh: --reps must be a positive integer" >&2; exit 2 ;; esac
+case $reps in
+  ''|*[!0-9]*|0) echo "bench_pchol.sh: --reps must be a positive integer" >&2; exit 2 ;;
+esac
 
 # mpirun as root, oversubscribed, one BLAS thread (toolchain.md section 3).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -38,38 +42,71 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-# shellcheck disable=SC2086  # $dims is a list of words
-OPENBLAS_NUM_THREADS=2 mpirun -n 1 "$bench" --reps "$reps" --skip-pchol $dims \
-  | sed 's/^lapack \([0-9]*\) 1 /lapack2 \1 1 /' >> "$out"
-for nb in $nbs; do
-  # shellcheck disable=SC2086
-  mpirun -n 1 "$bench" --reps "$reps" --nb "$nb" $dims >> "$out"
-  # shellcheck disable=SC2086
-  mpirun -n 2 "$bench" --reps "$reps" --nb "$nb" --skip-lapack $dims >> "$out"
+# Rounds are interleaved (every case once per round: a warm-up and 3 timed factorizations per
+# process), so that load from other processes on a shared machine spreads over all the cases.
+for ((round = 1; round <= reps; round++)); do
+  # shellcheck disable=SC2086  # $dims is a list of words
+  # Unbound: Open MPI binds a lone rank to one core, where OpenBLAS's 2 threads would share it.
+  OPENBLAS_NUM_THREADS=2 mpirun --bind-to none -n 1 "$bench" --reps 3 --skip-pchol $dims \
+    | sed 's/^lapack /lapack2 /' >> "$out"
+  for nb in $nbs; do
+    # shellcheck disable=SC2086
+    mpirun -n 1 "$bench" --reps 3 --nb "$nb" $dims >> "$out"
+    # shellcheck disable=SC2086
+    mpirun -n 2 "$bench" --reps 3 --nb "$nb" --skip-lapack $dims >> "$out"
+  done
 done
 
+# Each line carries a median and a minimum over one process's timed repetitions (bench_pchol.c);
+# across rounds the table takes the median of the medians and the minimum of the minima.
 table=$(awk -v nbs="$nbs" '
-  $1 == "lapack"  { l1[$2] = $4; if (!($2 in seen)) { seen[$2] = 1; order[++nd] = $2 } }
-  $1 == "lapack2" { l2[$2] = $4 }
-  $1 == "pchol"   { pc[$2, $3, $4] = $5 }
+  function med(list,    v, n, i, j, x) {
+    n = split(substr(list, 2), v, " ")
+    for (i = 2; i <= n; i++) {  # insertion sort: a handful of values
+      x = v[i] + 0
+      for (j = i - 1; j >= 1 && v[j] + 0 > x; j--) v[j + 1] = v[j]
+      v[j + 1] = x
+    }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  function lo(key, x) { if (!(key in mn) || x + 0 < mn[key]) mn[key] = x + 0 }
+  $1 == "lapack" {
+    md["l1", $2] = md["l1", $2] " " $4; lo("l1" SUBSEP $2, $5)
+    if (!($2 in seen)) { seen[$2] = 1; order[++nd] = $2 }
+  }
+  $1 == "lapack2" { md["l2", $2] = md["l2", $2] " " $4; lo("l2" SUBSEP $2, $5) }
+  $1 == "pchol" {
+    key = "p" $3 SUBSEP $4 SUBSEP $2
+    md[key] = md[key] " " $5; lo(key, $6)
+  }
   END {
     nn = split(nbs, nb, " ")
-    printf "%6s %4s %12s %12s %12s %12s %10s\n", "d", "nb", "LAPACK 1thr", "LAPACK 2thr",
-      "pchol np1", "pchol np2", "np2 gain"
-    for (k = 1; k <= nn; k++) {
-      cross = ""
-      for (i = 1; i <= nd; i++) {
-        d = order[i]; p2 = pc[d, 2, nb[k]]
-        printf "%6d %4d %11.4fs %11.4fs %11.4fs %11.4fs %9.2fx\n", d, nb[k], l1[d], l2[d],
-          pc[d, 1, nb[k]], p2, l1[d] / p2
-        if (cross == "" && p2 < l1[d]) cross = d
+    for (s = 1; s <= 2; s++) {
+      printf "%s over %s\n", s == 1 ? "Median" : "Minimum", "the rounds (seconds)"
+      printf "%6s %4s %12s %12s %12s %12s %10s\n", "d", "nb", "LAPACK 1thr", "LAPACK 2thr",
+        "pchol np1", "pchol np2", "np2 gain"
+      for (k = 1; k <= nn; k++) {
+        cross = ""
+        for (i = 1; i <= nd; i++) {
+          d = order[i]
+          k1 = "p1" SUBSEP nb[k] SUBSEP d; k2 = "p2" SUBSEP nb[k] SUBSEP d
+          if (s == 1) {
+            a = med(md["l1", d]); b = med(md["l2", d]); c1 = med(md[k1]); c2 = med(md[k2])
+          } else {
+            a = mn["l1", d]; b = mn["l2", d]; c1 = mn[k1]; c2 = mn[k2]
+          }
+          printf "%6d %4d %12.4f %12.4f %12.4f %12.4f %9.2fx\n", d, nb[k], a, b, c1, c2, a / c2
+          # The crossover is the smallest d from which 2 ranks win at every larger d too.
+          if (c2 < a) { if (cross == "") cross = d } else cross = ""
+        }
+        if (cross == "")
+          printf "nb %d: ScaLAPACK on 2 ranks does not beat 1-thread LAPACK at d = %d\n",
+            nb[k], order[nd]
+        else
+          printf "nb %d: crossover: ScaLAPACK on 2 ranks beats 1-thread LAPACK from d = %d on\n",
+            nb[k], cross
       }
-      if (cross == "")
-        printf "nb %d: ScaLAPACK on 2 ranks never beats single-threaded LAPACK up to d = %d\n",
-          nb[k], order[nd]
-      else
-        printf "nb %d: crossover: ScaLAPACK on 2 ranks beats single-threaded LAPACK from d = %d\n",
-          nb[k], cross
+      if (s == 1) printf "\n"
     }
   }' "$out")
 echo "$table"

@@ -1,5 +1,6 @@
 /* pchol.c: Cholesky factor of a d x d matrix held on rank 0, computed by ScaLAPACK pdpotrf on a
- * block-cyclic grid of all ranks of a communicator, with the matrix moved by pdgemr2d. */
+ * block-cyclic grid of all ranks of a communicator; the matrix moves between rank 0 and the grid
+ * as MPI messages typed by MPI_Type_create_darray. */
 #include "nvmm/pchol.h"
 
 #include <limits.h>
@@ -21,37 +22,40 @@ void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *
                const int *irsrc, const int *icsrc, const int *ctxt, const int *lld, int *info);
 void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
               const int *desca, int *info, size_t uplo_len);
-void pdgemr2d_(const int *m, const int *n, const double *a, const int *ia, const int *ja,
-               const int *desca, double *b, const int *ib, const int *jb, const int *descb,
-               const int *ctxt);
 
-/* ScaLAPACK array descriptor: 9 integers; entry 1 (CTXT_) is the BLACS context, -1 on the
- * ranks outside the descriptor's grid. */
-enum { DLEN = 9, CTXT_ = 1 };
+/* Length of a ScaLAPACK array descriptor. */
+enum { DLEN = 9 };
 
 /* Default block size. ScaLAPACK's users' guide recommends 32 to 64 for pdpotrf: a block must be
- * wide enough that the trailing update (pdsyrk/pdgemm on nb-wide panels) runs at BLAS-3 speed,
- * and narrow enough that the last panels still spread over the grid. scripts/bench_pchol.sh
- * compares 32, 64 and 128 (--nb "32 64 128"). */
+ * wide enough that the trailing update (pdsyrk on nb-wide panels) runs at BLAS-3 speed, and
+ * narrow enough that the last panels still spread over the grid. scripts/bench_pchol.sh on the
+ * 2-core development machine (best of 15 runs, 2 ranks, d = 1024 / 2048 / 4096): nb = 32 took
+ * 9.1 / 60 / 668 ms, nb = 64 8.3 / 52 / 391 ms, nb = 128 8.8 / 57 / 514 ms (in a quieter run
+ * 7.7 / 47 / 333 ms against 64's 6.9 / 47 / 375 ms). 32 is clearly slower; 64 is never far
+ * behind and the better of the two nearest the crossover with LAPACK (d ~ 2048). */
 enum { PCHOL_NB_DEFAULT = 64 };
 
-/* BLACS marks a handle or context that is not held with -1. */
+/* BLACS marks a context that is not held with -1. */
 enum { PCHOL_NONE = -1 };
 
+/* Message tag of the scatter and the gather; the communicator is private, so any tag will do. */
+enum { PCHOL_TAG = 1 };
+
 struct nvmm_pchol {
-  MPI_Comm comm;    /* duplicate of the caller's communicator; MPI_COMM_NULL if not made */
-  int rank;         /* rank in comm; rank 0 holds the whole matrix */
-  int n;            /* the dimension d as a ScaLAPACK int (n * n <= INT_MAX) */
-  int nb;           /* block size of the block-cyclic distribution (square nb x nb blocks) */
-  int ctxt;         /* BLACS context of the nprow x npcol grid of all ranks, or PCHOL_NONE */
-  int ctxt0;        /* BLACS context of the 1 x 1 grid of rank 0; PCHOL_NONE on other ranks */
-  int ctxt_line;    /* BLACS context of a 1 x size grid of all ranks, for pdgemr2d */
-  int nprow, npcol; /* grid shape, nprow <= npcol, nprow * npcol = size of comm */
-  int myrow, mycol; /* this rank's grid coordinates (grid layout "Row": rank = row * npcol + col) */
-  int desc[DLEN];   /* descriptor of the distributed matrix */
-  int desc0[DLEN];  /* descriptor of the whole matrix on rank 0 (CTXT_ = -1 elsewhere) */
-  double *aloc;     /* local blocks of the distributed matrix, column-major, lld = desc[8] */
-  size_t aloc_len;  /* doubles in aloc (at least 1) */
+  MPI_Comm comm;      /* duplicate of the caller's communicator; MPI_COMM_NULL if not made */
+  int rank, size;     /* rank in comm and its size; rank 0 holds the whole matrix */
+  int n;              /* the dimension d as a ScaLAPACK int (n * n <= INT_MAX) */
+  int nb;             /* block size of the block-cyclic distribution (square nb x nb blocks) */
+  int ctxt;           /* BLACS context of the nprow x npcol grid of all ranks, or PCHOL_NONE */
+  int nprow, npcol;   /* grid shape, nprow <= npcol, nprow * npcol = size */
+  int myrow, mycol;   /* this rank's grid coordinates: rank = myrow * npcol + mycol */
+  int desc[DLEN];     /* ScaLAPACK descriptor of the distributed matrix */
+  double *aloc;       /* this rank's blocks, column-major, lld = max(1, local rows) = desc[8] */
+  int nloc;           /* doubles in this rank's blocks (local rows x local columns) */
+  MPI_Datatype *part; /* rank 0: part[r] selects rank r's blocks from the whole column-major
+                       * matrix, in r's local column-major order; NULL elsewhere */
+  int nparts;         /* entries of part committed (to be freed) */
+  MPI_Request *reqs;  /* size + 1 requests for the scatter and the gather */
 };
 
 /* size_t to a ScaLAPACK int, failing instead of wrapping. */
@@ -85,57 +89,80 @@ static void grid_shape(int size, int *nprow, int *npcol) {
   *npcol = size / r;
 }
 
-/* Validation, grid and buffers; p->comm, rank are set. Local status, agreed by the caller. */
-static nvmm_status setup(nvmm_pchol *p, int size) {
+/* Grid, descriptor, datatypes and buffers; p->comm, rank, size, n, nb are set. Local status,
+ * agreed by the caller. */
+static nvmm_status setup(nvmm_pchol *p) {
   static const int zero = 0;
   int info = 0;
-  grid_shape(size, &p->nprow, &p->npcol);
+  grid_shape(p->size, &p->nprow, &p->npcol);
   /* Cblacs_gridinit replaces a system handle by a new context; every rank must take part. The
-   * grids hold their own communicators, so the system handle is given back at once: BLACS
+   * grid holds its own communicators, so the system handle is given back at once: BLACS
    * compacts its handle table when handles are freed, which would renumber a handle kept
    * across calls. */
   int sys = Csys2blacs_handle(p->comm);
   p->ctxt = sys;
   Cblacs_gridinit(&p->ctxt, "Row", p->nprow, p->npcol);
-  p->ctxt0 = sys;
-  Cblacs_gridinit(&p->ctxt0, "Row", 1, 1);
-  if (p->rank != 0)
-    p->ctxt0 = PCHOL_NONE;
-  /* pdgemr2d needs a context spanning both grids. Given one with more than one process row it
-   * builds (MPI_Comm_create, dup and two splits) and exits a 1 x size grid on every call, and
-   * leaks a BLACS system handle (REDIST/SRC/pdgemr.c, gridreshape): handing it a 1 x size grid
-   * made once avoids both. */
-  p->ctxt_line = sys;
-  Cblacs_gridinit(&p->ctxt_line, "Row", 1, size);
   Cfree_blacs_system_handle(sys);
   int nprow, npcol;
   Cblacs_gridinfo(p->ctxt, &nprow, &npcol, &p->myrow, &p->mycol);
-  if (p->ctxt < 0 || nprow != p->nprow || npcol != p->npcol || p->myrow < 0 || p->mycol < 0 ||
-      (p->rank == 0 && p->ctxt0 < 0) || p->ctxt_line < 0)
-    NVMM_ERROR(NVMM_ESANITY, "Cblacs_gridinit: rank %d is not in the %d x %d grid", p->rank,
-               p->nprow, p->npcol);
+  /* MPI_Type_create_darray numbers the process grid row-major, as BLACS's "Row" layout does. */
+  if (p->ctxt < 0 || nprow != p->nprow || npcol != p->npcol || p->myrow != p->rank / p->npcol ||
+      p->mycol != p->rank % p->npcol)
+    NVMM_ERROR(NVMM_ESANITY, "Cblacs_gridinit: rank %d at (%d, %d) of the %d x %d grid", p->rank,
+               p->myrow, p->mycol, p->nprow, p->npcol);
   int mloc = numroc_(&p->n, &p->nb, &p->myrow, &zero, &p->nprow);
   int nloc = numroc_(&p->n, &p->nb, &p->mycol, &zero, &p->npcol);
+  /* lld = mloc makes the local blocks one contiguous run, the receive buffer of the scatter. */
   int lld = mloc > 1 ? mloc : 1;
   descinit_(p->desc, &p->n, &p->n, &p->nb, &p->nb, &zero, &zero, &p->ctxt, &lld, &info);
   if (info != 0)
     NVMM_ERROR(NVMM_ESANITY, "descinit: argument %d invalid", -info);
-  if (p->rank == 0) {
-    descinit_(p->desc0, &p->n, &p->n, &p->nb, &p->nb, &zero, &zero, &p->ctxt0, &p->n, &info);
-    if (info != 0)
-      NVMM_ERROR(NVMM_ESANITY, "descinit (rank 0 matrix): argument %d invalid", -info);
-  } else {
-    /* pdgemr2d reads only CTXT_ = -1 on ranks outside the source grid; the rest is filled in
-     * for clarity. */
-    int d0[DLEN] = {1, PCHOL_NONE, p->n, p->n, p->nb, p->nb, 0, 0, p->n};
-    memcpy(p->desc0, d0, sizeof d0);
+  NVMM_CALL(int_cast((size_t)mloc * (size_t)nloc, "local block size", &p->nloc));
+  p->aloc = malloc((p->nloc > 0 ? (size_t)p->nloc : 1) * sizeof *p->aloc);
+  p->reqs = malloc(((size_t)p->size + 1) * sizeof *p->reqs);
+  if (p->aloc == NULL || p->reqs == NULL)
+    NVMM_ERROR(NVMM_ENOMEM, "out of memory for the %d x %d local block", mloc, nloc);
+  if (p->rank != 0)
+    return NVMM_OK;
+  p->part = malloc((size_t)p->size * sizeof *p->part);
+  if (p->part == NULL)
+    NVMM_ERROR(NVMM_ENOMEM, "out of memory for %d datatypes", p->size);
+  /* ScaLAPACK's block-cyclic layout (source process 0, 0) is MPI's cyclic(nb) distribution in
+   * both dimensions, Fortran order: the darray type of rank r lists r's entries of the whole
+   * matrix in the order of r's column-major local array with lld = mloc. */
+  int gsizes[2] = {p->n, p->n}, dargs[2] = {p->nb, p->nb}, psizes[2] = {p->nprow, p->npcol};
+  int distribs[2] = {MPI_DISTRIBUTE_CYCLIC, MPI_DISTRIBUTE_CYCLIC};
+  for (int r = 0; r < p->size; r++) {
+    if (MPI_Type_create_darray(p->size, r, 2, gsizes, distribs, dargs, psizes, MPI_ORDER_FORTRAN,
+                               MPI_DOUBLE, &p->part[r]) != MPI_SUCCESS)
+      NVMM_ERROR(NVMM_EMPI, "MPI_Type_create_darray failed for rank %d", r);
+    if (MPI_Type_commit(&p->part[r]) != MPI_SUCCESS) {
+      MPI_Type_free(&p->part[r]);
+      NVMM_ERROR(NVMM_EMPI, "MPI_Type_commit failed for rank %d", r);
+    }
+    p->nparts = r + 1;
   }
-  p->aloc_len = (size_t)lld * (size_t)nloc;
-  if (p->aloc_len == 0)
-    p->aloc_len = 1;
-  p->aloc = malloc(p->aloc_len * sizeof *p->aloc);
-  if (p->aloc == NULL)
-    NVMM_ERROR(NVMM_ENOMEM, "out of memory for the %d x %d local block", lld, nloc);
+  return NVMM_OK;
+}
+
+/* Rank 0's whole column-major matrix w to every rank's blocks (gather = 0), or back (gather = 1):
+ * one message per rank, rank 0 included, typed by part[r] on rank 0 and contiguous on r. */
+static nvmm_status move(nvmm_pchol *p, double *w, int gather) {
+  int k = 0, rc = MPI_SUCCESS;
+  if (gather)
+    rc = MPI_Isend(p->aloc, p->nloc, MPI_DOUBLE, 0, PCHOL_TAG, p->comm, &p->reqs[k++]);
+  else
+    rc = MPI_Irecv(p->aloc, p->nloc, MPI_DOUBLE, 0, PCHOL_TAG, p->comm, &p->reqs[k++]);
+  for (int r = 0; p->rank == 0 && r < p->size && rc == MPI_SUCCESS; r++) {
+    if (gather)
+      rc = MPI_Irecv(w, 1, p->part[r], r, PCHOL_TAG, p->comm, &p->reqs[k++]);
+    else
+      rc = MPI_Isend(w, 1, p->part[r], r, PCHOL_TAG, p->comm, &p->reqs[k++]);
+  }
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Waitall(k, p->reqs, MPI_STATUSES_IGNORE);
+  if (rc != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI %s of the distributed matrix failed", gather ? "gather" : "scatter");
   return NVMM_OK;
 }
 
@@ -158,9 +185,9 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   else if (d == 0)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "dimension d = 0");
   else if (d > INT_MAX / d)
-    /* pdgemr2d and the rank-0 descriptor address the whole d x d matrix with one int. */
+    /* MPI's darray types and ScaLAPACK's local indexing address d x d entries with an int. */
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "dimension d = %zu: d * d exceeds ScaLAPACK's int indexing", d);
+                    "dimension d = %zu: d * d exceeds int indexing", d);
   else
     st = int_cast(d, "d", &n);
   nvmm_pchol *p = NULL;
@@ -177,10 +204,11 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   }
   p->comm = dup;
   p->rank = rank;
+  p->size = size;
   p->n = n;
   p->nb = nb > 0 ? nb : PCHOL_NB_DEFAULT;
-  p->ctxt = p->ctxt0 = p->ctxt_line = PCHOL_NONE;
-  st = agree(p->comm, setup(p, size));
+  p->ctxt = PCHOL_NONE;
+  st = agree(p->comm, setup(p));
   if (st != NVMM_OK) {
     nvmm_pchol_destroy(&p);
     return st;
@@ -201,15 +229,13 @@ nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l, double 
    * is a^T = a; its column-major upper triangle (the row-major lower one) is all pdpotrf reads. */
   if (p->rank == 0 && l != a)
     memcpy(l, a, d * d * sizeof *l);
-  /* Outside the 1 x 1 grid pdgemr2d ignores the rank-0 buffer; any valid pointer will do. */
-  double *whole = p->rank == 0 ? l : p->aloc;
-  pdgemr2d_(&p->n, &p->n, whole, &one, &one, p->desc0, p->aloc, &one, &one, p->desc, &p->ctxt_line);
+  NVMM_CALL(move(p, l, 0));
   /* A = U^T U with U upper column-major; read row-major, U is the lower factor L = U^T, so the
    * gathered buffer needs no transpose (the same trick as nvmm__cholesky). */
   int info = 0;
   pdpotrf_("U", &p->n, p->aloc, &one, &one, p->desc, &info, 1);
-  /* pdpotrf reports info on every rank of the grid, but the outcome decides the path of every
-   * rank, so it is reduced anyway: the largest and the smallest info in one call. */
+  /* The outcome decides the path of every rank, so info is reduced rather than trusted to be the
+   * same everywhere: the largest and the smallest info in one call. */
   int mine[2] = {info, -info}, all[2];
   if (MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS)
     NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the pdpotrf status failed");
@@ -217,7 +243,7 @@ nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l, double 
     NVMM_ERROR(NVMM_ESANITY, "pdpotrf: argument %d invalid", all[1]);
   if (all[0] > 0)
     return NVMM_EFACTOR; /* a numerical outcome: the caller retries with a ridge, unreported */
-  pdgemr2d_(&p->n, &p->n, p->aloc, &one, &one, p->desc, whole, &one, &one, p->desc0, &p->ctxt_line);
+  NVMM_CALL(move(p, l, 1));
   /* logdet from the gathered L on rank 0 in index order, then broadcast: every rank gets the
    * same bits, and they match nvmm__cholesky's sum for the same L. */
   double ld = 0.0;
@@ -245,16 +271,16 @@ void nvmm_pchol_destroy(nvmm_pchol **pp) {
   if (pp == NULL || *pp == NULL)
     return;
   nvmm_pchol *p = *pp;
-  /* Grid exits free the grids' communicators. Cblacs_exit is never called: it would tear down
-   * BLACS for the whole process. */
-  if (p->ctxt_line >= 0)
-    Cblacs_gridexit(p->ctxt_line);
-  if (p->ctxt0 >= 0)
-    Cblacs_gridexit(p->ctxt0);
+  /* The grid exit frees the grid's communicators. Cblacs_exit is never called: it would tear
+   * down BLACS for the whole process. */
   if (p->ctxt >= 0)
     Cblacs_gridexit(p->ctxt);
+  for (int r = 0; r < p->nparts; r++)
+    MPI_Type_free(&p->part[r]);
   if (p->comm != MPI_COMM_NULL)
     MPI_Comm_free(&p->comm);
+  free(p->part);
+  free(p->reqs);
   free(p->aloc);
   free(p);
   *pp = NULL;

@@ -12,12 +12,12 @@
 typedef struct nvmm_pchol nvmm_pchol;
 
 /* Sets up the process grid (as square as the rank count allows), the block size nb (0 for the
- * default, 64) and every buffer for dimension d: nothing is allocated per factorization by nvmm
- * (ScaLAPACK's redistribution, pdgemr2d, allocates its own message buffers). d must satisfy
- * d * d <= INT_MAX (d <= 46340), since ScaLAPACK indexes the whole matrix with an int.
- * Collective on comm; comm is duplicated, so any communicator will do. Errors: NVMM_EINVAL
- * (d = 0, d too large, nb < 0), NVMM_ENOMEM, NVMM_EMPI, NVMM_ESANITY; every rank gets the
- * same status. The caller frees *out with nvmm_pchol_destroy. */
+ * default, 64) and every buffer and MPI datatype for dimension d: nvmm allocates nothing per
+ * factorization (the PBLAS inside pdpotrf allocate their own work space). d * d must not exceed
+ * INT_MAX (d <= 46340): the whole matrix is addressed with an int. Collective on comm; comm is
+ * duplicated, so any communicator will do. Errors: NVMM_EINVAL (d = 0, d too large, nb < 0),
+ * NVMM_ENOMEM, NVMM_EMPI, NVMM_ESANITY; every rank gets the same status. The caller frees *out
+ * with nvmm_pchol_destroy. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb,
                                                          nvmm_pchol **out);
 
@@ -25,8 +25,8 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d
  * its lower triangle is read): on rank 0, l receives the lower factor L with a = L L^T
  * (row-major, upper part zero; l may equal a); every rank receives the same logdet = log|a|,
  * bit for bit. a and l may be NULL on other ranks. Collective. Errors: NVMM_EFACTOR (a is not
- * positive definite; every rank gets it, nothing is raised through the error handler, so
- * callers can retry with a ridge; l is then unspecified), NVMM_EINVAL, NVMM_EMPI,
+ * positive definite, or not finite; every rank gets it, nothing is raised through the error
+ * handler, so callers can retry with a ridge; l is then unspecified), NVMM_EINVAL, NVMM_EMPI,
  * NVMM_ESANITY. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l,
                                                          double *logdet);
