@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agree.h"
 #include "fit_impl.h"
 #include "nvmm/pchol.h"
 #include "nvmm/xsum.h"
@@ -79,18 +80,6 @@ void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size, int64_t *
   int64_t r0 = b0 * block_rows, r1 = b1 * block_rows < n ? b1 * block_rows : n;
   *first_row = r0 < n ? r0 : n;
   *n_local = r1 > r0 ? r1 - r0 : 0;
-}
-
-/* Makes a rank-local status collective: every rank returns the worst status, and ranks that
- * were fine get a message saying another rank failed (PETSc's "reduce failure before
- * branching"). */
-static nvmm_status agree(MPI_Comm comm, nvmm_status st) {
-  int mine = -(int)st, worst;
-  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
-  if (worst != 0 && st == NVMM_OK)
-    NVMM_ERROR((nvmm_status)-worst, "another rank failed: %s", nvmm_strerror((nvmm_status)-worst));
-  return (nvmm_status)-worst;
 }
 
 /* Exact, rank-count-independent sums over this rank's blocks of a per-block vector of length
@@ -298,7 +287,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     st = f ? NVMM_OK : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
   }
   /* Every rank must reach MPI_Comm_dup, so argument errors are agreed on first. */
-  st = agree(comm, st);
+  st = nvmm__agree(comm, st);
   if (st != NVMM_OK) {
     free(f);
     return st;
@@ -326,7 +315,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     f->stream_rows = rows;
     MPI_Allreduce(&mine, &f->stream_chunks, 1, MPI_INT64_T, MPI_MAX, f->comm);
   }
-  st = agree(f->comm, fit_alloc(f));
+  st = nvmm__agree(f->comm, fit_alloc(f));
   if (st == NVMM_OK) {
     for (size_t j = 0; j < f->d; j++)
       f->scale[j] = 1.0;
@@ -896,7 +885,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
   NVMM_CALL(check_state(f, s));
   int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
-  NVMM_CALL(agree(f->comm, grow_history(f, cap)));
+  NVMM_CALL(nvmm__agree(f->comm, grow_history(f, cap)));
   size_t d = f->d, it = (size_t)s->iterations;
   /* Bit-exact copies (not a re-factorization): the continued iterations must see exactly the
    * numbers the uninterrupted fit saw. */
