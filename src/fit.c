@@ -251,7 +251,9 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
-  if ((int64_t)d >= f->o.scalapack_min_d) /* collective: every rank has the same d */
+  /* Collective (every rank has the same d and size). On one rank ScaLAPACK only adds overhead
+   * (measured 1.5-2x slower than LAPACK), so it needs company. */
+  if ((int64_t)d >= f->o.scalapack_min_d && f->size > 1)
     NVMM_CALL(nvmm_pchol_create(f->comm, d, 0, &f->pchol));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   return nvmm_model_alloc(f->o.family, d, &f->next);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agree.h"
+
 /* BLACS and ScaLAPACK prototypes: Debian ships no header for them (toolchain.md section 2). The
  * C BLACS take contexts by value and have no trailing underscore; the Fortran routines take
  * every argument by reference, and gfortran appends the length of each CHARACTER argument as a
@@ -64,17 +66,6 @@ static nvmm_status int_cast(size_t v, const char *what, int *out) {
     NVMM_ERROR(NVMM_EINVAL, "%s = %zu does not fit a ScaLAPACK int", what, v);
   *out = (int)v;
   return NVMM_OK;
-}
-
-/* Makes a rank-local status collective: every rank returns the worst status, and ranks that
- * were fine get a message saying another rank failed (style.md rule 12). */
-static nvmm_status agree(MPI_Comm comm, nvmm_status st) {
-  int mine = -(int)st, worst;
-  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
-  if (worst != 0 && st == NVMM_OK)
-    NVMM_ERROR((nvmm_status)-worst, "another rank failed: %s", nvmm_strerror((nvmm_status)-worst));
-  return (nvmm_status)-worst;
 }
 
 /* The most nearly square grid: nprow the largest divisor of size not above sqrt(size). The
@@ -196,7 +187,7 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
     if (p == NULL)
       st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
   }
-  st = agree(dup, st);
+  st = nvmm__agree(dup, st);
   if (st != NVMM_OK) {
     free(p);
     MPI_Comm_free(&dup);
@@ -208,7 +199,7 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   p->n = n;
   p->nb = nb > 0 ? nb : PCHOL_NB_DEFAULT;
   p->ctxt = PCHOL_NONE;
-  st = agree(p->comm, setup(p));
+  st = nvmm__agree(p->comm, setup(p));
   if (st != NVMM_OK) {
     nvmm_pchol_destroy(&p);
     return st;
@@ -223,7 +214,7 @@ nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l, double 
   nvmm_status st = NVMM_OK;
   if (p->rank == 0 && (a == NULL || l == NULL))
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "a or l is NULL on rank 0");
-  NVMM_CALL(agree(p->comm, st));
+  NVMM_CALL(nvmm__agree(p->comm, st));
   size_t d = (size_t)p->n;
   /* l is the staging buffer of the whole matrix on rank 0. The row-major a, read column-major,
    * is a^T = a; its column-major upper triangle (the row-major lower one) is all pdpotrf reads. */

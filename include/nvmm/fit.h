@@ -46,8 +46,9 @@ typedef struct nvmm_fit_options {
   int64_t block_rows;      /* rows per reduction block (default 4096; results do not depend on the
                               rank count for a fixed value) */
   int standardize;         /* 1: run EM on scaled data (A.1; default 1); data are always centred */
-  int64_t scalapack_min_d; /* from this dimension on, Sigma is factored by ScaLAPACK on a
-                              process grid of all ranks (default 2048, the measured crossover) */
+  int64_t scalapack_min_d; /* from this dimension on, and with more than one rank, Sigma is
+                              factored by ScaLAPACK on a process grid of all ranks (default 2048,
+                              the measured crossover) */
   int fault_nonfinite_at;  /* testing hook: the M-step of this 1-based iteration yields a NaN
                               (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;
