@@ -9,9 +9,67 @@
 
 #include "io_impl.h"
 
-/* Scalar attributes of /state (float64 unless noted). */
-static nvmm_status write_state(hid_t file, const void *arg, const char *path) {
-  const nvmm_fit_state *s = arg;
+/* What write_state stores: the state and the configuration text that /meta holds. */
+typedef struct state_arg {
+  const nvmm_fit_state *s; /* the fit's state */
+  const char *config;      /* the configuration text, or NULL */
+} state_arg;
+
+/* FNV-1a (64 bits) over the little-endian bytes of each value: HDF5 keeps checksums of its
+ * metadata but not of raw data, so without this a flipped bit in /state (a bad sector, a torn
+ * copy) would resume a different fit without a word. */
+#define FNV_OFFSET 14695981039346656037u
+#define FNV_PRIME 1099511628211u
+
+static uint64_t hash_u64(uint64_t h, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    h = (h ^ ((v >> (8 * i)) & 0xffu)) * FNV_PRIME;
+  return h;
+}
+
+static uint64_t hash_doubles(uint64_t h, const double *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u;
+    memcpy(&u, &v[i], sizeof u);
+    h = hash_u64(h, u);
+  }
+  return h;
+}
+
+static uint64_t hash_text(const char *t) {
+  uint64_t h = FNV_OFFSET;
+  for (; *t; t++)
+    h = (h ^ (unsigned char)*t) * FNV_PRIME;
+  return h;
+}
+
+/* The checksum of everything in /state, as write_state stores it and read_state reads it. */
+static uint64_t state_checksum(const nvmm_fit_state *s) {
+  size_t d = (size_t)s->d, it = (size_t)s->iterations;
+  uint64_t h = hash_text(nvmm_family_name(s->family));
+  const int64_t ints[5] = {s->d, s->n, s->iterations, s->reason, (int64_t)s->sub.kind};
+  for (int i = 0; i < 5; i++)
+    h = hash_u64(h, (uint64_t)ints[i]);
+  const double dbl[4] = {s->loglik_init, s->target_logdet, s->elapsed, s->logdet};
+  h = hash_doubles(h, dbl, 4);
+  h = hash_u64(h, s->fingerprint);
+  h = hash_doubles(h, s->sub.par, 3);
+  h = hash_doubles(h, s->mu, d);
+  h = hash_doubles(h, s->gamma, d);
+  h = hash_doubles(h, s->sigma, d * d);
+  h = hash_doubles(h, s->chol, d * d);
+  h = hash_doubles(h, s->totals, NVMM_NCOUNTERS);
+  h = hash_doubles(h, s->loglik, it);
+  h = hash_doubles(h, s->change, it);
+  h = hash_doubles(h, s->elapsed_hist, it);
+  return hash_doubles(h, s->counters, it * NVMM_NCOUNTERS);
+}
+
+/* Scalar attributes of /state (float64 unless noted), and the checksums of the state and of
+ * the configuration text. */
+static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
+  const state_arg *arg = varg;
+  const nvmm_fit_state *s = arg->s;
   hid_t g = H5Gcreate2(file, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   NVMM_CHECK(g >= 0, NVMM_EIO, "cannot create group /state in '%s'", path);
   size_t d = (size_t)s->d, it = (size_t)s->iterations;
@@ -48,6 +106,13 @@ static nvmm_status write_state(hid_t file, const void *arg, const char *path) {
     st = nvmm__h5_put_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "counters", 2, hd, s->counters, path);
+  uint64_t sum = state_checksum(s);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
+  if (st == NVMM_OK && arg->config) {
+    sum = hash_text(arg->config);
+    st = nvmm__h5_put_attr(g, "config_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
+  }
   if (H5Gclose(g) < 0 && st == NVMM_OK)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close /state in '%s'", path);
   return st;
@@ -59,11 +124,17 @@ nvmm_status nvmm_checkpoint_write(const char *path, const nvmm_model *m,
   NVMM_CHECK(path && m && state, NVMM_EINVAL, "checkpoint path, model or state is NULL");
   NVMM_CHECK(state->d == (int64_t)m->d && state->iterations >= 0, NVMM_EINVAL,
              "checkpoint state does not match the model");
-  return nvmm__model_write_with(path, m, hist, meta, write_state, state);
+  state_arg arg = {state, meta ? meta->config_text : NULL};
+  return nvmm__model_write_with(path, m, hist, meta, write_state, &arg);
 }
 
 static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
-  NVMM_CHECK(H5Lexists(file, "state", H5P_DEFAULT) > 0, NVMM_EIO,
+  htri_t has_state = H5Lexists(file, "state", H5P_DEFAULT);
+  char cause[256];
+  nvmm__h5_cause(cause, sizeof cause);
+  NVMM_CHECK(has_state >= 0, NVMM_EIO, "checkpoint '%s' is corrupt: cannot list its groups%s", path,
+             cause);
+  NVMM_CHECK(has_state > 0, NVMM_EIO,
              "'%s' is not an nvmm checkpoint: it has no /state group (a model file cannot be "
              "resumed; use it as --init instead)",
              path);
@@ -121,9 +192,62 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "counters", 2, hd, s->counters, path);
+  uint64_t sum = 0;
+  if (st == NVMM_OK && H5Aexists(g, "checksum") <= 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s' has no checksum of /state (written by an older nvmm, or "
+                    "damaged): it cannot be trusted to resume",
+                    path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_attr(g, "checksum", H5T_NATIVE_UINT64, &sum, path);
+  if (st == NVMM_OK && sum != state_checksum(s))
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s' is corrupt: its /state does not match its checksum", path);
   (void)H5Gclose(g);
   if (st != NVMM_OK)
     nvmm_fit_state_free(s);
+  return st;
+}
+
+/* Reads the configuration text /meta/config_text whole (nothing when there is none) and checks
+ * it against the checksum in /state, then copies it into config (truncated to size). */
+static nvmm_status read_config(hid_t file, const char *path, char *config, size_t size) {
+  htri_t has_meta = H5Lexists(file, "meta", H5P_DEFAULT);
+  if (has_meta == 0)
+    return NVMM_OK;
+  hid_t meta = has_meta > 0 ? H5Gopen2(file, "meta", H5P_DEFAULT) : H5I_INVALID_HID;
+  NVMM_CHECK(meta >= 0, NVMM_EIO, "checkpoint '%s' is corrupt: cannot open /meta", path);
+  char what[512], **text = NULL;
+  size_t count = 0;
+  snprintf(what, sizeof what, "/meta of '%s'", path);
+  nvmm_status st = nvmm__h5_read_strings(meta, "config_text", what, &text, &count);
+  (void)H5Gclose(meta);
+  if (st != NVMM_OK || count == 0) {
+    free(text);
+    return st;
+  }
+  uint64_t sum = 0;
+  hid_t g = H5Gopen2(file, "state", H5P_DEFAULT);
+  if (count != 1)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s': /meta/config_text is not a single string", path);
+  else if (g < 0 || H5Aexists(g, "config_checksum") <= 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s' has no checksum of its configuration (written by an older "
+                    "nvmm, or damaged): it cannot be trusted to resume",
+                    path);
+  else
+    st = nvmm__h5_get_attr(g, "config_checksum", H5T_NATIVE_UINT64, &sum, path);
+  if (st == NVMM_OK && sum != hash_text(text[0]))
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s' is corrupt: its configuration text does not match its "
+                    "checksum",
+                    path);
+  if (st == NVMM_OK)
+    snprintf(config, size, "%s", text[0]);
+  if (g >= 0)
+    (void)H5Gclose(g);
+  free(text);
   return st;
 }
 
@@ -136,19 +260,16 @@ nvmm_status nvmm_checkpoint_read(const char *path, nvmm_fit_state *state, char *
   nvmm__h5_quiet_begin(&q);
   nvmm_status st = NVMM_OK;
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  char cause[256];
+  nvmm__h5_cause(cause, sizeof cause);
   if (file < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open checkpoint '%s'", path);
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open checkpoint '%s'%s", path,
+                    cause);
   else
     st = read_state(file, path, state);
   if (st == NVMM_OK && config && size) {
     config[0] = '\0';
-    hid_t meta = H5Lexists(file, "meta", H5P_DEFAULT) > 0 ? H5Gopen2(file, "meta", H5P_DEFAULT)
-                                                          : H5I_INVALID_HID;
-    if (meta >= 0) {
-      if (H5Aexists(meta, "config_text") > 0)
-        st = nvmm__h5_get_attr_str(meta, "config_text", config, size, path);
-      (void)H5Gclose(meta);
-    }
+    st = read_config(file, path, config, size);
     if (st != NVMM_OK)
       nvmm_fit_state_free(state);
   }

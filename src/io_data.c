@@ -60,6 +60,20 @@ void nvmm__h5_quiet_end(const nvmm__h5_quiet *q) {
   (void)H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
 }
 
+/* The innermost entry of HDF5's error stack (what the library found, e.g. "truncated file:
+ * eof = 1000, ... stored_eof = 107064" or "incorrect metadata checksum"). */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  if (n == 0 && e->desc)
+    snprintf(data, 256, "%s", e->desc);
+  return 0;
+}
+
+void nvmm__h5_cause(char *buf, size_t size) {
+  char desc[256] = "";
+  (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, desc);
+  snprintf(buf, size, "%s%s", desc[0] ? ": " : "", desc);
+}
+
 nvmm_status nvmm__h5_probe(const char *path) {
   /* access() first: it distinguishes a missing file from an unreadable one with errno,
    * which H5Fis_hdf5 does not report. */
@@ -279,9 +293,11 @@ static nvmm_status open_file(MPI_Comm comm, data_part *p, int alone) {
   }
   p->alone = alone;
   p->file = H5Fopen(p->path, H5F_ACC_RDONLY, fapl);
+  char cause[256];
+  nvmm__h5_cause(cause, sizeof cause);
   (void)H5Pclose(fapl);
-  NVMM_CHECK(p->file >= 0, NVMM_EIO, "cannot open '%s'%s", p->path,
-             alone ? "" : " with the MPI-IO driver");
+  NVMM_CHECK(p->file >= 0, NVMM_EIO, "cannot open '%s'%s%s", p->path,
+             alone ? "" : " with the MPI-IO driver", cause);
   return NVMM_OK;
 }
 

@@ -21,6 +21,11 @@ typedef struct nvmm__h5_quiet {
 void nvmm__h5_quiet_begin(nvmm__h5_quiet *q);
 void nvmm__h5_quiet_end(const nvmm__h5_quiet *q);
 
+/* Writes ": " and the innermost message of HDF5's error stack into buf (the cause HDF5 found,
+ * such as a truncated file or a metadata checksum mismatch), or "" when the stack is empty.
+ * Call it right after the failed HDF5 call: the next call clears the stack. */
+void nvmm__h5_cause(char *buf, size_t size);
+
 /* NVMM_OK when path names a readable HDF5 file, else NVMM_EIO naming the path and why
  * (missing, unreadable, not HDF5). */
 nvmm_status nvmm__h5_probe(const char *path);

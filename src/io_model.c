@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,14 +228,177 @@ static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_hi
 
 /* A file access list for the files this module creates: the 1.8 format, whose dense attribute
  * storage lifts the 64 KiB object-header limit on attributes (long column and counter name
- * lists); every h5py build reads it. */
+ * lists); every h5py build reads it. The file is built in memory (core driver, no backing
+ * store) and written out by write_image: HDF5 never touches the disk, so a full disk or a
+ * file size limit is one failed write() we report and clean up, instead of an HDF5 file that
+ * can neither flush nor close (its handle then crashed the library's shutdown in
+ * MPI_Finalize). The image grows in 1 MiB steps, a few model files of d = 100. */
 static hid_t create_fapl(void) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
+  if (fapl >= 0 && (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
+                    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0)) {
     (void)H5Pclose(fapl);
     fapl = H5I_INVALID_HID;
   }
   return fapl;
+}
+
+/* Testing hook (tests/mpi/faults.sh): with NVMM_FAULT_CKPT_ABORT=K in the environment, the
+ * process calls abort() in the middle of writing its K-th checkpoint (a file with extra
+ * groups): half of the temporary file is written, it has not been renamed. It stands for a
+ * crash or power cut at the worst moment; the previous checkpoint must stay readable. Read
+ * with getenv on every call; the count is per process (a resumed fit counts from 1 again). */
+static int fault_ckpt_count; /* checkpoints this process has started to write */
+
+static int fault_abort_now(int is_checkpoint) {
+  if (!is_checkpoint)
+    return 0;
+  fault_ckpt_count++;
+  const char *v = getenv("NVMM_FAULT_CKPT_ABORT");
+  return v && atoi(v) == fault_ckpt_count;
+}
+
+/* Writes the len bytes of image to tmp (created or truncated) and fsyncs it; a failure (ENOSPC,
+ * EFBIG under a file size limit, EIO) names tmp and the file it stands for. */
+static nvmm_status write_image(const char *tmp, const char *path, const unsigned char *image,
+                               size_t len, int fault) {
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  NVMM_CHECK(fd >= 0, NVMM_EIO, "cannot create '%s' (the file '%s' is written there first): %s",
+             tmp, path, strerror(errno));
+  size_t done = 0, stop = fault ? len / 2 : len;
+  int err = 0;
+  while (done < stop && !err) {
+    ssize_t w = write(fd, image + done, stop - done);
+    if (w > 0)
+      done += (size_t)w;
+    else if (w < 0 && errno != EINTR)
+      err = errno;
+    else if (w == 0)
+      err = EIO;
+  }
+  if (fault && !err) {
+    (void)fsync(fd);
+    abort();
+  }
+  /* The stop signals are installed without SA_RESTART: retry what they interrupt. */
+  while (!err && fsync(fd) != 0)
+    if (errno != EINTR)
+      err = errno;
+  if (close(fd) != 0 && !err)
+    err = errno;
+  NVMM_CHECK(!err, NVMM_EIO, "cannot write '%s' (the file '%s' is written there first): %s", tmp,
+             path, strerror(err));
+  return NVMM_OK;
+}
+
+/* Jenkins' lookup3 hash (hashlittle, public domain), HDF5's metadata checksum. */
+static uint32_t rot32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+static uint32_t lookup3(const unsigned char *k, size_t len) {
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeefu + (uint32_t)len;
+  for (; len > 12; len -= 12, k += 12) {
+    uint32_t w[3];
+    for (int i = 0; i < 3; i++)
+      w[i] = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 | (uint32_t)k[4 * i + 2] << 16 |
+             (uint32_t)k[4 * i + 3] << 24;
+    a += w[0], b += w[1], c += w[2];
+    a -= c, a ^= rot32(c, 4), c += b;
+    b -= a, b ^= rot32(a, 6), a += c;
+    c -= b, c ^= rot32(b, 8), b += a;
+    a -= c, a ^= rot32(c, 16), c += b;
+    b -= a, b ^= rot32(a, 19), a += c;
+    c -= b, c ^= rot32(b, 4), b += a;
+  }
+  if (len == 0)
+    return c;
+  unsigned char t[12] = {0};
+  memcpy(t, k, len);
+  a += (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+  b += (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+  c += (uint32_t)t[8] | (uint32_t)t[9] << 8 | (uint32_t)t[10] << 16 | (uint32_t)t[11] << 24;
+  c ^= b, c -= rot32(b, 14);
+  a ^= c, a -= rot32(c, 11);
+  b ^= a, b -= rot32(a, 25);
+  c ^= b, c -= rot32(b, 16);
+  a ^= c, a -= rot32(c, 4);
+  b ^= a, b -= rot32(a, 14);
+  c ^= b, c -= rot32(b, 24);
+  return c;
+}
+
+/* H5Fget_file_image (HDF5 1.10.8) clears the status flags of a version 2 or 3 superblock in the
+ * image without updating the superblock's checksum, so the image would not open ("incorrect
+ * metadata checksum"). The superblock is signature (8 bytes), version, offset size, length
+ * size, flags, four addresses and a lookup3 checksum of everything before it (HDF5 file
+ * format spec, "Version 2 superblock"); this rewrites the checksum. Other images are left. */
+static void fix_superblock(unsigned char *image, size_t len) {
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (len < 12 || memcmp(image, sig, 8) != 0 || (image[8] != 2 && image[8] != 3))
+    return;
+  size_t body = 12 + 4 * (size_t)image[9];
+  if (len < body + 4)
+    return;
+  uint32_t sum = lookup3(image, body);
+  for (int i = 0; i < 4; i++)
+    image[body + (size_t)i] = (unsigned char)(sum >> (8 * i));
+}
+
+/* Opens the image in memory and closes it again: a file that HDF5 cannot read back is never
+ * written. The name is a label that cannot exist on disk (the core driver refuses an image
+ * under the name of an existing file). */
+static nvmm_status check_image(const unsigned char *image, size_t len, const char *path) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
+  if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
+      H5Pset_file_image(fapl, (void *)image, len) >= 0)
+    file = H5Fopen("/dev/null/nvmm-image", H5F_ACC_RDONLY, fapl);
+  if (fapl >= 0)
+    (void)H5Pclose(fapl);
+  NVMM_CHECK(file >= 0, NVMM_EIO, "the in-memory image of '%s' does not reopen", path);
+  NVMM_CHECK(H5Fclose(file) >= 0, NVMM_EIO, "the in-memory image of '%s' does not close", path);
+  return NVMM_OK;
+}
+
+/* Builds the file in memory and returns its image (caller frees). */
+static nvmm_status build_image(const nvmm_model *m, const nvmm_history_view *hist,
+                               const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
+                               const char *path, unsigned char **image, size_t *len) {
+  *image = NULL;
+  *len = 0;
+  hid_t fapl = create_fapl(), file = H5I_INVALID_HID;
+  if (fapl < 0 || (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+    if (fapl >= 0)
+      (void)H5Pclose(fapl);
+    NVMM_ERROR(NVMM_EIO, "cannot create the in-memory image of '%s'", path);
+  }
+  (void)H5Pclose(fapl);
+  nvmm_status st = write_contents(file, m, hist, meta, extra, arg, path);
+  ssize_t size = st == NVMM_OK ? H5Fget_file_image(file, NULL, 0) : -1;
+  if (st == NVMM_OK && size > 0) {
+    *image = malloc((size_t)size);
+    if (!*image)
+      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
+                      "cannot allocate the %zd-byte image of '%s'", size, path);
+    else if (H5Fget_file_image(file, *image, (size_t)size) != size)
+      st =
+          nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot copy the image of '%s'", path);
+    else {
+      *len = (size_t)size;
+      fix_superblock(*image, *len);
+    }
+  } else if (st == NVMM_OK) {
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot size the image of '%s'", path);
+  }
+  if (H5Fclose(file) < 0 && st == NVMM_OK)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close the image of '%s'", path);
+  if (st == NVMM_OK)
+    st = check_image(*image, *len, path);
+  if (st != NVMM_OK) {
+    free(*image);
+    *image = NULL;
+    *len = 0;
+  }
+  return st;
 }
 
 nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_history_view *hist,
@@ -251,37 +415,26 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
              path);
   if (hist)
     NVMM_CALL(check_history(hist));
+  int fault = fault_abort_now(extra != NULL);
   size_t len = strlen(path);
   char *tmp = malloc(len + sizeof ".tmp");
   NVMM_CHECK(tmp, NVMM_ENOMEM, "cannot allocate a path");
   memcpy(tmp, path, len);
   memcpy(tmp + len, ".tmp", sizeof ".tmp");
-  nvmm_status st = NVMM_OK;
+  unsigned char *image = NULL;
+  size_t size = 0;
   nvmm__h5_quiet q;
   nvmm__h5_quiet_begin(&q);
-  hid_t fapl = create_fapl(), file = H5I_INVALID_HID;
-  errno = 0;
-  if (fapl < 0 || (file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-    /* errno still holds the failed open()'s reason: HDF5 makes no system call after it. */
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot create '%s' (the model file '%s' is written there first)%s%s", tmp,
-                    path, errno ? ": " : "", errno ? strerror(errno) : "");
-    goto cleanup;
-  }
-  st = write_contents(file, m, hist, meta, extra, arg, tmp);
-  herr_t rc = H5Fclose(file);
-  file = H5I_INVALID_HID;
-  if (rc < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close '%s'", tmp);
+  nvmm_status st = build_image(m, hist, meta, extra, arg, path, &image, &size);
+  nvmm__h5_quiet_end(&q);
+  if (st == NVMM_OK)
+    st = write_image(tmp, path, image, size, fault);
   if (st == NVMM_OK)
     st = nvmm__commit_file(tmp, path);
   /* Readers of path only ever see a complete file; a failed write leaves no tmp behind. */
   if (st != NVMM_OK)
     (void)remove(tmp);
-cleanup:
-  if (fapl >= 0)
-    (void)H5Pclose(fapl);
-  nvmm__h5_quiet_end(&q);
+  free(image);
   free(tmp);
   return st;
 }
@@ -300,6 +453,7 @@ nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *bu
   nvmm_status st = NVMM_OK;
   hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
   htri_t exists = H5Aexists(obj, name);
+  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up attribute '%s'", path, name);
   NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is missing",
              path, name);
   if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (space = H5Aget_space(attr)) < 0 ||
@@ -338,6 +492,7 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
   hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
   hsize_t got[2] = {0, 0};
   htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
+  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up dataset '%s'", path, name);
   NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: dataset '%s' is missing", path,
              name);
   if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {

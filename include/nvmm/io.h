@@ -143,8 +143,10 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_write(const char *path, c
 
 /* Reads the /state group of a checkpoint into state (arrays allocated; free with
  * nvmm_fit_state_free) and, if config is not NULL, the stored configuration text (truncated
- * to size). Not collective. Errors: NVMM_EIO (missing file, not HDF5, not a checkpoint: the
- * message names the path and what is missing), NVMM_ENOMEM. */
+ * to size). The state and the configuration text are checked against the checksums the
+ * writer stored (HDF5 keeps none over raw data). Not collective. Errors: NVMM_EIO (missing
+ * file, not HDF5, truncated, not a checkpoint, a checksum mismatch: the message names the path
+ * and what is wrong), NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_read(const char *path, nvmm_fit_state *state,
                                                             char *config, size_t size);
 

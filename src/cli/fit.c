@@ -440,8 +440,9 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     if (!x)
       fprintf(rep, "  Streaming    : shards read every pass, %lld bytes at a time\n",
               (long long)c->memory_limit);
-    if (resumed)
-      fprintf(rep, "  Resumed from %s after %d iterations\n", c->checkpoint, s.iterations);
+    if (resumed) /* restore() read --resume when given, else the checkpoint */
+      fprintf(rep, "  Resumed from %s after %d iterations\n",
+              c->resume[0] ? c->resume : c->checkpoint, s.iterations);
   }
   stop_requested = 0;
   install_signals();

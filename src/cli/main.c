@@ -1,4 +1,5 @@
 /* main.c: the nvmm program: MPI setup, subcommand dispatch, --help and --version. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +61,9 @@ int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   /* GSL's default handler aborts; the library checks every GSL status itself. */
   gsl_set_error_handler_off();
+  /* Past a file size limit (ulimit -f) a write then fails with EFBIG, which the writers report
+   * naming the file, instead of SIGXFSZ killing the rank with a core dump. */
+  signal(SIGXFSZ, SIG_IGN);
   MPI_Comm comm;
   MPI_Comm_dup(MPI_COMM_WORLD, &comm);
   int rc = dispatch(comm, argc, argv);
