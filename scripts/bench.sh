@@ -40,8 +40,10 @@ gen() { # name family d n sub [gamma]
   sig=$(python3 -c "d=$3; print(','.join('1' if i==j else '0.2' for i in range(d) for j in range(d)))")
   [ "$3" = 3 ] && sig=$S3
   [ -z "$g" ] && g=$(python3 -c "d=$3; print(','.join(str(round(0.3*((-1)**i)/(1+i%4),3)) for i in range(d)))")
-  mpirun -n 2 "$nvmm" sample --family "$2" --d "$3" --n "$4" --sub "$5" --gamma "$g" --sigma "$sig" \
-    --seed 17 --out "$1.h5" > /dev/null < /dev/null
+  local sigarg=(--sigma "$sig")
+  [ "$3" -gt 32 ] && sigarg=() # identity: a d x d list would not fit on a command line
+  mpirun -n 2 "$nvmm" sample --family "$2" --d "$3" --n "$4" --sub "$5" --gamma "$g" \
+    "${sigarg[@]}" --seed 17 --out "$1.h5" > /dev/null < /dev/null
 }
 gen nig5k nig 3 5000 1,1.5 0.4,-0.3,0.1
 gen gh5k gh 3 5000 -1.2,1.5,1.5 0.4,-0.3,0.1
