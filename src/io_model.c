@@ -784,11 +784,45 @@ static herr_t visit_link(hid_t group, const char *name, const H5L_info_t *info, 
   return 0;
 }
 
+/* The link paths of a file, in the order HDF5 gives them. */
+typedef struct paths {
+  char **v;   /* n paths (each malloc'ed) */
+  size_t n;   /* paths */
+  size_t cap; /* allocated pointers */
+} paths;
+
+static herr_t collect_path(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  paths *l = data;
+  (void)group;
+  (void)info;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    char **v = realloc(l->v, cap * sizeof *v);
+    if (!v)
+      return -1;
+    l->v = v;
+    l->cap = cap;
+  }
+  if (!(l->v[l->n] = strdup(name)))
+    return -1;
+  l->n++;
+  return 0;
+}
+
+/* Component by component ('/' before any other character): H5Lvisit's H5_ITER_INC order. */
+static int path_cmp(const void *a, const void *b) {
+  const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+  for (; *x && *x == *y; x++, y++)
+    ;
+  return (*x == '/' ? 1 : *x) - (*y == '/' ? 1 : *y);
+}
+
 nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
   NVMM_CHECK(path && buf && size > 0, NVMM_EINVAL, "path or output buffer is NULL or empty");
   buf[0] = '\0';
   NVMM_CALL(nvmm__h5_probe(path));
   text t = {buf, size, 0};
+  paths l = {NULL, 0, 0};
   nvmm__h5_quiet q;
   nvmm__h5_quiet_begin(&q);
   nvmm_status st = NVMM_OK;
@@ -801,22 +835,31 @@ nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
     describe_model(file, path, &t);
     goto cleanup;
   }
-  walk w = {NULL, 0};
-  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &w) < 0) {
+  /* The paths are listed in HDF5's native order and sorted here. Asked for name order, HDF5
+   * 1.10.8 first copies a group's links into a table, and when a link of a large (dense)
+   * group does not decode, it frees table entries it never filled: a damaged file crashed
+   * `nvmm info` (found by tests/fuzz/fuzz_h5). The native order walks the group's index. */
+  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_path, &l) < 0) {
     st =
         nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot list the objects of '%s'", path);
     goto cleanup;
   }
+  qsort(l.v, l.n, sizeof *l.v, path_cmp);
+  walk w = {NULL, 0};
+  for (size_t i = 0; i < l.n; i++)
+    (void)visit_link(file, l.v[i], NULL, &w);
   if (w.tables > 0)
     put(&t, "data file '%s' (%zu 2-D numeric dataset%s)\n", path, w.tables,
         w.tables == 1 ? "" : "s");
   else
     put(&t, "HDF5 file '%s' (no 2-D numeric dataset, not an nvmm model)\n", path);
   w.t = &t;
-  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &w) < 0)
-    st =
-        nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot list the objects of '%s'", path);
+  for (size_t i = 0; i < l.n; i++)
+    (void)visit_link(file, l.v[i], NULL, &w);
 cleanup:
+  for (size_t i = 0; i < l.n; i++)
+    free(l.v[i]);
+  free(l.v);
   if (file >= 0)
     (void)H5Fclose(file);
   nvmm__h5_quiet_end(&q);
