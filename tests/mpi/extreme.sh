@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# extreme.sh: fits of extreme data end in a finite model or a clear, named stop reason, never a
+# crash, a hang or NaN in the summary:
+#   - a 3000-sigma outlier added to nig_5000x3 (R ghyp stops with a NaN log-likelihood there);
+#   - VG data with alpha < d/2 (the VG likelihood is unbounded; the posterior b floor must be
+#     counted in the JSON fallbacks), and the same with alpha_min = density (clamp counted);
+#   - GH data with p = -5;
+#   - a near-singular Sigma (two columns with correlation 0.999999);
+#   - d = 1 (every family) and d = 200 (n = 2000, a few iterations);
+#   - returns-scale data (smi_stocks, Sigma ~ 1e-4) and copies scaled by 1e-2 and 1e6: the mean
+#     log-likelihood of a copy scaled by s must be the unscaled fit's minus d log(s) to 1e-9
+#     relative (EM runs on standardized data, so it is scale-equivariant);
+#   - load: a 16-rank oversubscribed fit (2 cores) is bitwise the 1-rank fit.
+#
+#   extreme.sh NVMM DATA_DIR WORK_DIR
+set -euo pipefail
+nvmm=$(realpath "$1") data=$(realpath "$2") work=$3
+mkdir -p "$work"
+cd "$work"
+rm -f ./*.h5 ./*.csv ./*.json ./*.err
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+strip() { grep -v -E '"(ranks|elapsed_s)"' "$1"; }
+
+# fit NAME NP ARGS...: `nvmm fit ARGS` on NP ranks (60 s at most) into NAME.json; fails on a
+# non-zero exit status or an error message.
+fit() {
+  local name=$1 np=$2 t rc=0
+  shift 2
+  t=$(ms_now)
+  timeout -k 5 60 mpirun -n "$np" "$nvmm" fit "$@" --out "$name.h5" --json 1 --verbose 1 \
+    > "$name.json" 2> "$name.err" || rc=$?
+  ms=$(($(ms_now) - t))
+  if [ $rc -ne 0 ] || grep -q "nvmm: error" "$name.err"; then
+    grep -v -e '^-*$' "$name.err" | tail -n 8
+    fail "[$name] exit status $rc"
+  fi
+}
+# check NAME [REASONS] [PY-CONDITION]: the summary is finite (log-likelihood, mu, gamma, Sigma,
+# the subordinator: JSON null stands for NaN/Inf), its reason is one of REASONS (default
+# converged or max_iter), and the Python condition on j (the summary) holds. Prints a line.
+check() {
+  python3 - "$1" "${2:-converged max_iter}" "${3:-True}" "$ms" <<'PY' || fail "[$1] see above"
+import json, math, sys
+name, reasons, cond, ms = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+j = json.load(open(name + ".json"))
+def nums(x):
+    if isinstance(x, list):
+        for v in x:
+            yield from nums(v)
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from nums(v)
+    else:
+        yield x
+vals = [j["loglik_mean"]] + list(nums([j["mu"], j["gamma"], j["sigma"], j["subordinator"]]))
+bad = [v for v in vals if not isinstance(v, (int, float)) or not math.isfinite(v)]
+if bad:
+    print("FAIL [%s]: non-finite values in the summary: %s" % (name, bad[:5]))
+    sys.exit(1)
+if j["reason"] not in reasons:
+    print("FAIL [%s]: reason %s, want one of %s" % (name, j["reason"], reasons))
+    sys.exit(1)
+if not eval(cond, {"math": math, "j": j}):
+    print("FAIL [%s]: %s does not hold" % (name, cond))
+    sys.exit(1)
+fb = {k: v for k, v in j["fallbacks"].items() if v}
+print("ok   [%s] d = %d, n = %d, %s after %d iterations, mean LL %.10g%s (%s ms)" % (
+    name, j["d"], j["n"], j["reason"], j["iterations"], j["loglik_mean"],
+    ", fallbacks " + str(fb) if fb else "", ms))
+PY
+}
+
+# ---- a 3000-sigma outlier --------------------------------------------------------------------
+python3 - "$data/nig_5000x3.csv" <<'PY'
+import statistics, sys
+lines = open(sys.argv[1]).read().splitlines()
+rows = [[float(v) for v in l.split(",")] for l in lines[1:]]
+cols = list(zip(*rows))
+m, s = [statistics.fmean(c) for c in cols], [statistics.pstdev(c) for c in cols]
+rows.insert(2500, [m[0] + 3000 * s[0]] + m[1:])
+with open("outlier.csv", "w") as f:
+    f.write(lines[0] + "\n" + "".join(",".join(repr(v) for v in r) + "\n" for r in rows))
+PY
+"$nvmm" import outlier.csv outlier.h5 > /dev/null
+fit outlier-nig 2 --data outlier.h5 --family nig --tol 1e-8 --max-iter 1000
+check outlier-nig
+# GH: finite, but its GIG update lies beyond the InverseGamma limit at every iteration (counted
+# as gig_fallback; the subordinator stays at its start), so it ends below the NInvG fit.
+fit outlier-gh 2 --data outlier.h5 --family gh --tol 1e-8 --max-iter 1000
+check outlier-gh
+fit outlier-ninvg 2 --data outlier.h5 --family ninvg --tol 1e-8 --max-iter 1000
+check outlier-ninvg
+
+# ---- VG with alpha < d/2 ---------------------------------------------------------------------
+"$nvmm" sample --family vg --d 3 --gamma 0.2,-0.1,0.05 --sigma 1,0.3,0.1,0.3,1,0.2,0.1,0.2,1 \
+  --sub 0.5,0.5 --n 5000 --seed 3 --out vg.h5 > /dev/null
+fit vg-alpha-small 2 --data vg.h5 --family vg --tol 1e-8 --max-iter 1000
+check vg-alpha-small "converged max_iter diverged" \
+  "j['subordinator']['alpha'] < 1.5 and j['fallbacks']['bpost_floor'] > 0"
+fit vg-alpha-min 2 --data vg.h5 --family vg --tol 1e-8 --max-iter 1000 --alpha-min density
+check vg-alpha-min "converged max_iter" \
+  "j['subordinator']['alpha'] >= 1.6 - 1e-12 and j['fallbacks']['alpha_clamp'] > 0"
+
+# ---- GH with p = -5 --------------------------------------------------------------------------
+"$nvmm" sample --family gh --d 3 --gamma 0.3,-0.2,0.1 --sigma 1,0.3,0.1,0.3,1,0.2,0.1,0.2,1 \
+  --sub -5,1,4 --n 20000 --seed 5 --out ghp5.h5 > /dev/null
+fit gh-p-5 2 --data ghp5.h5 --family gh --tol 1e-8 --max-iter 2000
+check gh-p-5 "converged max_iter" "j['subordinator']['p'] < -2"
+
+# ---- near-singular Sigma: corr(x1, x2) = 0.999999 ----------------------------------------------
+# gamma_1 = gamma_2, so the data columns themselves have that correlation (the fit must find it:
+# 1 - rho within 20%; its sampling error at n = 5000 is ~3%).
+"$nvmm" sample --family nig --d 3 --gamma 0.3,0.3,0.1 \
+  --sigma 1,0.999999,0.1,0.999999,1,0.1,0.1,0.1,1 --sub 1,1.5 --n 5000 --seed 6 \
+  --out sing.h5 > /dev/null
+near_one="abs(1 - j['sigma'][0][1] / math.sqrt(j['sigma'][0][0] * j['sigma'][1][1]) - 1e-6) < 2e-7"
+for fam in nig gh vg ninvg gauss; do
+  fit "near-singular-$fam" 2 --data sing.h5 --family "$fam" --tol 1e-8 --max-iter 1000
+  check "near-singular-$fam" "converged max_iter" "$near_one"
+done
+
+# ---- d = 1 and d = 200 ---------------------------------------------------------------------------
+"$nvmm" sample --family nig --d 1 --gamma 0.4 --sigma 1 --sub 1,1.5 --n 5000 --seed 7 \
+  --out d1.h5 > /dev/null
+for fam in gh nig vg ninvg gauss; do
+  fit "d1-$fam" 2 --data d1.h5 --family "$fam" --tol 1e-8 --max-iter 1000
+  check "d1-$fam"
+done
+python3 - <<'PY'
+import random
+r = random.Random(8)
+d = 200
+with open("d200.csv", "w") as f:
+    f.write(",".join("c%d" % j for j in range(d)) + "\n")
+    for i in range(2000):
+        w = r.expovariate(1.0)  # one mixing variable per row: a variance-mean mixture
+        common = r.gauss(0, 1)
+        f.write(",".join(repr(0.1 * j + 0.05 * (j % 7) * w + w ** 0.5 * (r.gauss(0, 1) + 0.5 * common))
+                         for j in range(d)) + "\n")
+PY
+"$nvmm" import d200.csv d200.h5 > /dev/null
+for fam in nig gh; do
+  fit "d200-$fam" 2 --data d200.h5 --family "$fam" --tol 1e-8 --max-iter 4 --block-rows 512
+  check "d200-$fam" "converged max_iter" "j['d'] == 200"
+done
+
+# ---- scale: returns-scale data, copies scaled by 1e-2 and 1e6 -----------------------------------
+python3 - "$data/nig_5000x3.csv" "$data/smi_stocks.csv" <<'PY'
+import sys
+def scale(src, dst, s, skip):
+    lines = open(src).read().splitlines()
+    with open(dst, "w") as f:
+        f.write(",".join(lines[0].split(",")[skip:]) + "\n")
+        for l in lines[1:]:
+            f.write(",".join(repr(float(v) * s) for v in l.split(",")[skip:]) + "\n")
+for s, tag in (("1", "x1"), ("1e-2", "x1e-2"), ("1e6", "x1e6")):
+    scale(sys.argv[1], "nig_%s.csv" % tag, float(s), 0)
+# smi_stocks as it is (returns: Sigma ~ 1e-4), and its copy at unit scale (x 100).
+for s, tag in (("1", "x1"), ("1e2", "x1e2"), ("1e6", "x1e6")):
+    scale(sys.argv[2], "smi_%s.csv" % tag, float(s), 1)
+PY
+for f in nig_x1 nig_x1e-2 nig_x1e6 smi_x1 smi_x1e2 smi_x1e6; do "$nvmm" import "$f.csv" "$f.h5" > /dev/null; done
+# equivariant BASE SCALED S: mean LL(SCALED) = mean LL(BASE) - d log(S), to 1e-9 relative.
+equivariant() {
+  python3 - "$1" "$2" "$3" <<'PY' || fail "[$2] not scale-equivariant"
+import json, math, sys
+a, b = json.load(open(sys.argv[1] + ".json")), json.load(open(sys.argv[2] + ".json"))
+s = float(sys.argv[3])
+want = a["loglik_mean"] - a["d"] * math.log(s)
+rel = abs(b["loglik_mean"] - want) / abs(want)
+print("%s   [%s] mean LL %.15g = %s's %.15g - %d log(%s) (relative error %.1e)" % (
+    "ok" if rel <= 1e-9 else "FAIL", sys.argv[2], b["loglik_mean"], sys.argv[1],
+    a["loglik_mean"], a["d"], sys.argv[3], rel))
+sys.exit(0 if rel <= 1e-9 else 1)
+PY
+}
+for fam in nig gh; do
+  for f in nig_x1 nig_x1e-2 nig_x1e6 smi_x1 smi_x1e2 smi_x1e6; do
+    fit "$fam-$f" 2 --data "$f.h5" --family "$fam" --tol 1e-9 --max-iter 2000
+    check "$fam-$f" converged
+  done
+  equivariant "$fam-nig_x1" "$fam-nig_x1e-2" 1e-2
+  equivariant "$fam-nig_x1" "$fam-nig_x1e6" 1e6
+  equivariant "$fam-smi_x1e2" "$fam-smi_x1" 1e-2
+  equivariant "$fam-smi_x1" "$fam-smi_x1e6" 1e6
+done
+
+# ---- load: 16 ranks on 2 cores, bitwise the 1-rank fit --------------------------------------------
+# 256-row blocks give every one of the 16 ranks rows of nig_5000x3 (20 blocks).
+fit load-np1 1 --data nig_x1.h5 --family gh --tol 1e-9 --block-rows 256 --checkpoint load1.ck.h5 \
+  --checkpoint-every 20
+check load-np1 converged
+fit load-np16 16 --data nig_x1.h5 --family gh --tol 1e-9 --block-rows 256 \
+  --checkpoint load16.ck.h5 --checkpoint-every 20
+check load-np16 converged "j['ranks'] == 16"
+diff <(strip load-np1.json) <(strip load-np16.json) > /dev/null ||
+  fail "[load-np16] the 16-rank fit differs from the 1-rank fit"
+echo "ok   [load-np16] 16 ranks on $(nproc) cores: bitwise the 1-rank fit ($ms ms)"
+echo "all extreme-data checks passed"
