@@ -59,6 +59,9 @@ typedef struct cli_fit_config {
 
 void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg);
 int cli_config_read(MPI_Comm comm, const char *path);
+/* Forgets every key read or set so far (the table is the program's one configuration; the
+ * config fuzzer, tests/fuzz/, parses many in one process). */
+void cli_config_reset(void);
 int cli_config_flag(MPI_Comm comm, const char *flag, const char *value);
 int cli_config_is_flag(const char *flag);
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg);

@@ -62,6 +62,14 @@ static setting *find(const char *key) {
   return NULL;
 }
 
+void cli_config_reset(void) {
+  for (size_t i = 0; i < NSETTINGS; i++) {
+    settings[i].value[0] = '\0';
+    settings[i].origin[0] = '\0';
+    settings[i].set = 0;
+  }
+}
+
 void cli_fit_keys_help(FILE *out) {
   for (size_t i = 0; i < NSETTINGS; i++) {
     char flag[64];
@@ -97,6 +105,33 @@ static int on_ini(void *user, const char *section, const char *name, const char 
   return 1;
 }
 
+/* libinih reads a line into a fixed buffer (INI_MAX_LINE, 200 bytes in Debian's build) and
+ * parses the rest of a longer line as a line of its own, which can silently set a key from the
+ * middle of a long path. This reader stops the parse at such a line instead. */
+typedef struct line_reader {
+  FILE *f;
+  int line;     /* lines read so far */
+  int too_long; /* the first line longer than the buffer holds, or 0 */
+  int max;      /* the longest line the buffer holds, in characters */
+} line_reader;
+
+static char *read_line(char *str, int num, void *stream) {
+  line_reader *r = stream;
+  if (!fgets(str, num, r->f))
+    return NULL;
+  r->line++;
+  r->max = num - 1; /* room for the terminating null; the newline is read past */
+  size_t len = strlen(str);
+  if (len + 1 == (size_t)num && str[len - 1] != '\n') {
+    int c = getc(r->f);
+    if (c != '\n' && c != EOF) {
+      r->too_long = r->line;
+      return NULL;
+    }
+  }
+  return str;
+}
+
 int cli_config_read(MPI_Comm comm, const char *path) {
   ini_ctx c = {"", "", path, 0};
   FILE *f = fopen(path, "r");
@@ -104,11 +139,14 @@ int cli_config_read(MPI_Comm comm, const char *path) {
     cli_error(comm, "cannot read config file %s: %s", path, strerror(errno));
     return -1;
   }
-  int line = ini_parse_file(f, on_ini, &c);
+  line_reader r = {f, 0, 0, 0};
+  int line = ini_parse_stream(read_line, &r, on_ini, &c);
   fclose(f);
-  if (line == 0)
+  if (line == 0 && r.too_long == 0)
     return 0;
-  if (c.bad_key[0])
+  if (line == 0)
+    cli_error(comm, "%s:%d: line longer than %d characters", path, r.too_long, r.max);
+  else if (c.bad_key[0])
     cli_error(comm, "%s:%d: unknown config key '%s' (see nvmm fit --help)", path, line, c.bad_key);
   else if (c.bad_section[0])
     cli_error(comm, "%s:%d: unknown section [%s] (keys go at the top or under [fit])", path, line,
@@ -118,13 +156,41 @@ int cli_config_read(MPI_Comm comm, const char *path) {
   return -1;
 }
 
+/* The stored configuration is what cli_config_text wrote: one "key = value" line per key. It is
+ * read here rather than by libinih so that every value comes back exactly as written: libinih
+ * would cut a value at " ;" (an inline comment), strip blanks around it, and split a line
+ * longer than its buffer, and a path may be long or hold any of these. */
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin) {
-  ini_ctx c = {"", "", origin, 0};
-  int line = ini_parse_string(text, on_ini, &c);
-  if (line == 0)
-    return 0;
-  cli_error(comm, "%s:%d: cannot use the stored configuration (key '%s')", origin, line, c.bad_key);
-  return -1;
+  int line = 0;
+  for (const char *p = text; *p; p += *p == '\n') {
+    size_t len = strcspn(p, "\n");
+    const char *end = p + len, *eq = p;
+    line++;
+    while (eq + 3 <= end && strncmp(eq, " = ", 3) != 0)
+      eq++;
+    setting *s = NULL;
+    char key[128] = "";
+    if (len > 0 && eq + 3 <= end && (size_t)(eq - p) < sizeof key) {
+      memcpy(key, p, (size_t)(eq - p));
+      key[eq - p] = '\0';
+      s = find(key);
+    }
+    size_t vlen = s ? (size_t)(end - (eq + 3)) : 0;
+    if (len > 0 && (!s || vlen >= sizeof s->value)) {
+      cli_error(comm, "%s:%d: cannot use the stored configuration (%s%s%s)", origin, line,
+                s ? "the value of key '" : "expected a known key = value",
+                s ? key : "", s ? "' is too long" : "");
+      return -1;
+    }
+    if (s) {
+      memcpy(s->value, eq + 3, vlen);
+      s->value[vlen] = '\0';
+      snprintf(s->origin, sizeof s->origin, "%s (key '%s')", origin, key);
+      s->set = 1;
+    }
+    p = end;
+  }
+  return 0;
 }
 
 int cli_config_flag(MPI_Comm comm, const char *flag, const char *value) {
