@@ -153,6 +153,13 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
                     "'%s': /state has an invalid size (d = %" PRId64 ", %" PRId64 " iterations)",
                     path, ints[0], ints[2]);
+  /* The shapes of /state/sigma and /state/loglik before memory is sized from d and the
+   * iteration count: damaged ones (d = 2^20, 2^28 iterations) asked for 16 TB (tests/fuzz). */
+  hsize_t dd[2] = {(hsize_t)ints[0], (hsize_t)ints[0]}, nit = (hsize_t)ints[2];
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "sigma", 2, dd, NULL, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "loglik", 1, &nit, NULL, path);
   if (st == NVMM_OK)
     st = nvmm_fit_state_alloc(ints[0], (int)ints[2], s);
   if (st != NVMM_OK) {

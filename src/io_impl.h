@@ -48,7 +48,8 @@ nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what
 nvmm_status nvmm__commit_file(const char *tmp, const char *path);
 
 /* Scalar attributes and float64 datasets (rank 0, 1 or 2) of the files this module writes;
- * errors name the object and path. The getters check the shape and say what is missing. */
+ * errors name the object and path. The getters check the shape and say what is missing;
+ * nvmm__h5_get_array with out == NULL checks the shape only. */
 nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
                               const void *buf, const char *path);
 nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value, const char *path);

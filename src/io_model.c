@@ -506,11 +506,14 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
     same = got[i] == dims[i];
   if (!same) {
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d", path,
-                    name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank);
+                    "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d shape "
+                    "(%llu, %llu)",
+                    path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1],
+                    rank, (unsigned long long)(rank > 0 ? dims[0] : 0),
+                    (unsigned long long)(rank > 1 ? dims[1] : 0));
     goto cleanup;
   }
-  if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+  if (out && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': cannot read dataset '%s'", path,
                     name);
 cleanup:
@@ -534,6 +537,9 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
              "'%s': dimension d = %" PRId64 " is outside [1, %d]", path, d64, MODEL_D_MAX);
   size_t d = (size_t)d64;
   hsize_t dims[2] = {d, d};
+  /* The shape of sigma before memory is sized from d: a damaged d attribute (d = 100000 in a
+   * d = 3 file) asked for 80 GB before the file was found inconsistent (tests/fuzz). */
+  NVMM_CALL(nvmm__h5_get_array(file, "sigma", 2, dims, NULL, path));
   double *buf = malloc((2 * d + d * d) * sizeof *buf);
   NVMM_CHECK(buf, NVMM_ENOMEM, "'%s': cannot allocate a model of dimension %zu", path, d);
   double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
