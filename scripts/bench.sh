@@ -9,7 +9,8 @@
 #            of an EM iteration (initialization excluded);
 #   E ns/row the E-step kernel time per row and pass;
 #   M us/it  the M-step (closed forms, subordinator solve, regularization, broadcast);
-#   E/floor  E-step kernel time over one DSYRK on 4096 x d blocks (tests/bench_floor.c).
+#   E/floor  E-step kernel time over one DSYRK on 4096 x d blocks (tests/bench_floor.c, timed
+#            right before each fit), the median of the per-run ratios.
 # Usage: scripts/bench.sh [--build DIR] [--work DIR] [--reps N] [--quick] [TABLE_FILE]
 #   --quick drops the two largest workloads (10^6 x 32 and 10^5 x 256).
 set -euo pipefail
@@ -66,8 +67,10 @@ fi
 : > runs.txt
 echo "$cases" | while read -r name file fam iters ghyp target; do
   d=$(h5dump -H -d /X "$file.h5" | sed -n 's/.*DATASPACE  SIMPLE { ( [0-9]*, \([0-9]*\) ).*/\1/p')
-  fl=$("$floor" "$d")
   for r in $(seq "$reps"); do
+    # The floor is measured next to each fit: this machine's speed drifts by up to 1.5x over
+    # minutes, and a ratio of timings taken minutes apart would carry that drift.
+    fl=$("$floor" "$d" 11)
     mpirun -n 1 "$nvmm" fit --data "$file.h5" --family "$fam" --tol 0 --max-iter "$iters" \
       --init moments --out "m_$file.h5" --json 1 --verbose 2 2> /dev/null > "run.json" < /dev/null
     python3 - "$name" "$fam" "$ghyp" "$target" "$fl" run.json >> runs.txt <<'PY'

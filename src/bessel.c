@@ -25,6 +25,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "linalg.h"
+
 /* Switch between the series and the Chebyshev pieces. The series sums terms of both signs, and
  * its cancellation grows with z (for K_0: a factor 3 at z = 1, 12 at z = 2; more for the
  * mu-derivative near |mu| = 1/2, which reached 1.4e-14 at z = 2), so the pieces take over from
@@ -326,13 +328,14 @@ static void prepare_cheb(mu_cache *c, double mu, int p) {
 typedef struct {
   double v0, v1, d0, d1;
   double lns;   /* log(1/S) */
+  double mf;    /* with WANT_SPLIT: a factor of 1/S kept out of lns (log(1/S) = lns + log mf) */
   double w, lw; /* w = min(z, 1) and log w */
   double wz;    /* w / z */
   double rp0;   /* K_{mu+1}/K_mu, filled only for n = 0 */
   double rm0;   /* K_{mu-1}/K_mu, filled only for n = 0 */
 } k_seed;
 
-enum { WANT_K = 1, WANT_D = 2, WANT_N0 = 4 };
+enum { WANT_K = 1, WANT_D = 2, WANT_N0 = 4, WANT_SPLIT = 8 };
 
 /* The w-scaling of the seed: V_1 = S w K_{mu+1} needs (w/z) times z K_{mu+1}. */
 static inline void seed_scale(double z, double lz, k_seed *s) {
@@ -350,6 +353,15 @@ static inline void seed_scale(double z, double lz, k_seed *s) {
 /* mu = -1/2: K_{1/2}(z) = sqrt(pi/(2z)) e^{-z} (DLMF 10.39.2) and K_{1/2} = K_{-1/2}, with
  * S = 1/K_{1/2}; n >= 1 here, so no ratios for n = 0. No derivatives (see k_positive_order). */
 static inline void seed_half(double z, int flags, k_seed *s) {
+  if ((flags & WANT_SPLIT) && z > 1.0) {
+    /* No logarithm at all: w = 1, and sqrt(pi/(2z)) goes to the factor. */
+    seed_scale(z, 0.0, s);
+    s->lns = -z;
+    s->mf = sqrt(M_PI_2 / z);
+    s->v0 = 1.0;
+    s->v1 = 1.0;
+    return;
+  }
   const double lz = (flags & WANT_K) ? log(z) : 0.0; /* log z only enters log K */
   seed_scale(z, lz, s);
   s->lns = 0.5 * (log(M_PI_2) - lz) - z;
@@ -487,7 +499,7 @@ static void seed_cheb(const mu_cache *c, int p, double mu, double z, int flags, 
 __attribute__((always_inline)) /* one copy per entry point, specialized to its flags */
 #endif
 static inline void
-k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk) {
+k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk, double *mant) {
   long n = (long)a;          /* a <= NU_MAX */
   double mu = a - (double)n; /* exact (Sterbenz) */
   if (mu >= 0.5) {
@@ -505,6 +517,7 @@ k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk)
     flags |= WANT_N0;
   k_seed s;
   s.d0 = s.d1 = s.rp0 = s.rm0 = 0.0; /* set by the seeds where flags ask for them */
+  s.mf = 1.0;
   if (mu == 0.0) {
     if (z <= TEMME_Z_SWITCH)
       seed_series0(z, flags, &s);
@@ -540,8 +553,13 @@ k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk)
     }
   }
   if (n == 0) {
-    if (flags & WANT_K) {
+    if (flags & WANT_SPLIT) {
+      out->lnk = s.lns;
+      *mant = s.v0 * s.mf;
+    } else if (flags & WANT_K) {
       out->lnk = log(s.v0) + s.lns;
+    }
+    if (flags & WANT_K) {
       out->rp = s.rp0;
       out->rm = s.rm0;
     }
@@ -605,8 +623,13 @@ k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk)
       v = vp;
     }
   }
-  if (flags & WANT_K) {
+  if (flags & WANT_SPLIT) {
+    out->lnk = s.lns + e2 * M_LN2 - (double)n * s.lw;
+    *mant = v * s.mf;
+  } else if (flags & WANT_K) {
     out->lnk = log(v) + s.lns + e2 * M_LN2 - (double)n * s.lw;
+  }
+  if (flags & WANT_K) {
     out->rm = s.w * (vm / v);
     out->rp = out->rm + 2.0 * a / z;
   }
@@ -633,7 +656,7 @@ nvmm_status nvmm_bessel_k_eval(double nu, double z, nvmm_bessel_k *out) {
   NVMM_CHECK(out != NULL, NVMM_EINVAL, "nvmm_bessel_k_eval: out is NULL (nu = %g, z = %g)", nu, z);
   NVMM_CALL(check_args(nu, z));
   nvmm_bessel_k k;
-  k_positive_order(fabs(nu), z, WANT_K, &k, NULL);
+  k_positive_order(fabs(nu), z, WANT_K, &k, NULL, NULL);
   store_signed(nu, &k, out);
   return NVMM_OK;
 }
@@ -642,7 +665,7 @@ nvmm_status nvmm_bessel_lnk(double nu, double z, double *lnk) {
   NVMM_CHECK(lnk != NULL, NVMM_EINVAL, "nvmm_bessel_lnk: lnk is NULL (nu = %g, z = %g)", nu, z);
   NVMM_CALL(check_args(nu, z));
   nvmm_bessel_k k;
-  k_positive_order(fabs(nu), z, WANT_K, &k, NULL);
+  k_positive_order(fabs(nu), z, WANT_K, &k, NULL, NULL);
   *lnk = k.lnk;
   return NVMM_OK;
 }
@@ -653,7 +676,7 @@ nvmm_status nvmm_bessel_k_eval_dnu(double nu, double z, nvmm_bessel_k *out, doub
   NVMM_CALL(check_args(nu, z));
   nvmm_bessel_k k;
   double g;
-  k_positive_order(fabs(nu), z, WANT_K | WANT_D, &k, &g);
+  k_positive_order(fabs(nu), z, WANT_K | WANT_D, &k, &g, NULL);
   store_signed(nu, &k, out);
   *d1 = nu < 0.0 ? -g : g; /* the first derivative is odd in nu */
   return NVMM_OK;
@@ -665,11 +688,25 @@ nvmm_status nvmm_bessel_dnu(double nu, double z, double *d1, double *d2) {
              "bessel dnu: need finite nu and 0 < z < inf (nu = %g, z = %g)", nu, z);
   NVMM_CHECK(fabs(nu) <= NU_MAX, NVMM_EDOM, "bessel dnu: |nu| = %g exceeds %g", fabs(nu), NU_MAX);
   double g;
-  k_positive_order(fabs(nu), z, WANT_D, NULL, &g);
+  k_positive_order(fabs(nu), z, WANT_D, NULL, &g, NULL);
   *d1 = nu < 0.0 ? -g : g;
   if (d2 != NULL) {
     double q1;
     nvmm__bessel_dnu_quad(fabs(nu), z, &q1, d2); /* even in nu */
   }
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__bessel_k_split(double nu, double z, int need_d, nvmm_bessel_k *out, double *mant,
+                                 double *d1) {
+  NVMM_CALL(check_args(nu, z));
+  nvmm_bessel_k k;
+  double g = 0.0;
+  if (need_d)
+    k_positive_order(fabs(nu), z, WANT_K | WANT_D | WANT_SPLIT, &k, &g, mant);
+  else
+    k_positive_order(fabs(nu), z, WANT_K | WANT_SPLIT, &k, NULL, mant);
+  store_signed(nu, &k, out);
+  *d1 = nu < 0.0 ? -g : g;
   return NVMM_OK;
 }

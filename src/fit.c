@@ -109,6 +109,8 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
                                  double *out) {
   const size_t L = NVMM_XSUM_LIMBS, d = f->d;
   memset(f->acc, 0, (len * L + 2) * sizeof *f->acc);
+  for (size_t j = 0; j < d; j++)
+    f->rscale[j] = 1.0 / f->scale[j];
   nvmm_status st = NVMM_OK;
   double t0 = MPI_Wtime(), tk = 0.0;
   int64_t nchunks = f->x ? 1 : f->stream_chunks;
@@ -126,7 +128,7 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
       const double *xr = src + (size_t)r * d;
       for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < d; j++)
-          f->block[i * d + j] = (xr[i * d + j] - f->center[j]) / f->scale[j];
+          f->block[i * d + j] = (xr[i * d + j] - f->center[j]) * f->rscale[j];
       memset(f->bstats, 0, len * sizeof *f->bstats);
       double t1 = MPI_Wtime();
       st = fn(f, m, f->first_row + r0 + r, rows, f->block, f->bstats);
@@ -234,6 +236,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
              (long long)f->stream_rows);
   f->center = calloc(d, sizeof(double));
   f->scale = calloc(d, sizeof(double));
+  f->rscale = calloc(d, sizeof(double));
   f->corr = calloc(d * d, sizeof(double));
   f->block = calloc((size_t)f->o.block_rows * d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
@@ -245,8 +248,8 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->h_change = calloc(hist, sizeof(double));
   f->h_elapsed = calloc(hist, sizeof(double));
   f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
-  NVMM_CHECK(f->center && f->scale && f->corr && f->block && f->bstats && f->acc && f->stats &&
-                 f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
+  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->block && f->bstats && f->acc &&
+                 f->stats && f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
                  f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
@@ -359,6 +362,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->stream);
   free(f->center);
   free(f->scale);
+  free(f->rscale);
   free(f->corr);
   free(f->block);
   free(f->bstats);

@@ -21,6 +21,7 @@ struct nvmm_fit {
   uint64_t fp_local;     /* this rank's part of the fingerprint */
   double *center;        /* d: global column means (0 without standardization) */
   double *scale;         /* d: global column standard deviations (1 without) */
+  double *rscale;        /* d: 1 / scale, refreshed at every pass (a product is cheaper) */
   double *corr;          /* d x d: covariance of the standardized data */
   nvmm_model *model;     /* current model, standardized coordinates */
   nvmm_model *next;      /* M-step output */
