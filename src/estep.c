@@ -243,9 +243,10 @@ static size_t chunk_rows(size_t d) {
 
 struct nvmm_estep_ws {
   size_t d;
-  double *w;    /* d: L^-1 gamma */
-  double *linv; /* d x d: L^-1, row-major lower (= U^-1 column-major upper, U = L^T) */
-  double *key;  /* d x d: the factor linv was computed from (valid when have_inv) */
+  double *w;            /* d: L^-1 gamma */
+  double *linv;         /* d x d: L^-1, row-major lower (= U^-1 column-major upper, U = L^T) */
+  double *zeros, *ones; /* d each: the identity standardization */
+  double *key;          /* d x d: the factor linv was computed from (valid when have_inv) */
   int have_inv;
   size_t chunk; /* rows per chunk */
   double *z;    /* chunk x d: L^-1 (x - mu), later sqrt(u) x (column-major d x chunk) */
@@ -258,7 +259,7 @@ nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
   *out = NULL;
   nvmm_estep_ws *ws = calloc(1, sizeof *ws);
   size_t ch = chunk_rows(d);
-  double *buf = calloc(d + 2 * d * d + ch * d + ch + d * d, sizeof *buf);
+  double *buf = calloc(3 * d + 2 * d * d + ch * d + ch + d * d, sizeof *buf);
   if (!ws || !buf) {
     free(ws);
     free(buf);
@@ -266,7 +267,11 @@ nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
   }
   ws->d = d;
   ws->w = buf;
-  ws->linv = buf + d;
+  ws->zeros = buf + d;
+  ws->ones = ws->zeros + d;
+  for (size_t j = 0; j < d; j++)
+    ws->ones[j] = 1.0;
+  ws->linv = ws->ones + d;
   ws->key = ws->linv + d * d;
   ws->z = ws->key + d * d;
   ws->chunk = ch;
@@ -299,19 +304,20 @@ void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, con
  * that restrict tells the compiler the arrays do not overlap: it then keeps mu, sx and sux out
  * of the store-to-load chains and pairs the loops into vector operations (the two loops took
  * 40% of the kernel's own time at d = 32 before). */
-static void center_rows(size_t rows, size_t d, const double *restrict x, const double *restrict mu,
-                        double *restrict z) {
+static void center_rows(size_t rows, size_t d, const double *restrict x, const double *restrict c,
+                        const double *restrict rs, const double *restrict mu, double *restrict z) {
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < d; j++)
-      z[i * d + j] = x[i * d + j] - mu[j];
+      z[i * d + j] = (x[i * d + j] - c[j]) * rs[j] - mu[j];
 }
 
-static void scale_rows(size_t rows, size_t d, const double *restrict x, const double *restrict u,
-                       double *restrict z, double *restrict sx, double *restrict sux) {
+static void scale_rows(size_t rows, size_t d, const double *restrict x, const double *restrict c,
+                       const double *restrict rs, const double *restrict u, double *restrict z,
+                       double *restrict sx, double *restrict sux) {
   for (size_t i = 0; i < rows; i++) {
     const double ui = u[i], su = sqrt(ui);
     for (size_t j = 0; j < d; j++) {
-      const double xj = x[i * d + j];
+      const double xj = (x[i * d + j] - c[j]) * rs[j];
       sx[j] += xj;
       sux[j] += ui * xj;
       z[i * d + j] = su * xj;
@@ -321,7 +327,8 @@ static void scale_rows(size_t rows, size_t d, const double *restrict x, const do
 
 /* One chunk of at most ws->chunk rows (row0 is its index in the caller's block, for messages). */
 static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, size_t rows,
-                         size_t row0, const double *x, double *stats) {
+                         size_t row0, const double *x, const double *xc, const double *xr,
+                         double *stats) {
   const size_t d = m->d;
   const int dn = (int)d, cn = (int)rows;
   const double one = 1.0, zero = 0.0;
@@ -329,7 +336,7 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
   /* Z = L^-1 (X - mu): the rows are the columns of a column-major d x rows matrix, and the
    * row-major lower L^-1 is the column-major upper U^-1 (U = L^T), so Z = U^-T (X - mu) is one
    * DTRMM with the cached inverse (BLAS-3). */
-  center_rows(rows, d, x, m->mu, z);
+  center_rows(rows, d, x, xc, xr, m->mu, z);
   dtrmm_("L", "U", "T", "N", &dn, &cn, &one, ws->linv, &dn, z, &dn, 1, 1, 1, 1);
   double *sx = stats + nvmm_stats_x(d), *sux = stats + nvmm_stats_ux(d);
   acc s;
@@ -359,7 +366,7 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
   NVMM_CALL(acc_finish(c, &s, stats));
   /* The weighted Gram sum u x x^T = Y Y^T with Y = sqrt(u) x (DSYRK; u > 0), and the sums of x
    * and u x, reusing the buffer of Z. */
-  scale_rows(rows, d, x, u, z, sx, sux);
+  scale_rows(rows, d, x, xc, xr, u, z, sx, sux);
   dsyrk_("U", "N", &dn, &cn, &one, z, &dn, &zero, ws->gram, &dn, 1, 1);
   /* Column-major upper (k <= j) is element gram[j * d + k]: add it to the packed lower sums. */
   double *suxx = stats + nvmm_stats_uxx(d);
@@ -404,17 +411,18 @@ __attribute__((always_inline))
 #endif
 static inline nvmm_status
 chunk_small_d(const size_t d, const nvmm_model *m, const pass *c, const nvmm_estep_ws *ws,
-              size_t rows, const double *x, double *stats) {
+              size_t rows, const double *x, const double *xc, const double *xr, double *stats) {
   const double *li = ws->linv, *w = ws->w, *mu = m->mu;
   double sx[SMALL_D] = {0}, sux[SMALL_D] = {0}, g[SMALL_D * (SMALL_D + 1) / 2] = {0};
   acc s;
   acc_init(&s);
   for (size_t i = 0; i < rows; i++) {
-    const double *xi = x + i * d;
-    double t[SMALL_D], q = 0.0, zw = 0.0;
+    double xi[SMALL_D], t[SMALL_D], q = 0.0, zw = 0.0;
     UNROLL
-    for (size_t j = 0; j < d; j++)
+    for (size_t j = 0; j < d; j++) {
+      xi[j] = (x[i * d + j] - xc[j]) * xr[j];
       t[j] = xi[j] - mu[j];
+    }
     /* z = L^-1 (x - mu) by products with the explicit inverse: the d dot products are
      * independent, where substitution would chain every z_j to the previous ones. */
     UNROLL
@@ -455,11 +463,12 @@ chunk_small_d(const size_t d, const nvmm_model *m, const pass *c, const nvmm_est
 }
 
 static nvmm_status chunk_small(const nvmm_model *m, const pass *c, const nvmm_estep_ws *ws,
-                               size_t rows, const double *x, double *stats) {
+                               size_t rows, const double *x, const double *xc, const double *xr,
+                               double *stats) {
   switch (m->d) {
 #define CASE(D)                                                                                    \
   case D:                                                                                          \
-    return chunk_small_d(D, m, c, ws, rows, x, stats);
+    return chunk_small_d(D, m, c, ws, rows, x, xc, xr, stats);
     CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
 #undef CASE
   }
@@ -468,6 +477,11 @@ static nvmm_status chunk_small(const nvmm_model *m, const pass *c, const nvmm_es
 
 nvmm_status nvmm_estep_block(const nvmm_model *m, nvmm_estep_ws *ws, size_t n, const double *x,
                              double *stats) {
+  return nvmm_estep_block_std(m, ws, n, x, NULL, NULL, stats);
+}
+
+nvmm_status nvmm_estep_block_std(const nvmm_model *m, nvmm_estep_ws *ws, size_t n, const double *x,
+                                 const double *center, const double *rscale, double *stats) {
   NVMM_CHECK(m && ws && (x || n == 0) && stats, NVMM_EINVAL,
              "model, workspace, x and stats must not be NULL");
   NVMM_CHECK(ws->d == m->d && m->d <= INT_MAX, NVMM_EINVAL,
@@ -475,12 +489,15 @@ nvmm_status nvmm_estep_block(const nvmm_model *m, nvmm_estep_ws *ws, size_t n, c
   pass c;
   NVMM_CALL(pass_init(m, ws->w, &c));
   const size_t d = m->d;
+  NVMM_CHECK(!center == !rscale, NVMM_EINVAL, "center and rscale must both be given or both NULL");
+  /* x - 0 and x * 1 are exact: the identity standardization changes no bit. */
+  const double *xc = center ? center : ws->zeros, *xr = rscale ? rscale : ws->ones;
   NVMM_CALL(factor_inverse(m, ws));
   if (d <= SMALL_D)
-    return chunk_small(m, &c, ws, n, x, stats);
+    return chunk_small(m, &c, ws, n, x, xc, xr, stats);
   for (size_t r = 0; r < n; r += ws->chunk) {
     size_t rows = n - r < ws->chunk ? n - r : ws->chunk;
-    NVMM_CALL(chunk(m, &c, ws, rows, r, x + r * d, stats));
+    NVMM_CALL(chunk(m, &c, ws, rows, r, x + r * d, xc, xr, stats));
   }
   return NVMM_OK;
 }

@@ -125,13 +125,11 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
     /* After a local failure the loop goes on reading (collective) but computes nothing. */
     for (int64_t r = 0; r < nr && st == NVMM_OK; r += f->o.block_rows) {
       size_t rows = (size_t)(nr - r < f->o.block_rows ? nr - r : f->o.block_rows);
+      /* The block functions standardize as they read ((x - center) * rscale): no copy. */
       const double *xr = src + (size_t)r * d;
-      for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < d; j++)
-          f->block[i * d + j] = (xr[i * d + j] - f->center[j]) * f->rscale[j];
       memset(f->bstats, 0, len * sizeof *f->bstats);
       double t1 = MPI_Wtime();
-      st = fn(f, m, f->first_row + r0 + r, rows, f->block, f->bstats);
+      st = fn(f, m, f->first_row + r0 + r, rows, xr, f->bstats);
       tk += MPI_Wtime() - t1;
       for (size_t k = 0; k < len && st == NVMM_OK; k++)
         nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
@@ -162,8 +160,8 @@ static uint64_t row_hash(const double *row, size_t d, int64_t index);
 
 static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                              const double *xb, double *out) {
-  /* Raw (unstandardized) column sums; f->center is still 0 and f->scale 1 here. The same pass
-   * hashes every row for the data fingerprint (about a nanosecond per value, once per fit). */
+  /* Raw column sums (the first pass: nothing to standardize with yet). The same pass hashes
+   * every row for the data fingerprint (about a nanosecond per value, once per fit). */
   for (size_t i = 0; i < rows; i++) {
     for (size_t j = 0; j < f->d; j++)
       out[j] += xb[i * f->d + j];
@@ -175,10 +173,13 @@ static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, int64_t row0, siz
 
 static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                const double *xb, double *out) {
-  /* Centred cross products (center holds the mean), lower triangle packed by rows. */
+  /* Centred cross products (center holds the mean, scale is still 1), lower triangle packed by
+   * rows. */
   size_t d = f->d;
+  double *xi = f->row;
   for (size_t i = 0; i < rows; i++) {
-    const double *xi = xb + i * d;
+    for (size_t j = 0; j < d; j++)
+      xi[j] = (xb[i * d + j] - f->center[j]) * f->rscale[j];
     double *o = out;
     for (size_t j = 0; j < d; j++, o += j)
       for (size_t k = 0; k <= j; k++)
@@ -189,7 +190,7 @@ static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, int64_t row0, s
 
 static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                const double *xb, double *out) {
-  return nvmm_estep_block(m, f->ews, rows, xb, out);
+  return nvmm_estep_block_std(m, f->ews, rows, xb, f->center, f->rscale, out);
 }
 
 /* Global mean and covariance (two exact passes: centring before the cross products avoids the
@@ -238,7 +239,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->scale = calloc(d, sizeof(double));
   f->rscale = calloc(d, sizeof(double));
   f->corr = calloc(d * d, sizeof(double));
-  f->block = calloc((size_t)f->o.block_rows * d, sizeof(double));
+  f->row = calloc(d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
   f->acc = calloc(need * L + 2, sizeof(int64_t));
   f->stats = calloc(need, sizeof(double));
@@ -248,7 +249,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->h_change = calloc(hist, sizeof(double));
   f->h_elapsed = calloc(hist, sizeof(double));
   f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
-  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->block && f->bstats && f->acc &&
+  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->row && f->bstats && f->acc &&
                  f->stats && f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
                  f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
@@ -364,7 +365,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->scale);
   free(f->rscale);
   free(f->corr);
-  free(f->block);
+  free(f->row);
   free(f->bstats);
   free(f->acc);
   free(f->stats);

@@ -27,7 +27,7 @@ struct nvmm_fit {
   nvmm_model *next;      /* M-step output */
   double target_logdet;  /* det_sigma_x target, standardized coordinates */
   size_t len;            /* statistics length */
-  double *block;         /* block_rows x d standardized rows */
+  double *row;           /* d: one standardized row (the moments pass) */
   double *bstats;        /* one block's statistics (len) */
   int64_t *acc;          /* len exact accumulators + 1 error flag */
   double *stats;         /* reduced statistics (len) */

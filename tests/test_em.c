@@ -185,6 +185,40 @@ START_TEST(test_estep_block_matches_reference) {
 }
 END_TEST
 
+/* Standardizing on the fly (the fit's path) gives bitwise the sums of the standardized copy:
+ * the same expression (x - c) * r is evaluated either way. Both kernels (d = 3, 13). Exact
+ * equality is the contract (rank-count independence and resume rely on it). */
+START_TEST(test_estep_block_std_bitwise) {
+  static const size_t dims[] = {3, 13};
+  for (int di = 0; di < 2; di++) {
+    size_t d = dims[di], n = 1500, len = nvmm_stats_len(d);
+    nvmm_model *m = make_model(NVMM_FAMILY_GH, d, default_par[NVMM_FAMILY_GH]);
+    double *x = malloc(n * d * sizeof *x), *xs = malloc(n * d * sizeof *xs);
+    double *a = calloc(len, sizeof *a), *b = calloc(len, sizeof *b);
+    double *c = malloc(d * sizeof *c), *r = malloc(d * sizeof *r);
+    for (size_t j = 0; j < d; j++) {
+      c[j] = 100.0 + 3.7 * (double)j; /* the raw data sit far from 0 and on other scales */
+      r[j] = 1.0 / (0.01 * (1.0 + (double)j));
+    }
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < d; j++) {
+        double v = 1.3 * sin(0.37 * (double)(i * d + j)) + 0.2 * cos(1.7 * (double)(i * d + j));
+        x[i * d + j] = c[j] + v / r[j];
+        xs[i * d + j] = (x[i * d + j] - c[j]) * r[j];
+      }
+    nvmm_estep_ws *ws;
+    ck_assert_ok(nvmm_estep_ws_alloc(d, &ws));
+    ck_assert_ok(nvmm_estep_block(m, ws, n, xs, a));
+    ck_assert_ok(nvmm_estep_block_std(m, ws, n, x, c, r, b));
+    ck_assert_msg(memcmp(a, b, len * sizeof *a) == 0, "d = %zu: sums differ", d);
+    ck_assert_int_eq(nvmm_estep_block_std(m, ws, n, x, c, NULL, b), NVMM_EINVAL);
+    nvmm_estep_ws_free(&ws);
+    free(x), free(xs), free(a), free(b), free(c), free(r);
+    nvmm_model_free(&m);
+  }
+}
+END_TEST
+
 /* The M-step inverts the population expectations: feeding it eta(model) (numerics.md 1.5:
  * E[X] = mu + gamma E Y, E[X/Y] = mu E[1/Y] + gamma, E[XX^T/Y] = Sigma + mu mu^T E[1/Y] +
  * gamma gamma^T E Y + mu gamma^T + gamma mu^T) returns the model. 1e-9 relative: the GIG solve
@@ -427,6 +461,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, test_estep_vs_quadrature);
   tcase_add_test(tc, test_estep_additive);
   tcase_add_test(tc, test_estep_block_matches_reference);
+  tcase_add_test(tc, test_estep_block_std_bitwise);
   tcase_add_test(tc, test_vg_floor);
   tcase_add_test(tc, test_ninvg_zero_gamma);
   suite_add_tcase(s, tc);

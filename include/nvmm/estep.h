@@ -51,11 +51,20 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_
 NVMM_EXTERN void nvmm_estep_ws_free(nvmm_estep_ws **ws);
 
 /* The same sums as nvmm_estep, computed by chunks of rows with BLAS-3: Z = L^-1 (X - mu) by one
- * triangular solve per chunk and the weighted Gram sum u x x^T by DSYRK on sqrt(u)-scaled rows.
- * The hot path of a fit; nvmm_estep is the row-by-row reference it is tested against.
- * Allocates nothing. Errors: as nvmm_estep. */
+ * triangular multiply with the cached inverse per chunk and the weighted Gram sum u x x^T by
+ * DSYRK on sqrt(u)-scaled rows (for d <= 5, a register kernel row by row). nvmm_estep is the
+ * row-by-row reference it is tested against. Allocates nothing. Errors: as nvmm_estep. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_block(const nvmm_model *m, nvmm_estep_ws *ws,
                                                         size_t n, const double *x, double *stats);
+
+/* nvmm_estep_block of the standardized rows (x_ij - center_j) * rscale_j, computed on the fly
+ * (the hot path of a fit: the data are read once per pass, with no standardized copy). The
+ * result is bitwise that of nvmm_estep_block on a copy standardized by the same expression.
+ * center and rscale hold d values each; NULL for both means no standardization. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_block_std(const nvmm_model *m, nvmm_estep_ws *ws,
+                                                            size_t n, const double *x,
+                                                            const double *center,
+                                                            const double *rscale, double *stats);
 
 /* Counters of every floor, clamp and fallback the M-step applied. */
 typedef struct nvmm_mstep_counts {
