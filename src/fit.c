@@ -105,6 +105,8 @@ static nvmm_status shard_chunk(nvmm_fit *f, int64_t c, int64_t *r0, int64_t *row
   return f->reader(f->reader_ctx, f->first_row + (*rows > 0 ? *r0 : 0), *rows, f->stream);
 }
 
+static block_fn block_estep;
+
 static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, block_fn *fn,
                                  double *out) {
   const size_t L = NVMM_XSUM_LIMBS, d = f->d;
@@ -150,9 +152,13 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
   for (size_t k = 0; k < len; k++)
     out[k] = nvmm_xsum_value(f->acc + k * L);
   f->stop_seen = f->acc[len * L + 1] != 0;
-  f->t_estep += tk;
-  f->t_reduce += MPI_Wtime() - t0 - tk;
-  f->passes++;
+  if (fn == block_estep) {
+    f->t_estep += tk;
+    f->t_reduce += MPI_Wtime() - t0 - tk;
+    f->passes++;
+  } else {
+    f->t_moments += MPI_Wtime() - t0;
+  }
   return NVMM_OK;
 }
 
@@ -171,20 +177,32 @@ static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, int64_t row0, siz
   return NVMM_OK;
 }
 
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
+            size_t);
+
 static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                const double *xb, double *out) {
   /* Centred cross products (center holds the mean, scale is still 1), lower triangle packed by
-   * rows. */
-  size_t d = f->d;
-  double *xi = f->row;
-  for (size_t i = 0; i < rows; i++) {
-    for (size_t j = 0; j < d; j++)
-      xi[j] = (xb[i * d + j] - f->center[j]) * f->rscale[j];
-    double *o = out;
-    for (size_t j = 0; j < d; j++, o += j)
-      for (size_t k = 0; k <= j; k++)
-        o[k] += xi[j] * xi[k];
+   * rows: DSYRK on chunks of centred rows (a scalar loop took d^2/2 multiply-adds per row at
+   * ~1 per cycle: 1.7 s for 10^5 x 256, five E-step passes' worth). */
+  const size_t d = f->d, ch = f->cross_rows;
+  const int dn = (int)d;
+  const double one = 1.0;
+  memset(f->cross, 0, d * d * sizeof *f->cross);
+  for (size_t r = 0; r < rows; r += ch) {
+    const size_t nr = rows - r < ch ? rows - r : ch;
+    const int cn = (int)nr;
+    for (size_t i = 0; i < nr; i++)
+      for (size_t j = 0; j < d; j++)
+        f->row[i * d + j] = (xb[(r + i) * d + j] - f->center[j]) * f->rscale[j];
+    dsyrk_("U", "N", &dn, &cn, &one, f->row, &dn, &one, f->cross, &dn, 1, 1);
   }
+  /* Column-major upper (k <= j) is element cross[j * d + k]. */
+  double *o = out;
+  for (size_t j = 0; j < d; j++, o += j)
+    for (size_t k = 0; k <= j; k++)
+      o[k] += f->cross[j * d + k];
   return NVMM_OK;
 }
 
@@ -239,7 +257,12 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->scale = calloc(d, sizeof(double));
   f->rscale = calloc(d, sizeof(double));
   f->corr = calloc(d * d, sizeof(double));
-  f->row = calloc(d, sizeof(double));
+  /* Chunks of centred rows for the cross products: up to 256 rows or 2 MiB. */
+  f->cross_rows = (size_t)f->o.block_rows < 256 ? (size_t)f->o.block_rows : 256;
+  while (f->cross_rows > 1 && f->cross_rows * d > ((size_t)1 << 18))
+    f->cross_rows /= 2;
+  f->row = calloc(f->cross_rows * d, sizeof(double));
+  f->cross = calloc(d * d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
   f->acc = calloc(need * L + 2, sizeof(int64_t));
   f->stats = calloc(need, sizeof(double));
@@ -249,9 +272,9 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->h_change = calloc(hist, sizeof(double));
   f->h_elapsed = calloc(hist, sizeof(double));
   f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
-  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->row && f->bstats && f->acc &&
-                 f->stats && f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
-                 f->h_counters,
+  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->row && f->cross && f->bstats &&
+                 f->acc && f->stats && f->scratch && f->pack && f->h_loglik && f->h_change &&
+                 f->h_elapsed && f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
@@ -366,6 +389,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->rscale);
   free(f->corr);
   free(f->row);
+  free(f->cross);
   free(f->bstats);
   free(f->acc);
   free(f->stats);
@@ -639,6 +663,7 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   memcpy(s->counters, f->totals, sizeof f->totals);
   s->t_estep = f->t_estep;
   s->t_reduce = f->t_reduce;
+  s->t_moments = f->t_moments;
   s->t_mstep = f->t_mstep;
   s->passes = f->passes;
 }

@@ -27,14 +27,16 @@ struct nvmm_fit {
   nvmm_model *next;      /* M-step output */
   double target_logdet;  /* det_sigma_x target, standardized coordinates */
   size_t len;            /* statistics length */
-  double *row;           /* d: one standardized row (the moments pass) */
-  double *bstats;        /* one block's statistics (len) */
-  int64_t *acc;          /* len exact accumulators + 1 error flag */
-  double *stats;         /* reduced statistics (len) */
-  double *scratch;       /* d*d + 2d for the M-step */
-  nvmm_estep_ws *ews;    /* the blocked E-step's workspace */
-  nvmm_pchol *pchol;     /* ScaLAPACK factorizer when d >= scalapack_min_d, else NULL */
-  double *pack;          /* broadcast buffer of a model and the iteration's outcome */
+  double *row;           /* cross_rows x d: centred rows (the moments pass) */
+  double *cross;         /* d x d: one block's cross products (the moments pass) */
+  size_t cross_rows;
+  double *bstats;     /* one block's statistics (len) */
+  int64_t *acc;       /* len exact accumulators + 1 error flag */
+  double *stats;      /* reduced statistics (len) */
+  double *scratch;    /* d*d + 2d for the M-step */
+  nvmm_estep_ws *ews; /* the blocked E-step's workspace */
+  nvmm_pchol *pchol;  /* ScaLAPACK factorizer when d >= scalapack_min_d, else NULL */
+  double *pack;       /* broadcast buffer of a model and the iteration's outcome */
   size_t pack_len;
   /* history, allocated for max_iter entries */
   double *h_loglik, *h_change, *h_elapsed, *h_counters;
@@ -48,6 +50,7 @@ struct nvmm_fit {
   volatile const sig_atomic_t *stop_flag; /* set by a signal handler; NULL for none */
   uint64_t fingerprint;                   /* checksum of the data (nvmm_fit_fingerprint) */
   double t_estep, t_reduce, t_mstep;      /* timers (nvmm_fit_summary) */
+  double t_moments;
   int passes;
   int stop_seen; /* the last reduction carried a stop request */
 };
