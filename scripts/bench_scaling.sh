@@ -37,7 +37,7 @@ done
 build=$(cd "$build" && pwd)
 nvmm=$build/src/cli/nvmm
 [ -x "$nvmm" ] || { echo "bench_scaling.sh: build first (meson setup $build && ninja -C $build)" >&2; exit 2; }
-cores=$(nproc)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) # nproc alone obeys OMP_NUM_THREADS
 for r in $ranks; do
   [ "$r" -le "$cores" ] || { echo "bench_scaling.sh: $r ranks > $cores cores" >&2; exit 2; }
 done

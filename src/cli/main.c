@@ -1,11 +1,16 @@
 /* main.c: the nvmm program: MPI setup, subcommand dispatch, --help and --version. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
 
 #include "cli.h"
+
+/* OpenBLAS's thread count (declared in its cblas.h, which would also declare a CBLAS that GSL's
+ * headers declare differently). */
+void openblas_set_num_threads(int num_threads);
 
 static const char usage[] =
     "Usage: nvmm [--help] [--version] <command> [options]\n"
@@ -24,7 +29,11 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  -h, --help     show this help and exit\n"
-    "  -V, --version  print the version and exit\n";
+    "  -V, --version  print the version and exit\n"
+    "\n"
+    "Environment:\n"
+    "  OPENBLAS_NUM_THREADS  BLAS threads per rank; unset, nvmm uses 1 (ranks are the unit of\n"
+    "                        parallelism: one rank per core)\n";
 
 static int dispatch(MPI_Comm comm, int argc, char **argv) {
   int rank;
@@ -64,6 +73,10 @@ int main(int argc, char **argv) {
   /* Past a file size limit (ulimit -f) a write then fails with EFBIG, which the writers report
    * naming the file, instead of SIGXFSZ killing the rank with a core dump. */
   signal(SIGXFSZ, SIG_IGN);
+  /* OpenBLAS would start one thread per core in every rank: with one rank per core that
+   * oversubscribes each core rank-count times. An explicit setting is the user's choice. */
+  if (!getenv("OPENBLAS_NUM_THREADS"))
+    openblas_set_num_threads(1);
   MPI_Comm comm;
   MPI_Comm_dup(MPI_COMM_WORLD, &comm);
   int rc = dispatch(comm, argc, argv);
