@@ -5,9 +5,9 @@
 # machine's speed hit every rank count alike.
 #
 # Columns: ranks; ms/iter = the steady-state EM iteration (E-step pass + exact reduction +
-# M-step, initialization excluded), median over the repetitions; E ms = the E-step kernel alone
-# (the slowest rank's, as every rank waits for it in the Allreduce); red ms = reduction plus
-# waiting; speedup = ms/iter(first rank count) / ms/iter; efficiency = speedup / (ranks / first).
+# M-step, initialization excluded), median over the repetitions; E ms = rank 0's E-step kernel
+# per pass; red ms = rank 0's exact reduction plus any wait for the other ranks;
+# speedup = ms/iter(first rank count) / ms/iter; efficiency = speedup / (ranks / first).
 # Every fit's JSON must agree bitwise apart from timings (the rank-count-independence the fit
 # guarantees); the script checks this and fails otherwise.
 #
