@@ -656,39 +656,53 @@ START_TEST(test_gig_warm_iterations) {
 }
 END_TEST
 
-/* The counted fallback (numerics.md 3.6, A.4). (1) eta = (psi(3), 0.6, 3) matches a
+/* The counted fallbacks (numerics.md 3.6, A.4). (1) eta = (psi(3), 0.6, 3) matches a
  * Gamma(3, 1) in E log Y and E Y but asks for E 1/Y = 0.6 > 0.5, the Gamma's; since E 1/Y
  * increases with theta_2 = -b/2 along the fixed-(E log Y, E Y) curve, it needs b < 0: no GIG
- * has it, and the solver says so before any Newton step. (2) The eta of GIG(55, 1.3, 0.7) has
- * a GIG, but outside the sanity bound |p| <= 50: every Newton run fails its moment check. */
+ * has it, the M-step objective's supremum is that Gamma (the KKT condition on the boundary
+ * b = 0), and the solver returns it, as GIG(3, 2, b) with sqrt(2b) = 1e-8, before any Newton
+ * step, with or without a warm start. Its E log Y and E Y match eta to 1e-12 (the digamma
+ * inverse's tolerance); E 1/Y is the Gamma's 0.5. (2) The mirror image for the InverseGamma.
+ * (3) The eta of GIG(55, 1.3, 0.7) has a GIG, but outside the sanity bound |p| <= 50: every
+ * Newton run fails its moment check and the warm start is kept. */
+static void check_boundary(const double eta[3], const nvmm_sub *warm, double p, double a, double b,
+                           int zero) {
+  nvmm_sub out;
+  nvmm_sub_info info;
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, warm, 0.0, &out, &info));
+  ck_assert(info.fallback == 1 && info.boundary == 1 && info.iterations == 0);
+  ck_assert_int_eq(out.kind, NVMM_SUB_GIG);
+  ck_assert_rel(out.par[0], p, 1e-12);
+  ck_assert_rel(out.par[zero == 1 ? 2 : 1], zero == 1 ? b : a, 1e-12);
+  ck_assert_rel(sqrt(out.par[1] * out.par[2]), 1e-8, 1e-12);
+  double got[3];
+  ck_assert_ok(nvmm_sub_eta(&out, got));
+  ck_assert_rel(got[0], eta[0], 1e-12);
+  ck_assert_rel(got[zero == 1 ? 1 : 2], eta[zero == 1 ? 1 : 2], 1e-12);
+  ck_assert_rel(got[zero == 1 ? 2 : 1], 0.5, 1e-12); /* the limit's moment, not eta's 0.6 */
+}
+
 START_TEST(test_gig_fallback) {
   double eta[3] = {gsl_sf_psi(3.0), 0.6, 3.0};
   nvmm_sub warm = make(NVMM_SUB_GIG, 2.385, 0.731, 1.93), out;
   nvmm_sub_info info;
-  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &warm, 0.0, &out, &info));
-  ck_assert_int_eq(info.fallback, 1);
-  ck_assert_int_eq(out.kind, NVMM_SUB_GIG);
-  ck_assert(memcmp(out.par, warm.par, sizeof out.par) == 0);
-  ck_assert(info.grad_norm > 1e-8);
-  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, NULL, 0.0, &out, &info), NVMM_ENOCONV,
-                  "beyond the E 1/Y of the Gamma limit");
+  check_boundary(eta, &warm, 3.0, 2.0, 0.0, 2);
+  check_boundary(eta, NULL, 3.0, 2.0, 0.0, 2);
   /* The mirror image: an InverseGamma(3, 1) in E log Y and E 1/Y, with E Y = 0.6 > 0.5. */
   double eta_ig[3] = {-gsl_sf_psi(3.0), 3.0, 0.6};
-  ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_ig, NULL, 0.0, &out, &info), NVMM_ENOCONV,
-                  "beyond the E Y of the InverseGamma limit");
-  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_ig, &warm, 0.0, &out, &info));
-  ck_assert_int_eq(info.fallback, 1);
+  check_boundary(eta_ig, &warm, -3.0, 0.0, 2.0, 1);
+  check_boundary(eta_ig, NULL, -3.0, 0.0, 2.0, 1);
   nvmm_sub far = make(NVMM_SUB_GIG, 55.0, 1.3, 0.7);
   double eta_far[3];
   ck_assert_ok(nvmm_sub_eta(&far, eta_far));
   ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_far, &warm, 0.0, &out, &info));
-  ck_assert_int_eq(info.fallback, 1);
+  ck_assert(info.fallback == 1 && info.boundary == 0);
   ck_assert(memcmp(out.par, warm.par, sizeof out.par) == 0 && info.iterations > 0);
   ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_far, NULL, 0.0, &out, &info), NVMM_ENOCONV,
                   "|p| <= 50");
-  /* The IG embedding is accepted as a warm start and returned as a GIG. */
+  /* The IG embedding is accepted as a warm start and returned (kept) as a GIG. */
   nvmm_sub ig = make(NVMM_SUB_INVGAUSS, 1.3, 2.9, 0);
-  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &ig, 0.0, &out, &info));
+  ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta_far, &ig, 0.0, &out, &info));
   ck_assert_int_eq(info.fallback, 1);
   ck_assert(out.kind == NVMM_SUB_GIG && out.par[0] == -0.5 && out.par[2] == 2.9);
 }

@@ -70,7 +70,8 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_estep_block_std(const nvmm_model *m,
 typedef struct nvmm_mstep_counts {
   long d_floor;      /* times D = 1 - S_inv S_y was floored to -1e-10 (pitfall 3) */
   long sigma_ridge;  /* times Sigma needed a relative ridge to factorize (A.2) */
-  long gig_fallback; /* GIG solves rejected; previous GIG kept (pitfall 8) */
+  long gig_fallback; /* GIG solves without an interior solution: the Gamma or InverseGamma
+                      * limit's fit taken (eta beyond it), or the previous GIG kept (pitfall 8) */
   long gig_ridge;    /* GIG Newton steps whose Hessian needed an eigenvalue floor */
   long alpha_clamp;  /* times the VG shape was raised to alpha_min */
 } nvmm_mstep_counts;

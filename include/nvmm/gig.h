@@ -23,7 +23,9 @@ typedef struct nvmm_sub {
 /* What one from_expectation solve did (numerical kinds only). */
 typedef struct nvmm_sub_info {
   int iterations;   /* Newton iterations taken */
-  int fallback;     /* 1 if the solve failed its checks and the warm start was kept */
+  int fallback;     /* 1 if no interior GIG was found: the boundary fit or the warm start */
+  int boundary;     /* 1 if eta lies beyond the Gamma (b -> 0) or InverseGamma (a -> 0) limit
+                     * and that limit's fit was returned (as a GIG with sqrt(ab) = 1e-8) */
   int ridge;        /* Newton steps whose Hessian needed an eigenvalue floor */
   double grad_norm; /* max relative moment mismatch at the returned parameters */
 } nvmm_sub_info;
@@ -52,9 +54,10 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_rescale(nvmm_sub *sub, double s)
 /* The parameters of kind whose expectation matches eta. Which entries are used: Gamma
  * (E log Y, E Y); InverseGamma (E log Y, E 1/Y); InverseGaussian (E 1/Y, E Y); GIG all three.
  * warm (may be NULL) is the previous GIG, used as Newton start and as the counted fallback.
- * alpha_min (0 for none) is a lower bound on the Gamma shape (VG's alpha_min).
- * info may be NULL. Errors: NVMM_EDOM (eta inconsistent: E 1/Y E Y < 1, non-finite),
- * NVMM_ENOCONV (GIG solve failed and no warm start was given). */
+ * A GIG eta beyond the Gamma or InverseGamma limit (no GIG has it) returns that limit's fit
+ * (info->boundary, info->fallback). alpha_min (0 for none) is a lower bound on the Gamma shape
+ * (VG's alpha_min). info may be NULL. Errors: NVMM_EDOM (eta inconsistent: E 1/Y E Y < 1,
+ * non-finite), NVMM_ENOCONV (GIG solve failed and no warm start was given). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3],
                                                          const nvmm_sub *warm, double alpha_min,
                                                          nvmm_sub *out, nvmm_sub_info *info);
