@@ -30,13 +30,17 @@ struct nvmm_fit {
   double *row;           /* cross_rows x d: centred rows (the moments pass) */
   double *cross;         /* d x d: one block's cross products (the moments pass) */
   size_t cross_rows;
-  double *bstats;     /* one block's statistics (len) */
-  int64_t *acc;       /* len exact accumulators + 1 error flag */
-  double *stats;      /* reduced statistics (len) */
-  double *scratch;    /* d*d + 2d for the M-step */
-  nvmm_estep_ws *ews; /* the blocked E-step's workspace */
-  nvmm_pchol *pchol;  /* ScaLAPACK factorizer when d >= scalapack_min_d, else NULL */
-  double *pack;       /* broadcast buffer of a model and the iteration's outcome */
+  double *bstats;      /* one block's statistics (len) */
+  int64_t *acc;        /* len exact accumulators (NVMM_XSUM_LIMBS each) */
+  int64_t *packed;     /* the limbs inside the statistics' windows, for the Allreduce */
+  int32_t *win;        /* error, stop, then -lo, hi of each statistic's window */
+  int8_t *sign;        /* each statistic's local sign (nvmm_xsum_split) */
+  double reduce_bytes; /* bytes of the last reduction's two Allreduces */
+  double *stats;       /* reduced statistics (len) */
+  double *scratch;     /* d*d + 2d for the M-step */
+  nvmm_estep_ws *ews;  /* the blocked E-step's workspace */
+  nvmm_pchol *pchol;   /* ScaLAPACK factorizer when d >= scalapack_min_d, else NULL */
+  double *pack;        /* broadcast buffer of a model and the iteration's outcome */
   size_t pack_len;
   /* history, allocated for max_iter entries */
   double *h_loglik, *h_change, *h_elapsed, *h_counters;

@@ -71,3 +71,23 @@ double nvmm_xsum_value(int64_t *acc) {
       v += ldexp((double)a[i], DIGIT_BITS * i - EXP_BIAS);
   return sign * v;
 }
+
+int nvmm_xsum_split(int64_t *acc, int *lo, int *hi) {
+  int sign = 1;
+  if (acc[NVMM_XSUM_LIMBS - 1] < 0) {
+    /* Two's complement over the limbs: negate and carry again for the magnitude. */
+    for (int i = 0; i < NVMM_XSUM_LIMBS; i++)
+      acc[i] = -acc[i];
+    nvmm_xsum_normalize(acc);
+    sign = -1;
+  }
+  *lo = NVMM_XSUM_LIMBS;
+  *hi = -1;
+  for (int i = 0; i < NVMM_XSUM_LIMBS; i++)
+    if (acc[i]) {
+      if (*lo == NVMM_XSUM_LIMBS)
+        *lo = i;
+      *hi = i;
+    }
+  return sign;
+}

@@ -74,10 +74,52 @@ START_TEST(test_order_independent) {
 }
 END_TEST
 
+/* The windowed combination the fit's reduction uses: partial accumulators turned into sign and
+ * magnitude (nvmm_xsum_split), only the limbs inside the union of their windows summed (signed),
+ * give bitwise the value of the direct sum: for totals of either sign, parts of mixed signs,
+ * an all-zero part, and a total of exactly zero. The windows are narrow (the point of it). */
+START_TEST(test_windowed) {
+  enum { P = 5, N = 20000 };
+  const double scales[] = {1.0, -1e-3, 1e12, -7.5};
+  for (int c = 0; c < 5; c++) {
+    int64_t part[P][NVMM_XSUM_LIMBS], direct[NVMM_XSUM_LIMBS] = {0}, comb[NVMM_XSUM_LIMBS] = {0};
+    memset(part, 0, sizeof part);
+    uint64_t s = 0x9E3779B97F4A7C15ull + (uint64_t)c;
+    for (int i = 0; i < N; i++) {
+      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+      double u = (double)(s >> 11) / 9007199254740992.0;
+      double t = c < 4 ? scales[c] * (u - 0.3) * (1.0 + (double)(i % 7)) : (i % 2 ? 0.1 : -0.1);
+      nvmm_xsum_add(direct, t);
+      nvmm_xsum_add(part[i % (P - 1)], t); /* part P-1 stays zero */
+    }
+    int lo = NVMM_XSUM_LIMBS, hi = -1, sign[P];
+    for (int p = 0; p < P; p++) {
+      int l, h;
+      nvmm_xsum_normalize(part[p]);
+      sign[p] = nvmm_xsum_split(part[p], &l, &h);
+      ck_assert(sign[p] == 1 || sign[p] == -1);
+      lo = l < lo ? l : lo;
+      hi = h > hi ? h : hi;
+    }
+    for (int p = 0; p < P; p++)
+      for (int i = lo; i <= hi; i++)
+        comb[i] += sign[p] * part[p][i];
+    double v = nvmm_xsum_value(direct);
+    ck_assert_msg(nvmm_xsum_value(comb) == v, "case %d: %.17g vs %.17g", c, nvmm_xsum_value(comb),
+                  v);
+    if (c == 4)
+      ck_assert(v == 0.0); /* the parts are not zero, their total is */
+    else
+      ck_assert_msg(hi - lo + 1 <= 5, "case %d: window of %d limbs", c, hi - lo + 1);
+  }
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("xsum");
   TCase *tc = tcase_create("xsum");
   tcase_add_test(tc, test_exact);
+  tcase_add_test(tc, test_windowed);
   tcase_add_test(tc, test_order_independent);
   suite_add_tcase(s, tc);
   return s;

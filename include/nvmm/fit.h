@@ -184,11 +184,12 @@ typedef struct nvmm_fit_summary {
   int64_t n;          /* rows */
   int ranks;
   double counters[NVMM_NCOUNTERS]; /* totals over the iterations */
-  double t_estep;   /* seconds this rank spent in E-step kernels (all E-step passes) */
-  double t_reduce;  /* seconds in their exact accumulation and Allreduce */
-  double t_mstep;   /* seconds in the M-step and its broadcast */
-  double t_moments; /* seconds in the two passes for the mean and covariance (at create) */
-  int passes;       /* E-step passes over the data (iterations, MCECM's second pass, init) */
+  double t_estep;      /* seconds this rank spent in E-step kernels (all E-step passes) */
+  double t_reduce;     /* seconds in their exact accumulation and Allreduce */
+  double t_mstep;      /* seconds in the M-step and its broadcast */
+  double t_moments;    /* seconds in the two passes for the mean and covariance (at create) */
+  double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
+  int passes;          /* E-step passes over the data (iterations, MCECM's second pass, init) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 

@@ -26,4 +26,11 @@ NVMM_EXTERN void nvmm_xsum_normalize(int64_t *acc);
  * Normalizes acc first. */
 NVMM_EXTERN double nvmm_xsum_value(int64_t *acc);
 
+/* For a windowed reduction (only the limbs some rank uses travel): turns a normalized acc into
+ * its magnitude (canonical, non-negative) and returns its sign (+1 or -1); *lo and *hi are the
+ * first and last non-zero limbs of the magnitude (*lo > *hi for zero). The magnitude's limbs
+ * times the sign, summed limb by limb over ranks in any order, are the limbs of the exact total
+ * (each in (-2^32, 2^32): safe for up to 2^31 ranks); nvmm_xsum_value of them rounds it. */
+NVMM_EXTERN int nvmm_xsum_split(int64_t *acc, int *lo, int *hi);
+
 #endif

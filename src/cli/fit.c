@@ -117,6 +117,7 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
     json_object_set_new(tm, "reduce_s", jreal(s->t_reduce));
     json_object_set_new(tm, "mstep_s", jreal(s->t_mstep));
     json_object_set_new(tm, "moments_s", jreal(s->t_moments));
+    json_object_set_new(tm, "reduce_bytes", json_integer((json_int_t)s->reduce_bytes));
     json_object_set_new(tm, "passes", json_integer(s->passes));
     json_object_set_new(o, "timing", tm);
   }
