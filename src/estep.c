@@ -291,16 +291,12 @@ void nvmm_estep_ws_free(nvmm_estep_ws **ws) {
   *ws = NULL;
 }
 
-/* BLAS (Fortran interfaces: OpenBLAS provides them; GSL's bundled CBLAS does not, so these
- * cannot resolve to it). Hidden CHARACTER lengths as gfortran passes them. */
+/* BLAS and LAPACK (Fortran interfaces, as in linalg.c). */
 void dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
             const int *n, const double *alpha, const double *a, const int *lda, double *b,
             const int *ldb, size_t, size_t, size_t, size_t);
 void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda, int *info,
              size_t, size_t);
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
-            size_t);
 
 /* z = x - mu row by row (standardizing first into xs where c, rs are given: the expression
  * the fit always used, so that the fits keep their bits); and z = sqrt(u) x with the sums of x
@@ -342,7 +338,7 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
                          double *stats) {
   const size_t d = m->d;
   const int dn = (int)d, cn = (int)rows;
-  const double one = 1.0, zero = 0.0;
+  const double one = 1.0;
   double *z = ws->z, *u = ws->u;
   /* Z = L^-1 (X - mu): the rows are the columns of a column-major d x rows matrix, and the
    * row-major lower L^-1 is the column-major upper U^-1 (U = L^T), so Z = U^-T (X - mu) is one
@@ -382,12 +378,8 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
   /* The weighted Gram sum u x x^T = Y Y^T with Y = sqrt(u) x (DSYRK; u > 0), and the sums of x
    * and u x, reusing the buffer of Z. */
   scale_rows(rows, d, x, u, z, sx, sux);
-  dsyrk_("U", "N", &dn, &cn, &one, z, &dn, &zero, ws->gram, &dn, 1, 1);
-  /* Column-major upper (k <= j) is element gram[j * d + k]: add it to the packed lower sums. */
-  double *suxx = stats + nvmm_stats_uxx(d);
-  for (size_t j = 0; j < d; j++, suxx += j)
-    for (size_t k = 0; k <= j; k++)
-      suxx[k] += ws->gram[j * d + k];
+  nvmm__gram(d, rows, z, 0.0, ws->gram);
+  nvmm__add_packed(d, ws->gram, stats + nvmm_stats_uxx(d));
   stats[NVMM_ST_N] += (double)rows;
   return NVMM_OK;
 }

@@ -11,8 +11,26 @@
 
 #include "nvmm/bessel.h"
 
-/* LAPACK (Fortran) prototype; gfortran passes the CHARACTER length as a trailing size_t. */
+/* LAPACK and BLAS (Fortran) prototypes; gfortran passes the CHARACTER lengths as trailing
+ * size_t. (OpenBLAS provides them; GSL's bundled CBLAS does not, so they cannot resolve to it.) */
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
+            size_t);
+
+void nvmm__gram(size_t d, size_t rows, const double *y, double beta, double *c) {
+  /* The rows are the columns of a column-major d x rows matrix: C = Y Y^T ("N"). */
+  const int dn = (int)d, cn = (int)rows;
+  const double one = 1.0;
+  dsyrk_("U", "N", &dn, &cn, &one, y, &dn, &beta, c, &dn, 1, 1);
+}
+
+void nvmm__add_packed(size_t d, const double *c, double *packed) {
+  /* Column-major upper (k <= j) is element c[j * d + k]. */
+  for (size_t j = 0; j < d; j++, packed += j)
+    for (size_t k = 0; k <= j; k++)
+      packed[k] += c[j * d + k];
+}
 
 nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet) {
   NVMM_CHECK(d >= 1 && d <= INT_MAX, NVMM_EINVAL, "dimension d = %zu out of range", d);

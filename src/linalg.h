@@ -12,6 +12,12 @@
  * positive definite) without raising an error, so callers can decide what the failure means. */
 nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet);
 
+/* The Gram sums of the E-step and of the moments: c = beta c + Y^T Y for the rows x d
+ * row-major Y, by DSYRK into the upper triangle of the column-major d x d c; and the sums'
+ * layout, packed (lower triangle by rows) += that upper triangle. */
+void nvmm__gram(size_t d, size_t rows, const double *y, double beta, double *c);
+void nvmm__add_packed(size_t d, const double *c, double *packed);
+
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
 void nvmm__trsv_lower(size_t d, const double *l, double *b);
 
