@@ -8,7 +8,7 @@ NVMM_PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
-  libgsl-dev check libinih-dev libjansson-dev clang
+  libgsl-dev check libinih-dev libjansson-dev clang libclang-rt-14-dev
   python3-h5py python3-matplotlib
   slurmctld slurmd slurm-client munge
 )

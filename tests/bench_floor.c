@@ -3,22 +3,12 @@
  * scripts/bench.sh. Usage: bench_floor D [REPEATS]. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench_util.h"
 
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc,
-            size_t, size_t);
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
+            size_t);
 
 int main(int argc, char **argv) {
   if (argc < 2) {

@@ -1,8 +1,11 @@
 /* test_bessel.c: log K_nu(z), its order-neighbour ratios and its order derivatives against the
- * mpmath table tests/data/bessel_ref.tsv (scripts/gen_bessel_table.py), plus the edges of the
- * domain, the symmetries in nu, the independence of the results from the call history (the
- * per-order cache of src/bessel.c) and every error path. */
+ * mpmath table tests/data/bessel_ref.tsv (scripts/gen_bessel_table.py) and against GSL quadrature
+ * of the integral representation, plus the edges of the domain, the symmetries in nu, the
+ * independence of the results from the call history (the per-order cache of src/bessel.c) and
+ * every error path. */
 #include <string.h>
+
+#include <gsl/gsl_integration.h>
 
 #include "nvmm_test.h"
 
@@ -182,6 +185,7 @@ END_TEST
 START_TEST(test_symmetry_and_closed_forms) {
   const double nus[] = {0.2718, 1.5, 3.75, 17.0, 42.42};
   const double zs[] = {3.1e-9, 0.577, 2.385, 71.3};
+  int n_recurrence = 0; /* points where the recurrence check below applies */
   for (size_t i = 0; i < sizeof nus / sizeof nus[0]; i++) {
     for (size_t j = 0; j < sizeof zs / sizeof zs[0]; j++) {
       nvmm_bessel_k kp, km;
@@ -190,9 +194,11 @@ START_TEST(test_symmetry_and_closed_forms) {
       ck_assert_ok(nvmm_bessel_k_eval(-nus[i], zs[j], &km));
       ck_assert(kp.lnk == km.lnk && kp.rp == km.rm && kp.rm == km.rp);
       ck_assert_ok(nvmm_bessel_dnu(nus[i], zs[j], &d1p, &d2p));
-      ck_assert_ok(nvmm_bessel_dnu(-nus[i], zs[j], &d1m, NULL));
+      double d1n;
+      ck_assert_ok(nvmm_bessel_dnu(-nus[i], zs[j], &d1n, NULL));
       ck_assert_ok(nvmm_bessel_dnu(-nus[i], zs[j], &d1m, &d2m));
       ck_assert(d1p == -d1m && d2p == d2m);
+      ck_assert(d1n == d1m); /* asking for d2 does not change d1 */
       nvmm_bessel_k kdp, kdm;
       double ddp, ddm;
       ck_assert_ok(nvmm_bessel_k_eval_dnu(nus[i], zs[j], &kdp, &ddp));
@@ -200,10 +206,15 @@ START_TEST(test_symmetry_and_closed_forms) {
       ck_assert(kdp.lnk == kdm.lnk && kdp.rp == kdm.rm && kdp.rm == kdm.rp && ddp == -ddm);
       /* Recurrence K_{nu+1} - K_{nu-1} = (2 nu/z) K_nu (DLMF 10.29.1), pure relative check
        * where it does not cancel. */
-      if (kp.rp > 2.0 * kp.rm)
+      if (kp.rp > 2.0 * kp.rm) {
         ck_assert_rel(kp.rp - kp.rm, 2.0 * nus[i] / zs[j], NVMM_TEST_TOL1);
+        n_recurrence++;
+      }
     }
   }
+  /* The condition holds at 14 of the 20 points (not at large z with small nu); make sure the
+   * check above cannot pass by skipping them all. */
+  ck_assert_int_ge(n_recurrence, 12);
   /* K_{5/2}(z) = sqrt(pi/(2z)) e^{-z} (1 + 3/z + 3/z^2) (DLMF 10.49.12). */
   const double z = 2.385;
   nvmm_bessel_k k;
@@ -215,17 +226,123 @@ START_TEST(test_symmetry_and_closed_forms) {
 }
 END_TEST
 
+/* An independent reference for log K_nu(z), the ratios and both order derivatives: GSL's
+ * adaptive Gauss-Kronrod quadrature (QAG, 61 points) of K_nu(z) = int_0^inf exp(-z cosh t)
+ * cosh(nu t) dt (DLMF 10.32.9). None of the library's code is used; its own quadrature
+ * (src/bessel_quad.c) is a trapezoid rule on the whole-line form, used for d2 only. With the
+ * weight w(t) = exp(-z cosh t) cosh(nu t) / K_nu(z):
+ *   d1 = E_w[t tanh(nu t)],  d2 = E_w[t^2] - d1^2 = E_w[(t - d1)^2] + 2 d1 E_w[t (1 - tanh(nu t))],
+ * the last form being a sum of non-negative terms: no cancellation even where d2 << d1^2 (at
+ * z = 1e-200, d1 ~ 460 and d2 ~ 10); an error e in d1 changes it only by e^2. */
+typedef struct kquad {
+  double nu, z; /* order and argument */
+  double c;     /* centre for the second moment (d1) */
+  double shift; /* log-weight at the peak, subtracted to keep the integrand <= 1 */
+  int mom;      /* 0: 1, 1: t tanh(nu t), 2: (t - c)^2, 3: t (1 - tanh(nu t)) */
+} kquad;
+
+/* log cosh(x) without overflow. */
+static double logcosh(double x) {
+  double a = fabs(x);
+  return a + log1p(exp(-2.0 * a)) - M_LN2;
+}
+
+/* log of exp(-z cosh t) cosh(nu t), written as -z (e^t + e^-t) / 2 so that it stays finite for
+ * the t ~ 700 that z = 1e-300 reaches. */
+static double kquad_logw(double t, const kquad *q) {
+  return -0.5 * q->z * (exp(t) + exp(-t)) + logcosh(q->nu * t);
+}
+
+static double kquad_integrand(double t, void *p) {
+  const kquad *q = p;
+  double w = exp(kquad_logw(t, q) - q->shift);
+  switch (q->mom) {
+  case 1:
+    return w * t * tanh(q->nu * t);
+  case 2:
+    return w * (t - q->c) * (t - q->c);
+  case 3:
+    return w * t * 2.0 / (1.0 + exp(2.0 * q->nu * t)); /* nu >= 0 here */
+  default:
+    return w;
+  }
+}
+
+/* Relative accuracy asked of QAG; GSL's floor is 50 ulp = 1.1e-14. */
+#define KQUAD_EPSREL 1e-13
+
+/* The integral of the chosen moment over [lo, hi], the range where the weight is within e^-60
+ * (1e-26, invisible at KQUAD_EPSREL) of its peak, found on a grid of step 0.01 (the weight is
+ * unimodal in t >= 0). Sets q->shift to the peak's log-weight. */
+static double kquad_integral(kquad *q, int mom) {
+  double tpk = 0.0, fpk = -INFINITY;
+  for (double t = 0.0;; t += 0.01) {
+    double v = kquad_logw(t, q);
+    if (v > fpk)
+      fpk = v, tpk = t;
+    else if (v < fpk - 60.0)
+      break;
+  }
+  q->shift = fpk;
+  q->mom = mom;
+  double lo = tpk, hi = tpk;
+  while (lo > 0.0 && kquad_logw(lo, q) > fpk - 60.0)
+    lo = fmax(0.0, lo - 0.25);
+  while (kquad_logw(hi, q) > fpk - 60.0)
+    hi += 0.25;
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(2000);
+  gsl_function f = {kquad_integrand, q};
+  double r, err;
+  int st = gsl_integration_qag(&f, lo, hi, 0.0, KQUAD_EPSREL, 2000, GSL_INTEG_GAUSS61, w, &r, &err);
+  gsl_integration_workspace_free(w);
+  ck_assert_msg(st == GSL_SUCCESS, "QAG (nu %g, z %g, moment %d): %s", q->nu, q->z, mom,
+                gsl_strerror(st));
+  return r;
+}
+
+/* The reference values {log K, K_{nu+1}/K_nu, K_{nu-1}/K_nu, d1, d2} at (nu, z). The moments
+ * are taken at |nu| (K_nu is even in nu, so d1 is odd and d2 even), where 1 - tanh(|nu| t) is
+ * small and the d2 form above has no cancellation. */
+static void bessel_quad_ref(double nu, double z, double ref[5]) {
+  kquad q = {fabs(nu), z, 0.0, 0.0, 0};
+  double i0 = kquad_integral(&q, 0), s0 = q.shift;
+  ref[0] = s0 + log(i0);
+  for (int k = 0; k < 2; k++) {
+    kquad n = {nu + (k == 0 ? 1.0 : -1.0), z, 0.0, 0.0, 0};
+    double in = kquad_integral(&n, 0);
+    ref[1 + k] = exp(n.shift - s0) * in / i0;
+  }
+  q.c = kquad_integral(&q, 1) / i0;
+  ref[3] = copysign(q.c, nu);
+  ref[4] = kquad_integral(&q, 2) / i0 + 2.0 * q.c * kquad_integral(&q, 3) / i0;
+}
+
+/* Tolerance against bessel_quad_ref. The reference: QAG's requested 1e-13 relative per integral,
+ * doubled in a ratio of two integrals; the log-weight carries the rounding of its terms (up to
+ * ~460 at z = 1e-200, ~1e-13 absolute, i.e. relative on the weight); and a ratio of orders
+ * multiplies by exp(difference of the two peak log-weights), which passes on their rounding (the
+ * worst case seen, 4.2e-13, is K_{nu+1}/K_nu at nu = 7.2, z = 1e-200). The library is good to a
+ * few ulp on log K, the ratios and d1 and to ~1e-12 on d2 (TOL_D2's comment). 1e-11 (relative
+ * for the ratios, to max(1, |.|) for the rest) leaves a margin of ~20 over the worst case and is
+ * far below the error of any wrong term of a series, recurrence or moment formula. */
+#define TOL_QUAD 1e-11
+
 /* src/bessel.c keeps per-thread coefficients for the last reduced order; the results must not
  * depend on what was evaluated before. The same points in three call orders (grouped by order
  * as in an E-step, reversed, and interleaved so that every call changes the order) give
  * bit-identical results. The points cover the series, every Chebyshev piece and the integer and
- * half-integer paths. */
+ * half-integer paths. The first pass's values, which the later passes must reproduce, are checked
+ * against the quadrature reference; d1 is taken from both entry points (k_eval_dnu and dnu, equal
+ * to rounding by bessel.h) and d2 from nvmm_bessel_dnu. */
 #define HIST_NU 6
 #define HIST_Z 10
 START_TEST(test_call_history) {
   const double nus[HIST_NU] = {-2.0, 0.3, -1.7, 7.2, 2.5, 0.3 + 1.0};
   const double zs[HIST_Z] = {1e-200, 0.01, 0.7, 1.2, 1.7, 2.5, 4.0, 7.0, 15.0, 300.0};
-  double ref[HIST_NU][HIST_Z][5];
+  static const char *const names[6] = {"log K", "K_{nu+1}/K_nu", "K_{nu-1}/K_nu", "d1",
+                                       "d2",    "d1 (dnu)"};
+  double ref[HIST_NU][HIST_Z][6];
+  double worst_err = 0.0;
   for (int pass = 0; pass < 3; pass++) {
     for (int c = 0; c < HIST_NU * HIST_Z; c++) {
       int i = c / HIST_Z, j = c % HIST_Z; /* pass 0: grouped by order */
@@ -237,19 +354,32 @@ START_TEST(test_call_history) {
         j = c / HIST_NU;
       }
       nvmm_bessel_k k;
-      double d1, d2;
+      double d1, d1b, d2;
       ck_assert_ok(nvmm_bessel_k_eval_dnu(nus[i], zs[j], &k, &d1));
-      ck_assert_ok(nvmm_bessel_dnu(nus[i], zs[j], &d2, NULL));
-      const double got[5] = {k.lnk, k.rp, k.rm, d1, d2};
-      for (int q = 0; q < 5; q++) {
+      ck_assert_ok(nvmm_bessel_dnu(nus[i], zs[j], &d1b, &d2));
+      const double got[6] = {k.lnk, k.rp, k.rm, d1, d2, d1b};
+      if (pass == 0) {
+        double q[5];
+        bessel_quad_ref(nus[i], zs[j], q);
+        for (int v = 0; v < 6; v++) {
+          double r = q[v == 5 ? 3 : v];
+          double e = v == 1 || v == 2 ? err_rel(got[v], r) : err_abs1(got[v], r);
+          worst_err = fmax(worst_err, e);
+          ck_assert_msg(e <= TOL_QUAD, "%s at nu = %g, z = %g: %.17g, quadrature %.17g (err %.3g)",
+                        names[v], nus[i], zs[j], got[v], r, e);
+        }
+        ck_assert_close(d1b, d1, NVMM_TEST_TOL0);
+      }
+      for (int q = 0; q < 6; q++) {
         if (pass == 0)
           ref[i][j][q] = got[q];
         else
-          ck_assert_msg(got[q] == ref[i][j][q], "pass %d: value %d at nu = %g, z = %g changed",
-                        pass, q, nus[i], zs[j]);
+          ck_assert_msg(got[q] == ref[i][j][q], "pass %d: %s at nu = %g, z = %g changed", pass,
+                        names[q], nus[i], zs[j]);
       }
     }
   }
+  printf("call history: worst error against the quadrature %.3g (tol %.3g)\n", worst_err, TOL_QUAD);
 }
 END_TEST
 

@@ -1,10 +1,10 @@
 /* test_gig.c: the subordinators (gig.h): validation, expectation parameters and moments against
  * independent references, the scale action, the inverse maps eta -> parameters (the digamma
- * Newton, the closed forms and the GIG Newton with its fallback), iteration counts and timing. */
+ * Newton, the closed forms and the GIG Newton with its fallback) and iteration counts. The
+ * timing of the warm GIG solve is a benchmark (bench_gig.c), not a unit test. */
 #include "nvmm_test.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_sf_expint.h>
@@ -20,12 +20,6 @@ static const double GRID_P[] = {-20.0, -5.0, -1.5, -0.5, 0.0, 0.3, 1.0, 4.5, 20.
 static const double GRID_AB[] = {1e-4, 1e-2, 1.0, 1e2, 1e4};
 #define NP (sizeof GRID_P / sizeof GRID_P[0])
 #define NAB (sizeof GRID_AB / sizeof GRID_AB[0])
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static nvmm_sub make(nvmm_sub_kind kind, double p0, double p1, double p2) {
   double par[3] = {p0, p1, p2};
@@ -556,6 +550,7 @@ typedef struct grid_stats {
   double worst_ratio;   /* largest error / predicted error where the conditioning rules */
   double worst_limited; /* largest parameter error there */
   double worst_eta;     /* largest relative eta mismatch */
+  int n_tight;          /* parameters checked at PARAM_TOL */
   int n_limited;        /* parameters with a conditioning-limited tolerance */
   int n_over;           /* of those, parameters whose error exceeds PARAM_TOL */
   int n_unidentified;   /* parameters not identified by eta in double precision */
@@ -592,6 +587,7 @@ static void check_solve(const double par[3], const double eta[3], const nvmm_sub
                   par[0], par[1], par[2], i, err[i], tol, pred[i], out->par[0], out->par[1],
                   out->par[2]);
     if (tol == PARAM_TOL) {
+      st->n_tight++;
       st->worst_tight = fmax(st->worst_tight, err[i]);
     } else {
       st->n_limited++;
@@ -632,14 +628,31 @@ START_TEST(test_gig_round_trip_grid) {
            c == 0 ? "cold" : "warm", st[c]->worst_tight, st[c]->n_limited, st[c]->n_over,
            st[c]->worst_limited, st[c]->worst_ratio, st[c]->n_unidentified, st[c]->worst_eta,
            st[c]->max_iter);
+  /* The loosened tolerances come from the test's own conditioning estimate; these bounds keep
+   * them from passing vacuously. Of the 675 parameters, 361 are checked at 1e-10 and 2 are
+   * unidentified (measured): an overestimated conditioning would move parameters out of the
+   * tight set or out of the check. And the estimate must be realistic, not merely an upper
+   * bound: the worst error reaches 0.9-1.9 times the prediction, so it must reach at least 1/10
+   * of it (the tolerance is COND_SAFETY = 10 times the prediction). */
+  for (int c = 0; c < 2; c++) {
+    ck_assert_int_eq(st[c]->n_tight + st[c]->n_limited + st[c]->n_unidentified,
+                     (int)(3 * NP * NAB * NAB));
+    ck_assert_int_ge(st[c]->n_tight, 340);
+    ck_assert_int_le(st[c]->n_unidentified, 6);
+    ck_assert_msg(st[c]->worst_ratio >= 0.1, "conditioning estimate too pessimistic: %.3g",
+                  st[c]->worst_ratio);
+  }
 }
 END_TEST
 
 /* A warm start at the solution converges in at most 2 iterations; a warm start a typical EM
- * step away (1e-3 relative) in a few. */
+ * step away (1e-3 relative) in a few. Iteration counts are deterministic, so this is where the
+ * cost of the warm solve is pinned; its wall-clock time is measured by bench_gig. The last two
+ * points are bench_gig's. */
 START_TEST(test_gig_warm_iterations) {
   const double pts[][3] = {{-0.5, 1.3, 2.9},  {2.385, 0.731, 1.93}, {-20.0, 1e-2, 1e2},
-                           {20.0, 1.0, 1e-2}, {0.3, 1e2, 1e4},      {-1.5, 1e-4, 1e-4}};
+                           {20.0, 1.0, 1e-2}, {0.3, 1e2, 1e4},      {-1.5, 1e-4, 1e-4},
+                           {-3.2, 0.4, 7.7},  {0.9, 5.0, 0.2}};
   for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
     nvmm_sub truth = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]), out;
     nvmm_sub_info info;
@@ -652,6 +665,12 @@ START_TEST(test_gig_warm_iterations) {
     ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &near, 0.0, &out, &info));
     ck_assert_msg(info.iterations <= 6 && info.fallback == 0, "GIG(%g, %g, %g): %d iterations",
                   pts[i][0], pts[i][1], pts[i][2], info.iterations);
+    /* Few iterations must still mean a solution: the returned GIG reproduces eta (the warm start
+     * itself is ~1e-3 off), at the round-trip grid's ETA_TOL. */
+    double m[3];
+    ck_assert_ok(nvmm_sub_eta(&out, m));
+    ck_assert_msg(rel_mismatch(m, eta) <= ETA_TOL, "GIG(%g, %g, %g): eta mismatch %.3g", pts[i][0],
+                  pts[i][1], pts[i][2], rel_mismatch(m, eta));
   }
 }
 END_TEST
@@ -708,32 +727,6 @@ START_TEST(test_gig_fallback) {
 }
 END_TEST
 
-/* Timing of the warm GIG solve as in EM (one solve per iteration): warm start one EM-like
- * step (1e-3 relative) from the solution. The brief asks for well under a millisecond; the
- * assertion only guards against gross regressions (sanitizer and valgrind builds are slow). */
-START_TEST(test_gig_warm_timing) {
-  const double pts[][3] = {
-      {-0.5, 1.3, 2.9}, {2.385, 0.731, 1.93}, {-3.2, 0.4, 7.7}, {0.9, 5.0, 0.2}};
-  const int reps = 200;
-  int iters = 0;
-  double t0 = now_s();
-  for (int r = 0; r < reps; r++)
-    for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-      nvmm_sub truth = make(NVMM_SUB_GIG, pts[i][0], pts[i][1], pts[i][2]), out;
-      nvmm_sub near = make(NVMM_SUB_GIG, pts[i][0] + 1e-3, pts[i][1] * 1.001, pts[i][2] * 0.999);
-      nvmm_sub_info info;
-      double eta[3];
-      ck_assert_ok(nvmm_sub_eta(&truth, eta));
-      ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GIG, eta, &near, 0.0, &out, &info));
-      iters += info.iterations;
-    }
-  double per = (now_s() - t0) / (reps * 4.0);
-  printf("gig warm solve: %.1f us per solve (incl. one eta evaluation), %.2f iterations\n",
-         per * 1e6, iters / (reps * 4.0));
-  ck_assert_msg(per < 0.05, "warm GIG solve takes %.3g s", per);
-}
-END_TEST
-
 static Suite *make_suite(void) {
   Suite *s = suite_create("gig");
   TCase *tc = tcase_create("digamma");
@@ -758,7 +751,6 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, test_gig_round_trip_grid);
   tcase_add_test(tc, test_gig_warm_iterations);
   tcase_add_test(tc, test_gig_fallback);
-  tcase_add_test(tc, test_gig_warm_timing);
   suite_add_tcase(s, tc);
   return s;
 }

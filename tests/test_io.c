@@ -3,7 +3,6 @@
  * sets of several files, virtual datasets), model files of every family (bitwise round trip,
  * history, bad files) and `nvmm info` text. */
 #define _GNU_SOURCE
-#include <ftw.h>
 #include <mpi.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 #include <hdf5.h>
 
 #include "nvmm_test.h"
+#include "nvmm_test_mpi.h"
 
 /* Every file of the suite lives in a fresh directory under the working directory (the build
  * tree under meson), removed at the end. */
@@ -856,29 +856,14 @@ static Suite *make_suite(void) {
   return s;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 /* Not NVMM_TEST_MAIN: the data reader needs MPI, and Check must not fork under MPI. */
 int main(void) {
   MPI_Init(NULL, NULL);
   gsl_set_error_handler_off();
-  snprintf(tmp_dir, sizeof tmp_dir, "test_io_XXXXXX");
-  if (!mkdtemp(tmp_dir)) {
-    perror("mkdtemp");
-    MPI_Abort(MPI_COMM_WORLD, 1);
-  }
-  SRunner *sr = srunner_create(make_suite());
-  srunner_set_fork_status(sr, CK_NOFORK);
-  srunner_run_all(sr, CK_NORMAL);
-  int nf = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  nvmm_test_mkdtemp(tmp_dir, sizeof tmp_dir, "test_io");
+  int nf = nvmm_test_run_mpi(make_suite());
   if (nf == 0)
-    nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    nvmm_test_rmtree(tmp_dir);
   MPI_Finalize();
   return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

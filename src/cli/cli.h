@@ -58,6 +58,9 @@ typedef struct cli_fit_config {
 } cli_fit_config;
 
 void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg);
+/* Reads an INI file into the table (keys at the top or under [fit]). On failure prints one
+ * message on rank 0 naming the file's first error with its line, and its section and key
+ * where it has them ("FILE:LINE: unknown config key 'k' in section [fit] ..."), and returns -1. */
 int cli_config_read(MPI_Comm comm, const char *path);
 /* Forgets every key read or set so far (the table is the program's one configuration; the
  * config fuzzer, tests/fuzz/, parses many in one process). */

@@ -81,30 +81,6 @@ void cli_fit_keys_help(FILE *out) {
   }
 }
 
-typedef struct ini_ctx {
-  char bad_key[128];
-  char bad_section[128];
-  const char *path;
-  int line;
-} ini_ctx;
-
-static int on_ini(void *user, const char *section, const char *name, const char *value) {
-  ini_ctx *c = user;
-  if (section[0] && strcmp(section, "fit") != 0) {
-    snprintf(c->bad_section, sizeof c->bad_section, "%s", section);
-    return 0;
-  }
-  setting *s = find(name);
-  if (!s) {
-    snprintf(c->bad_key, sizeof c->bad_key, "%s", name);
-    return 0;
-  }
-  snprintf(s->value, sizeof s->value, "%s", value);
-  snprintf(s->origin, sizeof s->origin, "%s (key '%s')", c->path, name);
-  s->set = 1;
-  return 1;
-}
-
 /* libinih reads a line into a fixed buffer (INI_MAX_LINE, 200 bytes in Debian's build) and
  * parses the rest of a longer line as a line of its own, which can silently set a key from the
  * middle of a long path. This reader stops the parse at such a line instead. */
@@ -132,25 +108,63 @@ static char *read_line(char *str, int num, void *stream) {
   return str;
 }
 
+/* The first key the handler refused, with its line and section together. libinih goes on
+ * parsing after an error and returns the line of the first one, so a report that took the line
+ * from libinih and the names from the last refusal could name one line and another's key. The
+ * names are held whole: a line (and so a name) is shorter than libinih's 200-byte buffer. */
+typedef struct ini_ctx {
+  const char *path;     /* the config file, for the origin of each value */
+  const line_reader *r; /* the line being parsed is r->line when the handler runs */
+  int line;             /* line of the first refused key, or 0 */
+  int bad_section;      /* 1: refused for its section, 0: the key is unknown */
+  char section[256];    /* section of the refused key ("" at the top) */
+  char key[256];        /* the refused key */
+} ini_ctx;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+  ini_ctx *c = user;
+  if (c->line)
+    return 0; /* only the first refusal is reported, and nothing after it is applied */
+  int bad_section = section[0] && strcmp(section, "fit") != 0;
+  setting *s = bad_section ? NULL : find(name);
+  if (!s) {
+    c->line = c->r->line;
+    c->bad_section = bad_section;
+    snprintf(c->section, sizeof c->section, "%s", section);
+    snprintf(c->key, sizeof c->key, "%s", name);
+    return 0;
+  }
+  snprintf(s->value, sizeof s->value, "%s", value);
+  snprintf(s->origin, sizeof s->origin, "%s (key '%s')", c->path, name);
+  s->set = 1;
+  return 1;
+}
+
 int cli_config_read(MPI_Comm comm, const char *path) {
-  ini_ctx c = {"", "", path, 0};
   FILE *f = fopen(path, "r");
   if (!f) {
     cli_error(comm, "cannot read config file %s: %s", path, strerror(errno));
     return -1;
   }
   line_reader r = {f, 0, 0, 0};
+  ini_ctx c = {path, &r, 0, 0, "", ""};
   int line = ini_parse_stream(read_line, &r, on_ini, &c);
   fclose(f);
   if (line == 0 && r.too_long == 0)
     return 0;
+  /* libinih's line is the first error of any kind, or 0 when the only error is the line too
+   * long, which ended the parse: every earlier line was read. */
   if (line == 0)
     cli_error(comm, "%s:%d: line longer than %d characters", path, r.too_long, r.max);
-  else if (c.bad_key[0])
-    cli_error(comm, "%s:%d: unknown config key '%s' (see nvmm fit --help)", path, line, c.bad_key);
-  else if (c.bad_section[0])
-    cli_error(comm, "%s:%d: unknown section [%s] (keys go at the top or under [fit])", path, line,
-              c.bad_section);
+  else if (line == c.line && c.bad_section)
+    cli_error(comm, "%s:%d: unknown section [%s] (key '%s'; keys go at the top or under [fit])",
+              path, line, c.section, c.key);
+  else if (line == c.line && c.section[0])
+    cli_error(comm, "%s:%d: unknown config key '%s' in section [%s] (see nvmm fit --help)", path,
+              line, c.key, c.section);
+  else if (line == c.line)
+    cli_error(comm, "%s:%d: unknown config key '%s' at the top level (see nvmm fit --help)", path,
+              line, c.key);
   else
     cli_error(comm, "%s:%d: syntax error (expected key = value)", path, line);
   return -1;
@@ -178,8 +192,8 @@ int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin) {
     size_t vlen = s ? (size_t)(end - (eq + 3)) : 0;
     if (len > 0 && (!s || vlen >= sizeof s->value)) {
       cli_error(comm, "%s:%d: cannot use the stored configuration (%s%s%s)", origin, line,
-                s ? "the value of key '" : "expected a known key = value",
-                s ? key : "", s ? "' is too long" : "");
+                s ? "the value of key '" : "expected a known key = value", s ? key : "",
+                s ? "' is too long" : "");
       return -1;
     }
     if (s) {

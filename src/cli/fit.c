@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -386,12 +387,45 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
   }
 }
 
+/* Testing hook (tests/mpi/faults.sh, kill_resume.sh, tests/slurm/preempt.sh): with
+ * NVMM_FAULT_HOLD=RANK:ITER:FILE in the environment, rank RANK, at the boundary after ITER
+ * iterations (after that boundary's checkpoint, before the next E-step), writes its PID to FILE
+ * and waits there until a stop signal arrives or it is killed. The tests then send the real
+ * signal (kill -9 of that PID, SIGTERM or SIGUSR1 to mpirun, Slurm's preempt signal) and know
+ * exactly which state the fit stops or dies in, instead of guessing from wall-clock delays.
+ * The other ranks wait in the next reduction meanwhile. One-shot: nothing happens when FILE
+ * exists already, so a resumed or requeued run with the same environment goes through. After
+ * 600 s without a signal the hold gives up and the fit goes on (a test that never signals then
+ * fails on a finished fit instead of hanging). */
+#define FAULT_HOLD_MAX_S 600
+
+static void fault_hold(int rank, int iterations) {
+  const char *v = getenv("NVMM_FAULT_HOLD");
+  int r, it, pos = 0;
+  if (!v || sscanf(v, "%d:%d:%n", &r, &it, &pos) != 2 || pos == 0 || r != rank ||
+      it != iterations || access(v + pos, F_OK) == 0)
+    return;
+  char tmp[CLI_PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", v + pos);
+  FILE *fp = fopen(tmp, "w");
+  if (!fp)
+    return; /* the test waits for FILE in vain and fails, naming the hold */
+  fprintf(fp, "%ld\n", (long)getpid());
+  if (fclose(fp) != 0 || rename(tmp, v + pos) != 0)
+    return;
+  const struct timespec tick = {0, 5000000}; /* 5 ms */
+  for (int i = 0; i < FAULT_HOLD_MAX_S * 200 && !stop_requested; i++)
+    nanosleep(&tick, NULL);
+}
+
 /* Iterates with progress rows and periodic checkpoints until the fit stops. */
 static int iterate(MPI_Comm comm, const cli_fit_config *c, nvmm_fit *f, nvmm_model *m) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   nvmm_fit_summary s;
   while (nvmm_fit_reason_get(f) == NVMM_FIT_ITERATING) {
+    nvmm_fit_summary_get(f, &s);
+    fault_hold(rank, s.iterations);
     if (cli_failed(comm, nvmm_fit_iterate(f), "fit"))
       return -1;
     nvmm_fit_summary_get(f, &s);

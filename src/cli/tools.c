@@ -334,6 +334,12 @@ int cli_info(MPI_Comm comm, int argc, char **argv) {
     say(comm, help);
     return CLI_OK;
   }
+  /* A file name never starts with "--" here (a file so named is ./--name): read it as an
+   * option, the same usage error as every other subcommand's. */
+  if (argc >= 2 && !strncmp(argv[1], "--", 2)) {
+    cli_error(comm, "info: unknown option '%s' (see nvmm info --help)", argv[1]);
+    return CLI_USAGE;
+  }
   if (argc != 2) {
     cli_error(comm, "info: needs exactly one FILE.h5 (see nvmm info --help)");
     return CLI_USAGE;

@@ -33,10 +33,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=se
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # Open MPI unloads its plugins at MPI_Finalize, which leaves their leak stacks anonymous; keep
 # them loaded, and unwind malloc stacks through the frame-pointer-less system libraries, so
-# that lsan.supp can match Open MPI's start-up leaks.
+# that tests/lsan.supp can match Open MPI's start-up leaks.
 export OMPI_MCA_mca_base_component_disable_dlclose=1
 export ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1
-export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$here/../lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for s in llvm-symbolizer /usr/lib/llvm-*/bin/llvm-symbolizer; do
   if command -v "$s" >/dev/null 2>&1; then

@@ -28,7 +28,7 @@ _Noreturn void fuzz_fail(const char *file, int line, const char *what);
  * NVMM_FUZZ_EXACT_LEAKS=1 in the environment switches HDF5's free lists off. HDF5 recycles
  * freed blocks through them, so a block it leaks is reported with the stack of whoever
  * malloc'ed it first; without them LeakSanitizer names the real allocation, at 10-20 times
- * the cost per input. For triage only (lsan.supp covers the free-list blocks by name). */
+ * the cost per input. For triage only (tests/lsan.supp covers the free-list blocks by name). */
 void fuzz_init(int *argc, char ***argv);
 
 /* The path of name in the scratch directory (malloc'ed; the caller frees it). */

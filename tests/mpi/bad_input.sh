@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bad_input.sh: the bad-input matrix of `nvmm fit`. Every bad input (on 2 ranks, or on 4 where
 # only one rank's shard holds the problem) must
-#   - exit non-zero with a status below 128 (no crash, no core dump) within 30 s,
+#   - exit non-zero with a status below 128 (no crash, no core dump) within 30 s (times meson's
+#     timeout multiplier: tests/mpi/lib.sh),
 #   - print exactly one "nvmm: error" message, and that message names the cause,
 #   - leave the output file that was there before byte for byte as it was, and no .tmp file.
 # Two inputs that look odd but are fine (float32 and int32 datasets) must fit, exactly as the
@@ -9,6 +10,9 @@
 #
 #   bad_input.sh NVMM WORK_DIR [DATA_DIR]      (DATA_DIR: tests/data, for nig_5000x3.csv)
 set -uo pipefail
+# shellcheck source=tests/mpi/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
+limit=$(scaled 30)
 nvmm=$(realpath "$1") work=$2
 data=$(realpath "${3:-$(dirname "$0")/../data}")
 mkdir -p "$work"
@@ -107,7 +111,7 @@ PY
 cp ck_patched.h5 ck_auto.h5
 
 # ---- the checks ------------------------------------------------------------------------------
-# run_case NAME NP EXPECT ARGS...: `timeout 30 mpirun -n NP nvmm fit ARGS --out out_NAME.h5`
+# run_case NAME NP EXPECT ARGS...: `timeout $limit mpirun -n NP nvmm fit ARGS --out out_NAME.h5`
 # (ARGS may name --out itself: then that file is the one checked). The output file exists
 # beforehand with known bytes.
 run_case() {
@@ -122,14 +126,14 @@ run_case() {
   fi
   local t0 t1 err rc
   t0=$(date +%s%N)
-  err=$(timeout -k 5 30 mpirun -n "$np" "$nvmm" fit "$@" "${extra[@]}" --verbose 0 2>&1 >/dev/null)
+  err=$(timeout -k 5 "$limit" mpirun -n "$np" "$nvmm" fit "$@" "${extra[@]}" --verbose 0 2>&1 >/dev/null)
   rc=$?
   t1=$(date +%s%N)
   local ms=$(((t1 - t0) / 1000000)) msgs nmsg
   msgs=$(printf '%s\n' "$err" | grep "nvmm: error")
   nmsg=$(printf '%s\n' "$err" | grep -c "nvmm: error")
   local why=""
-  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="did not finish within 30 s"
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="did not finish within $limit s"
   elif [ $rc -eq 0 ]; then why="exit status 0"
   elif [ $rc -ge 128 ]; then why="exit status $rc: killed by a signal (crash)"
   elif [ "$nmsg" -ne 1 ]; then why="$nmsg error messages (want 1)"
@@ -248,18 +252,18 @@ h5imp f32.txt 400 3 FP 32 f32.h5
 h5imp f64.txt 400 3 FP 64 f64.h5
 h5imp int.txt 400 3 IN 32 i32.h5
 h5imp int.txt 400 3 FP 64 i64.h5
-strip() { grep -v -E '"(ranks|elapsed_s)"' "$1"; }
 for pair in "f32 f64 float32" "i32 i64 int32"; do
-  set -- $pair
+  read -r -a words <<< "$pair"
+  set -- "${words[@]}"
   "$nvmm" info "$1.h5" | grep -q " $3 " || { echo "FAIL [$3]: $1.h5 is not $3"; fails=$((fails + 1)); }
   t0=$(date +%s%N)
-  timeout -k 5 30 mpirun -n 2 "$nvmm" fit --data "$1.h5" --out "m_$1.h5" --verbose 0 --json 1 > "$1.json" 2> "$1.err"
+  timeout -k 5 "$limit" mpirun -n 2 "$nvmm" fit --data "$1.h5" --out "m_$1.h5" --verbose 0 --json 1 > "$1.json" 2> "$1.err"
   rc=$?
-  timeout -k 5 30 mpirun -n 2 "$nvmm" fit --data "$2.h5" --out "m_$2.h5" --verbose 0 --json 1 > "$2.json" 2>> "$1.err"
+  timeout -k 5 "$limit" mpirun -n 2 "$nvmm" fit --data "$2.h5" --out "m_$2.h5" --verbose 0 --json 1 > "$2.json" 2>> "$1.err"
   ms=$((($(date +%s%N) - t0) / 1000000))
   if [ $rc -ne 0 ] || [ -s "$1.err" ] || [ ! -s "$1.json" ]; then
     echo "FAIL [$3-data]: exit status $rc: $(head -n 3 "$1.err")"; fails=$((fails + 1))
-  elif ! diff <(strip "$1.json") <(strip "$2.json") > /dev/null; then
+  elif ! diff <(strip_json "$1.json") <(strip_json "$2.json") > /dev/null; then
     echo "FAIL [$3-data]: the fit differs from the fit of the same values as float64"; fails=$((fails + 1))
   else
     echo "ok   [$3-data] (2 ranks, rc 0, ${ms} ms for both fits) fitted, bitwise the float64 fit:" \

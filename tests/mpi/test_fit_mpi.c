@@ -9,6 +9,7 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "../nvmm_test_mpi.h"
 #include "nvmm.h"
 
 #define ck_assert_ok(expr)                                                                         \
@@ -343,8 +344,6 @@ END_TEST
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   gsl_set_error_handler_off();
-  int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Suite *s = suite_create("fit_mpi");
   TCase *tc = tcase_create("fit");
   tcase_set_timeout(tc, 600);
@@ -356,12 +355,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_scalapack_path);
   tcase_add_test(tc, test_bad_input);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK); /* Check must not fork under MPI */
-  srunner_run_all(sr, rank == 0 ? CK_NORMAL : CK_SILENT);
-  int nf = srunner_ntests_failed(sr), all;
-  srunner_free(sr);
-  MPI_Allreduce(&nf, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  int all = nvmm_test_run_mpi(s);
   MPI_Finalize();
   return all == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,6 +13,7 @@
 #include <hdf5.h>
 
 #include "nvmm_test.h"
+#include "nvmm_test_mpi.h"
 
 #define N_ROWS 1003
 #define N_COLS 3
@@ -416,13 +417,7 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   prefix = argv[1];
-  SRunner *sr = srunner_create(make_suite());
-  /* Check must not fork under MPI; only rank 0 reports. */
-  srunner_set_fork_status(sr, CK_NOFORK);
-  srunner_run_all(sr, rank == 0 ? CK_NORMAL : CK_SILENT);
-  int nf = srunner_ntests_failed(sr), total = 0;
-  srunner_free(sr);
-  MPI_Allreduce(&nf, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  int total = nvmm_test_run_mpi(make_suite());
   if (rank == 0 && total == 0) {
     const char *names[] = {"values.csv", "values.h5", "nan.h5", "good.h5", "many-vds.h5"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++)

@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "../nvmm_test.h"
+#include "../nvmm_test_mpi.h"
 #include "nvmm.h"
 
 /* LAPACK and BLACS prototypes (no Debian header; toolchain.md section 2). */
@@ -345,13 +346,7 @@ static Suite *pchol_suite(void) {
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   gsl_set_error_handler_off();
-  int rank = world_rank();
-  SRunner *sr = srunner_create(pchol_suite());
-  srunner_set_fork_status(sr, CK_NOFORK); /* Check must not fork under MPI */
-  srunner_run_all(sr, rank == 0 ? CK_NORMAL : CK_SILENT);
-  int nf = srunner_ntests_failed(sr), all;
-  srunner_free(sr);
-  MPI_Allreduce(&nf, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  int all = nvmm_test_run_mpi(pchol_suite());
   MPI_Finalize();
   return all == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

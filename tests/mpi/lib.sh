@@ -1,0 +1,149 @@
+# shellcheck shell=bash
+# lib.sh: shell helpers shared by the end-to-end tests (tests/mpi/*.sh, tests/slurm/preempt.sh):
+# failing, bounded waits that scale with meson's timeout multiplier,
+# comparing fits bit for bit (JSON summary and the whole model file), and the NVMM_FAULT_HOLD
+# hook that stops a fit at a chosen iteration so a signal lands there and nowhere else.
+# Sourced, not run; the caller sets `set -euo pipefail`.
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# The timeout multiplier of the `meson test` running this script (meson does not export it): the
+# NVMM_TIMEOUT_MULTIPLIER variable when set, else the -t/--timeout-multiplier argument of the
+# nearest ancestor process that is a `meson test`, else 1. Inner bounds (a wait for a file, a
+# `timeout` around one command) scale with it, so a sanitizer build's slower fits get the same
+# head room as meson's own timeout gives the whole test.
+nvmm_timeout_multiplier() {
+  if [ -n "${NVMM_TIMEOUT_MULTIPLIER:-}" ]; then
+    echo "$NVMM_TIMEOUT_MULTIPLIER"
+    return 0
+  fi
+  local pid=$$ i args a prev
+  for ((i = 0; i < 8; i++)); do
+    pid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || break
+    if [ -z "$pid" ] || [ "$pid" -le 1 ]; then break; fi
+    mapfile -d '' -t args < "/proc/$pid/cmdline" 2>/dev/null || continue
+    case " ${args[*]} " in *meson*" test "*) ;; *) continue ;; esac
+    prev=""
+    for a in "${args[@]}"; do
+      case $a in
+        --timeout-multiplier=*) echo "${a#*=}"; return 0 ;;
+      esac
+      if [ "$prev" = --timeout-multiplier ] || [ "$prev" = -t ]; then
+        echo "$a"
+        return 0
+      fi
+      prev=$a
+    done
+    break
+  done
+  echo 1
+}
+TMUL=$(nvmm_timeout_multiplier)
+# A bound of S seconds, scaled (the multiplier may be fractional; at least 1 s).
+scaled() { awk -v s="$1" -v m="$TMUL" 'BEGIN { v = int(s * m + 0.5); print (v < 1 ? 1 : v) }'; }
+
+# The JSON summary without the fields that legitimately differ between equal fits.
+strip_json() { grep -v -E '"(ranks|elapsed_s)"' "$1"; }
+
+# same_h5 A B [H5DIFF-OPTION...]: A and B hold the same objects with the same types and shapes,
+# and h5diff (exit 0 same, 1 different, 2 error) finds no difference in values. h5diff alone is
+# not enough: it exits 0 for objects it calls "not comparable" (a dataset of another shape), so
+# the headers are compared first and any "not comparable" report fails too. Scratch files
+# h5.* go to the current directory.
+same_h5() {
+  local a=$1 b=$2 rc=0
+  shift 2
+  # The first header line names the file, which differs by design.
+  h5dump -H "$a" > h5.ha || fail "h5dump -H $a"
+  h5dump -H "$b" > h5.hb || fail "h5dump -H $b"
+  [ "$(wc -l < h5.ha)" -gt 2 ] || fail "$a: no objects in the h5dump header"
+  tail -n +2 h5.ha > h5.ta
+  tail -n +2 h5.hb > h5.tb
+  diff h5.ta h5.tb > h5.out ||
+    { head -n 20 h5.out >&2; fail "$a and $b differ in structure (types, shapes, attributes)"; }
+  h5diff -r -c "$@" "$a" "$b" > h5.out 2>&1 || rc=$?
+  if [ $rc -ne 0 ] || grep -qi "not comparable" h5.out; then
+    grep -v -e '^0 differences found' -e '^dataset: ' -e '^attribute: ' h5.out > h5.why || true
+    head -n 20 h5.why >&2
+    fail "h5diff $a $b: exit status $rc (1: values differ, 2: error)"
+  fi
+}
+
+# same_model A B [P]: two model files hold the same fit bit for bit: same_h5 without what
+# measures the run rather than the fit (/history/elapsed, wall-clock seconds per iteration, and
+# /meta's attributes), then /meta's attributes other than "ranks" equal at 17 digits one by one
+# (h5diff can only exclude all of an object's attributes); with P, B says it ran on P ranks.
+same_model() {
+  local a=$1 b=$2 np=${3:-} names n
+  same_h5 "$a" "$b" --exclude-path /history/elapsed --exclude-attribute /meta
+  names=$(h5dump -A -g /meta "$a" | sed -n 's/^ *ATTRIBUTE "\(.*\)" {/\1/p') ||
+    fail "h5dump -A -g /meta $a"
+  # What a fit writes (src/io_model.c write_meta): a missing one would compare nothing.
+  for n in reason config_text data_path iterations n ranks loglik_mean; do
+    grep -qx "$n" <<< "$names" || fail "$a: no /meta attribute $n"
+  done
+  for n in $names; do
+    [ "$n" = ranks ] && continue
+    h5dump -m %.17g -a "/meta/$n" "$a" | tail -n +2 > h5.ma || fail "h5dump /meta/$n of $a"
+    h5dump -m %.17g -a "/meta/$n" "$b" | tail -n +2 > h5.mb || fail "h5dump /meta/$n of $b"
+    cmp -s h5.ma h5.mb || { diff h5.ma h5.mb >&2 || true; fail "/meta attribute $n: $a vs $b"; }
+  done
+  if [ -n "$np" ]; then
+    h5dump -a /meta/ranks "$b" > h5.mb || fail "h5dump /meta/ranks of $b"
+    grep -q "(0): $np\$" h5.mb || fail "$b: /meta/ranks is not $np"
+  fi
+}
+
+ppid_of() { awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# wait_hold FILE PID SECONDS: waits until the NVMM_FAULT_HOLD rank has written its PID to FILE
+# (it is then waiting at the chosen iteration) and prints that PID. Fails when PID (the
+# background job that runs the fit: mpirun, or a `timeout` around it; "-" where the test cannot
+# see it, as under Slurm) exits first or SECONDS (scaled) pass, or when FILE does not name a
+# running nvmm rank descending from PID: a kill must never go to the wrong process or to nothing.
+wait_hold() {
+  local file=$1 pid=$2 bound i hp p
+  bound=$(scaled "$3")
+  for ((i = 0; i < bound * 100; i++)); do
+    [ -s "$file" ] && break
+    [ "$pid" = - ] || kill -0 "$pid" 2>/dev/null ||
+      fail "the fit (PID $pid) ended before it reached the hold ($file)"
+    sleep 0.01
+  done
+  [ -s "$file" ] || fail "no hold file $file within $bound s"
+  hp=$(cat "$file")
+  [ "$(cat "/proc/$hp/comm" 2>/dev/null)" = nvmm ] || fail "hold $file: PID '$hp' is not an nvmm rank"
+  if [ "$pid" != - ]; then
+    p=$hp
+    for ((i = 0; i < 4 && p != pid && p > 1; i++)); do p=$(ppid_of "$p"); done
+    [ "$p" = "$pid" ] || fail "hold $file: PID $hp does not descend from $pid"
+  fi
+  echo "$hp"
+}
+
+# The mpirun that started rank PID (its parent; fails unless that is an mpirun).
+mpirun_of() {
+  local p
+  p=$(ppid_of "$1")
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mpirun ] || fail "the parent of rank $1 is not mpirun"
+  echo "$p"
+}
+
+# The sanitizer pass of scripts/test.sh (ASan, UBSan, LSan) sets ASAN_OPTIONS; a process launch
+# costs ~3 s there with leak checking (LSan walks Open MPI's thousands of start-up allocations
+# at every exit) against ~0.5 s normally.
+under_asan() { [ -n "${ASAN_OPTIONS:-}" ]; }
+
+# no_leak_check REASON: in the sanitizer pass, leak checking off for the rest of this test (ASan
+# and UBSan stay on; later ASAN_OPTIONS entries win), with REASON printed. For tests whose
+# processes are killed or stopped by signals by design, and for those that only repeat the
+# fit, score and sample paths fit-e2e and cli-bad-input check for leaks, many times over.
+no_leak_check() {
+  if under_asan; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+    echo "sanitizer pass: leak checking off here ($*)"
+  fi
+}
