@@ -1,6 +1,7 @@
 /* fit.c: the distributed batch EM: standardization (numerics.md A.1), exact block reductions
  * (one MPI_Allreduce per E-step), the M-step on rank 0 with a broadcast, regularization, the
  * hybrid RMS convergence test (5.2), divergence guard (5.4), history and results. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
   switch (r) {
   case NVMM_FIT_CONVERGED:
     return "converged";
+  case NVMM_FIT_CONVERGED_PARAMS:
+    return "converged_params";
   case NVMM_FIT_MAX_ITER:
     return "max_iter";
   case NVMM_FIT_DIVERGED:
@@ -40,7 +43,12 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   o->algorithm = NVMM_ALG_EM;
   o->regularization = NVMM_REG_DET_SIGMA_ONE;
   o->max_iter = 200;
+  o->stop = NVMM_STOP_MLE;
   o->tol = 1e-3;
+  /* 1e-3 nats in total: a parameter off the MLE by delta standard errors costs about delta^2/2
+   * nats whatever n is, so this is ~0.05 standard errors, and well inside the 0.005 nats by
+   * which the reference optima must be reached (src/numerics.md, stopping). */
+  o->tol_ll = 1e-3;
   o->alpha_min = 0.0;
   o->init = family == NVMM_FAMILY_GH ? NVMM_INIT_SUBMODELS : NVMM_INIT_MOMENTS;
   /* 4096 rows: block sums cost one exact accumulation per statistic per block, negligible
@@ -62,6 +70,10 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
   NVMM_CHECK(o->max_iter >= 1, NVMM_EINVAL, "max_iter = %d must be at least 1", o->max_iter);
   NVMM_CHECK(isfinite(o->tol) && o->tol >= 0, NVMM_EBADTOL,
              "tol = %g must be finite and non-negative", o->tol);
+  NVMM_CHECK(isfinite(o->tol_ll) && o->tol_ll >= 0, NVMM_EBADTOL,
+             "tol_ll = %g must be finite and non-negative", o->tol_ll);
+  NVMM_CHECK((unsigned)o->stop < NVMM_STOP_COUNT, NVMM_EINVAL, "invalid stopping rule %d",
+             (int)o->stop);
   NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
              "alpha_min = %g must be finite and non-negative", o->alpha_min);
   NVMM_CHECK(o->fault_nonfinite_at >= 0, NVMM_EINVAL, "fault_nonfinite_at must be >= 0");
@@ -106,7 +118,7 @@ static nvmm_status shard_chunk(nvmm_fit *f, int64_t c, int64_t *r0, int64_t *row
   return f->reader(f->reader_ctx, f->first_row + (*rows > 0 ? *r0 : 0), *rows, f->stream);
 }
 
-static block_fn block_estep;
+static block_fn block_estep, block_multi;
 
 static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, block_fn *fn,
                                  double *out) {
@@ -180,13 +192,13 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
   }
   f->reduce_bytes = (double)(m_limbs * sizeof(int64_t) + (2 * len + 2) * sizeof(int32_t));
   f->stop_seen = win[1] != 0;
-  if (fn == block_estep) {
+  if (fn == block_estep || fn == block_multi) {
     f->t_estep += tk;
     f->t_reduce += MPI_Wtime() - t0 - tk;
-    f->passes++;
   } else {
     f->t_moments += MPI_Wtime() - t0;
   }
+  f->passes++;
   return NVMM_OK;
 }
 
@@ -227,6 +239,27 @@ static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, int64_t row0, s
   return nvmm_estep_block_std(m, f->ews, rows, xb, f->center, f->rscale, out);
 }
 
+/* The E-steps of f->nmulti models on one block (each with its own workspace, which caches its
+ * model's inverse factor): model k's statistics at out + k len, then one failure count per
+ * model. A model whose statistics are not finite (NVMM_EDOM) drops this block's sums and counts
+ * a failure, so one bad candidate does not end the pass for the others. */
+static nvmm_status block_multi(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                               const double *xb, double *out) {
+  (void)m;
+  const size_t len = f->len, nm = (size_t)f->nmulti;
+  for (size_t k = 0; k < nm; k++) {
+    nvmm_status st = nvmm_estep_block_std(f->multi[k], f->multi_ws[k], rows, xb, f->center,
+                                          f->rscale, out + k * len);
+    if (st == NVMM_EDOM) {
+      memset(out + k * len, 0, len * sizeof *out);
+      out[nm * len + k] += 1.0;
+    } else if (st != NVMM_OK) {
+      return st;
+    }
+  }
+  return NVMM_OK;
+}
+
 /* Global mean and covariance (two exact passes: centring before the cross products avoids the
  * cancellation of raw moments, A.1), then the standardization. */
 static nvmm_status moments(nvmm_fit *f) {
@@ -258,10 +291,25 @@ static nvmm_status moments(nvmm_fit *f) {
 
 static nvmm_status fingerprint(nvmm_fit *f);
 
+/* Bytes per rank the GH start may spend to share passes among its candidates. */
+#define MULTI_BUDGET ((size_t)256 << 20)
+
 static nvmm_status fit_alloc(nvmm_fit *f) {
   size_t d = f->d, len = f->len, L = NVMM_XSUM_LIMBS;
   size_t need = len > d * (d + 1) / 2 + d + 1 ? len : d * (d + 1) / 2 + d + 1;
   size_t hist = (size_t)f->o.max_iter;
+  /* The GH start E-steps its four candidates in shared passes when their reduction buffers
+   * (about 1.1 KB per statistic, mostly the exact accumulators) fit in MULTI_BUDGET; else in
+   * fewer at a time, down to one (the same sums either way: each model's own). */
+  f->multi_cap = 1;
+  if (f->o.init == NVMM_INIT_SUBMODELS) {
+    size_t per = (len + 1) * (2 * L * sizeof(int64_t) + 2 * sizeof(double) + 9);
+    f->multi_cap = (int)(MULTI_BUDGET / per < 4 ? MULTI_BUDGET / per : 4);
+    if (f->multi_cap < 1)
+      f->multi_cap = 1;
+    if (need < (len + 1) * (size_t)f->multi_cap)
+      need = (len + 1) * (size_t)f->multi_cap;
+  }
   f->hist_cap = f->o.max_iter;
   f->len = len;
   f->pack_len = 2 * d + 2 * d * d + 8 + NVMM_NCOUNTERS;
@@ -478,19 +526,81 @@ static double rms_change(size_t k, const double *a, const double *b) {
   return sqrt(dd / (double)k) / (1.0 + sqrt(bb / (double)k));
 }
 
-/* numerics.md 5.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
- * entries; subordinator excluded (pitfall 22). */
-static double param_change(const nvmm_model *new, const nvmm_model *old) {
-  size_t d = new->d;
-  double c[3] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
-                 rms_change(d * d, new->chol, old->chol)};
+/* The subordinator's change in scale-free coordinates: log of each positive parameter (a
+ * relative change), and GH's p relative to 1 + |p|. The fit iterates in a fixed gauge, so the
+ * parameters are comparable from one iteration to the next. */
+static double sub_change(const nvmm_sub *new, const nvmm_sub *old) {
   double m = 0.0;
   for (int k = 0; k < 3; k++) {
+    double a = new->par[k], b = old->par[k], c;
+    if (a == b)
+      continue; /* unused entries are 0 in both */
+    if (new->kind == NVMM_SUB_GIG && k == 0)
+      c = fabs(a - b) / (1.0 + fabs(b));
+    else
+      c = a > 0 && b > 0 ? fabs(log(a / b)) : NAN;
+    if (!isfinite(c))
+      return NAN;
+    m = fmax(m, c);
+  }
+  return m;
+}
+
+/* numerics.md 5.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
+ * entries. normix's rule (NVMM_STOP_PARAMS) excludes the subordinator (pitfall 22); the MLE rule
+ * includes it, because on real data the subordinator keeps moving after (mu, gamma, L) settle. */
+static double param_change(const nvmm_model *new, const nvmm_model *old, int with_sub) {
+  size_t d = new->d;
+  double c[4] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
+                 rms_change(d * d, new->chol, old->chol),
+                 with_sub ? sub_change(&new->sub, &old->sub) : 0.0};
+  double m = 0.0;
+  for (int k = 0; k < 4; k++) {
     if (!isfinite(c[k]))
       return NAN; /* fmax would drop a NaN */
     m = fmax(m, c[k]);
   }
   return m;
+}
+
+/* The MLE rule at iteration t >= 1 (src/numerics.md, stopping), from the history only, so a
+ * resumed fit decides exactly as the uninterrupted one: g_t = n (ll_t - ll_{t-1}) is the total
+ * gain of the EM step into theta_t. EM converges linearly, so gains shrink by a ratio
+ * rho = g_t / g_{t-1} and what is still to gain is about g_t rho / (1 - rho). A gain within the
+ * log-likelihood's rounding (LL_NOISE ulps of each row's log-density, whose size the
+ * standardized mean LL gives) is no gain: there the ratio is noise, and a fit held to a tight
+ * tol stops on its parameter change. A growing gain means no estimate. */
+#define LL_NOISE 64.0
+static double log_scale_sum(const nvmm_fit *f);
+static int mle_met_at(const nvmm_fit *f, int t) {
+  if (t < 1 || !(f->h_change[t - 1] < f->o.tol))
+    return 0;
+  double n = (double)f->n;
+  double ll1 = f->h_loglik[t - 1], ll0 = t >= 2 ? f->h_loglik[t - 2] : f->loglik_init;
+  double g = n * (ll1 - ll0);
+  double noise = LL_NOISE * DBL_EPSILON * n * (1.0 + fabs(ll1 + log_scale_sum(f) / 2.0));
+  if (!isfinite(g) || g > f->o.tol_ll || g < -f->o.tol_ll)
+    return 0;
+  if (g <= noise)
+    return 1; /* no gain left within tol_ll (rounding, or a clamp's small loss) */
+  if (t < 2)
+    return 0; /* a rate needs two gains */
+  double llm = t >= 3 ? f->h_loglik[t - 3] : f->loglik_init;
+  double gp = n * (ll0 - llm);
+  if (!(gp > g))
+    return 0; /* gains not shrinking: no rate to trust */
+  double rho = g / gp;
+  return g * rho / (1.0 - rho) <= f->o.tol_ll;
+}
+
+static int mle_converged(const nvmm_fit *f) {
+  int t = f->iterations;
+  if (t < NVMM_STOP_WINDOW)
+    return 0;
+  for (int k = 0; k < NVMM_STOP_WINDOW; k++)
+    if (!mle_met_at(f, t - k))
+      return 0;
+  return 1;
 }
 
 static int model_finite(const nvmm_model *m) {
@@ -583,6 +693,13 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     f->loglik_init = ll;
   else
     f->h_loglik[f->iterations - 1] = ll;
+  if (f->o.stop == NVMM_STOP_MLE && mle_converged(f)) {
+    /* This pass scored the current model: it is the result, and no closing pass is needed. */
+    f->reason = NVMM_FIT_CONVERGED;
+    f->loglik_final = ll;
+    f->elapsed = MPI_Wtime() - f->t0;
+    return NVMM_OK;
+  }
   if (f->stop_seen) {
     /* Every rank saw the same reduced flag: stop at this boundary with the current model,
      * whose log-likelihood this pass just gave. */
@@ -606,7 +723,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
       NVMM_CALL(mstep_bcast(f, f->next, 2, &diverged));
     }
   }
-  double change = diverged ? NAN : param_change(f->next, f->model);
+  double change = diverged ? NAN : param_change(f->next, f->model, f->o.stop == NVMM_STOP_MLE);
   if (diverged || !isfinite(change)) {
     /* 5.4: keep the last finite iterate and stop. */
     record(f, change);
@@ -615,8 +732,8 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   }
   NVMM_CALL(nvmm_model_copy(f->model, f->next));
   record(f, change);
-  if (change < f->o.tol)
-    f->reason = NVMM_FIT_CONVERGED;
+  if (f->o.stop == NVMM_STOP_PARAMS && change < f->o.tol)
+    f->reason = NVMM_FIT_CONVERGED_PARAMS;
   else if (f->iterations >= f->o.max_iter)
     f->reason = NVMM_FIT_MAX_ITER;
   return NVMM_OK;
@@ -626,8 +743,8 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   while (f->reason == NVMM_FIT_ITERATING)
     NVMM_CALL(nvmm_fit_iterate(f));
-  if (f->reason == NVMM_FIT_STOPPED)
-    return NVMM_OK; /* the stopping pass already scored the current model */
+  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_CONVERGED)
+    return NVMM_OK; /* the deciding pass already scored the current model */
   /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
    * the model entering it). */
   NVMM_CALL(estep_all(f, f->model));
@@ -733,54 +850,146 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
   return start(f);
 }
 
-/* Five EM iterations of a sub-model from its moment init (numerics.md 5.6), then its GH
- * embedding. Every rank runs the same deterministic arithmetic on the same reduced statistics,
- * so no broadcast is needed. A sub-model whose short fit fails is skipped (*ok = 0). */
-static nvmm_status submodel(nvmm_fit *f, nvmm_family fam, nvmm_model *gh, int *ok) {
-  /* 5 iterations: normix's choice; enough to separate the tail shapes, cheap next to the fit. */
-  const int iters = 5;
+/* E-steps models[0..k) in shared passes, multi_cap at a time; calls use(f, j, stats, failed)
+ * for each model in order. Collective. */
+typedef nvmm_status multi_use_fn(nvmm_fit *f, void *ctx, int j, const double *stats, int failed);
+static nvmm_status estep_multi(nvmm_fit *f, nvmm_model *const *models, int k, multi_use_fn *use,
+                               void *ctx) {
+  for (int g = 0; g < k; g += f->multi_cap) {
+    int nm = k - g < f->multi_cap ? k - g : f->multi_cap;
+    f->nmulti = nm;
+    for (int j = 0; j < nm; j++)
+      f->multi[j] = models[g + j];
+    size_t len = f->len;
+    NVMM_CALL(reduce_blocks(f, NULL, (size_t)nm * (len + 1), block_multi, f->stats));
+    for (int j = 0; j < nm; j++)
+      NVMM_CALL(use(f, ctx, g + j, f->stats + (size_t)j * len,
+                    f->stats[(size_t)nm * len + (size_t)j] != 0.0));
+  }
+  return NVMM_OK;
+}
+
+/* The GH start (numerics.md 5.6): the moment init and the GH embeddings of NIG, VG and NInvG
+ * after five EM iterations each, best GH log-likelihood first found wins. The three short fits
+ * share their passes (and the moment init's score rides in the first), so the start costs 6
+ * passes instead of 19, with the same sums and so the same start bit for bit. Every rank runs
+ * the same deterministic arithmetic on the same reduced statistics: no broadcast. */
+typedef struct gh_start {
+  nvmm_model *cand[4]; /* passes 1-5: [0] the GH moment init (first pass only), [1..3] subs */
+  int alive[4];
+  int map[4]; /* the candidate of each model of the current pass */
+  int win;    /* the scored embedding that wins so far (-1: the moment init) */
+  double best;
+} gh_start;
+
+static nvmm_status start_use(nvmm_fit *f, void *ctx, int j, const double *st, int failed) {
+  gh_start *g = ctx;
+  int k = g->map[j];
+  if (failed) {
+    g->alive[k] = 0;
+    return NVMM_OK;
+  }
+  if (k == 0) {
+    g->best = st[NVMM_ST_LOGF];
+    return NVMM_OK;
+  }
+  nvmm_status ms = nvmm_mstep(st, g->cand[k], g->cand[k], NULL, NULL, f->scratch);
+  if (ms != NVMM_OK) {
+    if (!diverging(ms))
+      return ms;
+    g->alive[k] = 0; /* a sub-model whose short fit fails is skipped */
+  }
+  return NVMM_OK;
+}
+
+static nvmm_status score_use(nvmm_fit *f, void *ctx, int j, const double *st, int failed) {
+  gh_start *g = ctx;
+  if (!failed && st[NVMM_ST_LOGF] > g->best) {
+    g->best = st[NVMM_ST_LOGF];
+    g->win = j;
+  }
+  return NVMM_OK;
+}
+
+/* The GH embedding of a fitted sub-model (*ok = 0 when it has none). */
+static nvmm_status embed(const nvmm_model *m, nvmm_model *gh, int *ok) {
   /* b (VG) or a (NInvG) of the embedding, relative to the scale of Y: small enough that the GIG
    * is the Gamma / InverseGamma to ~1e-4 in its moments, large enough for a finite Bessel
    * argument. */
   const double rel = 1e-4;
-  nvmm_model *m = NULL;
+  double p, a, b, ey;
   *ok = 0;
-  NVMM_CALL(nvmm_model_alloc(fam, f->d, &m));
+  nvmm_status st = nvmm_sub_to_gig(&m->sub, &p, &a, &b);
+  if (st == NVMM_OK)
+    st = nvmm_sub_moment(&m->sub, 1.0, &ey);
+  if (st == NVMM_OK) {
+    if (!isfinite(ey))
+      ey = 1.0;
+    if (b == 0.0)
+      b = rel * ey;
+    if (a == 0.0)
+      a = rel / ey;
+    nvmm_sub sub;
+    st = nvmm_sub_make(NVMM_SUB_GIG, (double[3]){p, a, b}, &sub);
+    if (st == NVMM_OK && model_finite(m))
+      st = nvmm_model_set(gh, m->mu, m->gamma, m->sigma, &sub);
+    *ok = st == NVMM_OK && model_finite(m);
+  }
+  return diverging(st) || st == NVMM_EINVAL ? NVMM_OK : st;
+}
+
+static nvmm_status gh_submodel_start(nvmm_fit *f) {
+  /* 5 iterations: normix's choice; enough to separate the tail shapes, cheap next to the fit. */
+  const int iters = 5;
+  static const nvmm_family subs[3] = {NVMM_FAMILY_NIG, NVMM_FAMILY_VG, NVMM_FAMILY_NINVG};
+  gh_start g = {{f->model}, {1, 1, 1, 1}, {0}, -1, 0.0};
+  nvmm_model *emb[3] = {NULL}, *pass[4];
+  nvmm_status st = NVMM_OK;
+  f->multi_ws[0] = f->ews;
+  for (int k = 1; k < f->multi_cap && st == NVMM_OK; k++)
+    st = nvmm_estep_ws_alloc(f->d, &f->multi_ws[k]);
   double *mean = f->bstats; /* d zeros */
   memset(mean, 0, f->d * sizeof *mean);
-  nvmm_status st = nvmm_model_init_moments(m, mean, f->corr);
-  for (int it = 0; it < iters && st == NVMM_OK; it++) {
-    st = estep_all(f, m);
-    if (st == NVMM_OK) {
-      nvmm_status ms = nvmm_mstep(f->stats, m, m, NULL, NULL, f->scratch);
-      if (ms != NVMM_OK) {
-        nvmm_model_free(&m);
-        return diverging(ms) ? NVMM_OK : ms;
-      }
-    }
-  }
-  if (st == NVMM_OK) {
-    double p, a, b, ey;
-    st = nvmm_sub_to_gig(&m->sub, &p, &a, &b);
+  for (int k = 0; k < 3 && st == NVMM_OK; k++) {
+    st = nvmm_model_alloc(subs[k], f->d, &g.cand[k + 1]);
     if (st == NVMM_OK)
-      st = nvmm_sub_moment(&m->sub, 1.0, &ey);
-    if (st == NVMM_OK) {
-      if (!isfinite(ey))
-        ey = 1.0;
-      if (b == 0.0)
-        b = rel * ey;
-      if (a == 0.0)
-        a = rel / ey;
-      nvmm_sub sub;
-      st = nvmm_sub_make(NVMM_SUB_GIG, (double[3]){p, a, b}, &sub);
-      if (st == NVMM_OK && model_finite(m))
-        st = nvmm_model_set(gh, m->mu, m->gamma, m->sigma, &sub);
-      *ok = st == NVMM_OK && model_finite(m);
-      if (diverging(st) || st == NVMM_EINVAL)
-        st = NVMM_OK;
+      st = nvmm_model_init_moments(g.cand[k + 1], mean, f->corr);
+    if (st == NVMM_OK)
+      st = nvmm_model_alloc(NVMM_FAMILY_GH, f->d, &emb[k]);
+  }
+  st = nvmm__agree(f->comm, st);
+  /* Pass 1 scores the moment init too; each pass E-steps the sub-models still alive. */
+  for (int it = 0; it < iters && st == NVMM_OK; it++) {
+    int k = 0;
+    for (int c = it == 0 ? 0 : 1; c < 4; c++)
+      if (g.alive[c]) {
+        g.map[k] = c;
+        pass[k++] = g.cand[c];
+      }
+    st = estep_multi(f, pass, k, start_use, &g);
+  }
+  int nemb = 0, which[3];
+  nvmm_model *scored[3];
+  for (int k = 0; k < 3 && st == NVMM_OK; k++) {
+    int ok = 0;
+    if (g.alive[k + 1])
+      st = embed(g.cand[k + 1], emb[k], &ok);
+    if (ok) {
+      which[nemb] = k;
+      scored[nemb++] = emb[k];
     }
   }
-  nvmm_model_free(&m);
+  if (st == NVMM_OK && nemb > 0) {
+    st = estep_multi(f, scored, nemb, score_use, &g);
+    if (st == NVMM_OK && g.win >= 0)
+      st = nvmm_model_copy(f->model, emb[which[g.win]]);
+  }
+  for (int k = 0; k < 3; k++) {
+    nvmm_model_free(&g.cand[k + 1]);
+    nvmm_model_free(&emb[k]);
+  }
+  for (int k = 1; k < f->multi_cap; k++)
+    nvmm_estep_ws_free(&f->multi_ws[k]);
   return st;
 }
 
@@ -791,25 +1000,8 @@ nvmm_status nvmm_fit_init(nvmm_fit *f) {
   double *mean = f->bstats;
   memset(mean, 0, f->d * sizeof *mean);
   NVMM_CALL(nvmm_model_init_moments(f->model, mean, f->corr));
-  if (f->o.init == NVMM_INIT_SUBMODELS) {
-    /* The moment init is the fallback candidate; each sub-model competes on its GH LL. */
-    NVMM_CALL(estep_all(f, f->model));
-    double best = f->stats[NVMM_ST_LOGF];
-    static const nvmm_family subs[3] = {NVMM_FAMILY_NIG, NVMM_FAMILY_VG, NVMM_FAMILY_NINVG};
-    for (int k = 0; k < 3; k++) {
-      int ok;
-      NVMM_CALL(submodel(f, subs[k], f->next, &ok));
-      if (!ok)
-        continue;
-      nvmm_status st = estep_all(f, f->next);
-      if (st == NVMM_OK && f->stats[NVMM_ST_LOGF] > best) {
-        best = f->stats[NVMM_ST_LOGF];
-        NVMM_CALL(nvmm_model_copy(f->model, f->next));
-      } else if (st != NVMM_OK && st != NVMM_EDOM) {
-        return st;
-      }
-    }
-  }
+  if (f->o.init == NVMM_INIT_SUBMODELS)
+    NVMM_CALL(gh_submodel_start(f));
   return start(f);
 }
 
@@ -958,7 +1150,8 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   f->iterations = s->iterations;
   f->target_logdet = s->target_logdet;
   f->loglik_init = s->loglik_init;
-  f->loglik_final = NAN;
+  /* A fit the MLE rule finished has its final model's log-likelihood in the history. */
+  f->loglik_final = s->reason == NVMM_FIT_CONVERGED && it ? s->loglik[it - 1] : NAN;
   f->last_change = it ? s->change[it - 1] : NAN;
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;

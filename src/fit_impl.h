@@ -56,6 +56,11 @@ struct nvmm_fit {
   double t_estep, t_reduce, t_mstep;      /* timers (nvmm_fit_summary) */
   double t_moments;
   int passes;
+  /* Several models E-stepped in one pass (the GH start's candidates): up to multi_cap at once,
+   * the reduction buffers sized for that many statistics vectors plus a failure count each. */
+  int multi_cap, nmulti;
+  const nvmm_model *multi[4];
+  nvmm_estep_ws *multi_ws[4];
   int stop_seen; /* the last reduction carried a stop request */
 };
 

@@ -19,13 +19,29 @@ typedef enum nvmm_algorithm {
   NVMM_ALG_COUNT
 } nvmm_algorithm;
 
+/* The convergence test (src/numerics.md, stopping). */
+typedef enum nvmm_stop_rule {
+  NVMM_STOP_MLE = 0, /* the log-likelihood still to gain (estimated from the linear rate of the
+                        gains) below tol_ll nats in total, and the parameter change including
+                        the subordinator below tol, at NVMM_STOP_WINDOW consecutive iterations */
+  NVMM_STOP_PARAMS,  /* normix's hybrid rule: RMS change of (mu, gamma, L) below tol */
+  NVMM_STOP_COUNT
+} nvmm_stop_rule;
+
+/* Consecutive iterations that must meet the MLE rule. Measured on the 13 reference fits
+ * (src/numerics.md, stopping): with 1 every fit ends within 0.001 nats of its optimum, with 2
+ * within 0.0009 for one more pass, with 3 within 0.0008; 2 keeps a single stalled EM step
+ * (a tiny gain after a good start) from stopping a fit. */
+#define NVMM_STOP_WINDOW 2
+
 /* Why a fit stopped: positive converged, 0 still iterating, negative stopped otherwise. */
 typedef enum nvmm_fit_reason {
   NVMM_FIT_ITERATING = 0,
-  NVMM_FIT_CONVERGED = 1, /* parameter change below tol */
-  NVMM_FIT_MAX_ITER = -1, /* max_iter reached */
-  NVMM_FIT_DIVERGED = -2, /* a non-finite or failed update; the last finite model is kept */
-  NVMM_FIT_STOPPED = -3   /* a stop was requested (signal); resumable from a checkpoint */
+  NVMM_FIT_CONVERGED = 1,        /* the MLE rule certified the optimum */
+  NVMM_FIT_CONVERGED_PARAMS = 2, /* the parameter rule (NVMM_STOP_PARAMS) was met */
+  NVMM_FIT_MAX_ITER = -1,        /* max_iter reached */
+  NVMM_FIT_DIVERGED = -2,        /* a non-finite or failed update; the last finite model is kept */
+  NVMM_FIT_STOPPED = -3          /* a stop was requested (signal); resumable from a checkpoint */
 } nvmm_fit_reason;
 
 typedef enum nvmm_init_kind {
@@ -39,9 +55,14 @@ typedef struct nvmm_fit_options {
   nvmm_family family;
   nvmm_algorithm algorithm;
   nvmm_regularization regularization;
-  int max_iter;     /* iteration cap (default 200) */
-  double tol;       /* hybrid RMS parameter change that stops the fit (default 1e-3) */
-  double alpha_min; /* lower bound on the VG shape (0: none) */
+  int max_iter;        /* iteration cap (default 200) */
+  nvmm_stop_rule stop; /* convergence test (default NVMM_STOP_MLE) */
+  double tol;          /* parameter change below which the fit may stop (default 1e-3): with the
+                          MLE rule over (mu, gamma, L) and the subordinator's log-parameters, with
+                          the parameter rule over (mu, gamma, L) alone */
+  double tol_ll;       /* MLE rule: total log-likelihood (nats, summed over the n rows) still to
+                          gain below which the fit may stop (default 1e-3) */
+  double alpha_min;    /* lower bound on the VG shape (0: none) */
   nvmm_init_kind init;
   int64_t block_rows;      /* rows per reduction block (default 4096; results do not depend on the
                               rank count for a fixed value) */
@@ -53,11 +74,12 @@ typedef struct nvmm_fit_options {
                               (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;
 
-/* Fills o with the defaults for a family: max_iter 200, tol 1e-3, det_sigma_one, em, moments
- * init (submodels for GH), block_rows 4096, standardize. */
+/* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
+ * and tol_ll 1e-3, det_sigma_one, em, moments init (submodels for GH), block_rows 4096,
+ * standardize. */
 NVMM_EXTERN void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o);
 
-/* Checks the options. Errors: NVMM_EBADTOL (tol < 0 or not finite), NVMM_EINVAL. */
+/* Checks the options. Errors: NVMM_EBADTOL (tol or tol_ll < 0 or not finite), NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o);
 
 /* Names of the per-iteration counters kept in the history. */
@@ -116,8 +138,9 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvm
  * Errors: NVMM_EDOM (non-finite data statistics), NVMM_EMPI, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_iterate(nvmm_fit *f);
 
-/* Runs ITERATE until a reason is set, then one closing E-step pass for the final model's
- * log-likelihood. Collective. */
+/* Runs ITERATE until a reason is set, then, unless the final model's log-likelihood is already
+ * known (the MLE rule and a stop decide in the E-step pass that scores it), one closing E-step
+ * pass for it. Collective. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_run(nvmm_fit *f);
 
 /* TEST: the current reason. */
@@ -189,7 +212,8 @@ typedef struct nvmm_fit_summary {
   double t_mstep;      /* seconds in the M-step and its broadcast */
   double t_moments;    /* seconds in the two passes for the mean and covariance (at create) */
   double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
-  int passes;          /* E-step passes over the data (iterations, MCECM's second pass, init) */
+  int passes; /* passes over the data: the two moment passes at create and every E-step pass
+                 (start, iterations, MCECM's second pass, a closing pass) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 

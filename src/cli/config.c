@@ -28,7 +28,17 @@ static setting settings[] = {
     {"family", "gh|nig|vg|ninvg|gauss  mixture family (default nig)", "", "", 0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
-    {"tol", "X  stop when the hybrid RMS parameter change < X (default 1e-3)", "", "", 0},
+    {"stop",
+     "mle|params  convergence test (default mle): mle stops when the log-likelihood still to "
+     "gain is below tol_ll and the parameter change (subordinator included) below tol, two "
+     "iterations in a row; params is normix's rule, the (mu, gamma, L) change below tol",
+     "", "", 0},
+    {"tol", "X  parameter change (relative RMS) below which the fit may stop (default 1e-3)", "",
+     "", 0},
+    {"tol_ll",
+     "X  mle rule: total log-likelihood (nats, over all rows) still to gain below which the fit "
+     "may stop (default 1e-3)",
+     "", "", 0},
     {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "", 0},
     {"algorithm", "em|mcecm  (default em)", "", "", 0},
     {"init", "moments|submodels|MODEL.h5  (default moments; submodels for gh)", "", "", 0},
@@ -259,6 +269,42 @@ static int parse_double(MPI_Comm comm, const setting *s, double *out) {
   return 0;
 }
 
+/* Key `key`, when set, as a finite non-negative number into *out. */
+static int set_nonneg(MPI_Comm comm, const char *key, double *out) {
+  const setting *s = find(key);
+  if (!s->set)
+    return 0;
+  if (parse_double(comm, s, out))
+    return -1;
+  if (*out < 0) {
+    cli_error(comm, "%s: %s = %s must be non-negative", s->origin, key, s->value);
+    return -1;
+  }
+  return 0;
+}
+
+/* Key `key`, when set, as one of the n names (its index into *out); `what` names the kind. */
+static int set_choice(MPI_Comm comm, const char *key, const char *what, const char *const *names,
+                      int n, int *out) {
+  const setting *s = find(key);
+  if (!s->set)
+    return 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(s->value, names[i])) {
+      *out = i;
+      return 0;
+    }
+  char list[256] = "";
+  for (int i = 0; i < n; i++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+             i == 0       ? ""
+             : i == n - 1 ? " or "
+                          : ", ",
+             names[i]);
+  cli_error(comm, "%s: unknown %s '%s' (expected %s)", s->origin, what, s->value, list);
+  return -1;
+}
+
 /* Applies the table to the defaults. The family goes first: other defaults depend on it. */
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
   setting *s;
@@ -285,29 +331,21 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->max_iter = (int)v;
   }
-  if ((s = find("tol"))->set) {
-    if (parse_double(comm, s, &o->tol))
-      return -1;
-    if (o->tol < 0) {
-      cli_error(comm, "%s: tol = %s must be non-negative", s->origin, s->value);
-      return -1;
-    }
-  }
+  static const char *const stops[] = {"mle", "params"}, *const algs[] = {"em", "mcecm"};
+  int choice = (int)o->stop;
+  if (set_nonneg(comm, "tol", &o->tol) || set_nonneg(comm, "tol_ll", &o->tol_ll) ||
+      set_choice(comm, "stop", "stopping rule", stops, 2, &choice))
+    return -1;
+  o->stop = (nvmm_stop_rule)choice;
   if ((s = find("regularization"))->set &&
       nvmm_regularization_parse(s->value, &o->regularization) != NVMM_OK) {
     cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
     return -1;
   }
-  if ((s = find("algorithm"))->set) {
-    if (!strcmp(s->value, "em"))
-      o->algorithm = NVMM_ALG_EM;
-    else if (!strcmp(s->value, "mcecm"))
-      o->algorithm = NVMM_ALG_MCECM;
-    else {
-      cli_error(comm, "%s: unknown algorithm '%s' (expected em or mcecm)", s->origin, s->value);
-      return -1;
-    }
-  }
+  choice = (int)o->algorithm;
+  if (set_choice(comm, "algorithm", "algorithm", algs, 2, &choice))
+    return -1;
+  o->algorithm = (nvmm_algorithm)choice;
   if ((s = find("init"))->set) {
     if (!strcmp(s->value, "moments"))
       o->init = NVMM_INIT_MOMENTS;
@@ -395,18 +433,20 @@ void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
 
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   /* The effective configuration, every key, so that a resumed fit needs nothing else. */
-  static const char *const algs[] = {"em", "mcecm"};
+  static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"};
   const char *init = c->o.init == NVMM_INIT_MOMENTS     ? "moments"
                      : c->o.init == NVMM_INIT_SUBMODELS ? "submodels"
                                                         : c->init_model;
   int w = snprintf(buf, size,
-                   "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\ntol = %.17g\n"
-                   "regularization = %s\nalgorithm = %s\ninit = %s\nalpha_min = %.17g\n"
+                   "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\nstop = %s\n"
+                   "tol = %.17g\ntol_ll = %.17g\nregularization = %s\nalgorithm = %s\ninit = "
+                   "%s\nalpha_min = %.17g\n"
                    "block_rows = %lld\nscalapack_min_d = %lld\nverbose = %d\njson = %d\n",
                    c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter,
-                   c->o.tol, nvmm_regularization_name(c->o.regularization), algs[c->o.algorithm],
-                   init, c->o.alpha_min, (long long)c->o.block_rows,
-                   (long long)c->o.scalapack_min_d, c->verbose, c->json);
+                   stops[c->o.stop], c->o.tol, c->o.tol_ll,
+                   nvmm_regularization_name(c->o.regularization), algs[c->o.algorithm], init,
+                   c->o.alpha_min, (long long)c->o.block_rows, (long long)c->o.scalapack_min_d,
+                   c->verbose, c->json);
   size_t used = w > 0 ? (size_t)w : 0;
   if (c->memory_limit > 0 && used < size)
     used += (size_t)snprintf(buf + used, size - used, "memory_limit = %lld\n",

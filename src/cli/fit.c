@@ -32,7 +32,7 @@ static void fit_usage(FILE *out) {
 static FILE *rep;
 
 static const char *status_word(nvmm_fit_reason r) {
-  return r == NVMM_FIT_CONVERGED  ? "Converged"
+  return r > 0                    ? "Converged"
          : r == NVMM_FIT_STOPPED  ? "Stopped"
          : r == NVMM_FIT_DIVERGED ? "Diverged (non-finite iterate; kept last finite model)"
                                   : "NOT converged";
@@ -61,7 +61,11 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   fprintf(rep, "  Ranks        : %d\n", ranks);
   fprintf(rep, "  Algorithm    : %s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM");
   fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
-  fprintf(rep, "  Tolerance    : %.1e\n", c->o.tol);
+  if (c->o.stop == NVMM_STOP_MLE)
+    fprintf(rep, "  Stop         : mle (LL to gain < %.1e nats, change < %.1e)\n", c->o.tol_ll,
+            c->o.tol);
+  else
+    fprintf(rep, "  Stop         : params (change < %.1e)\n", c->o.tol);
   fprintf(rep, "  Max iters    : %d\n", c->o.max_iter);
   if (c->verbose >= 2) {
     rule('-');
@@ -104,7 +108,8 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "d", json_integer((json_int_t)d));
   json_object_set_new(o, "ranks", json_integer(s->ranks));
   json_object_set_new(o, "iterations", json_integer(s->iterations));
-  json_object_set_new(o, "converged", json_boolean(s->reason == NVMM_FIT_CONVERGED));
+  json_object_set_new(o, "passes", json_integer(s->passes));
+  json_object_set_new(o, "converged", json_boolean(s->reason > 0));
   json_object_set_new(o, "reason", json_string(nvmm_fit_reason_name(s->reason)));
   json_object_set_new(o, "loglik_mean", jreal(s->loglik));
   json_object_set_new(o, "loglik_total", jreal(s->loglik * (double)s->n));
@@ -119,13 +124,14 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
     json_object_set_new(tm, "mstep_s", jreal(s->t_mstep));
     json_object_set_new(tm, "moments_s", jreal(s->t_moments));
     json_object_set_new(tm, "reduce_bytes", json_integer((json_int_t)s->reduce_bytes));
-    json_object_set_new(tm, "passes", json_integer(s->passes));
     json_object_set_new(o, "timing", tm);
   }
   json_object_set_new(o, "regularization",
                       json_string(nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
+  json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
   json_object_set_new(o, "tol", jreal(c->o.tol));
+  json_object_set_new(o, "tol_ll", jreal(c->o.tol_ll));
   json_object_set_new(o, "mu", vec(m->mu, d));
   json_object_set_new(o, "gamma", vec(m->gamma, d));
   json_t *sig = json_array();

@@ -252,10 +252,10 @@ done
 
 # ---- load: 16 ranks on 2 cores, bitwise the 1-rank fit --------------------------------------------
 # 256-row blocks give every one of the 16 ranks rows of nig_5000x3 (20 blocks).
-fit load-np1 1 --data nig_x1.h5 --family gh --tol 1e-9 --block-rows 256 --checkpoint load1.ck.h5 \
-  --checkpoint-every 20
+fit load-np1 1 --data nig_x1.h5 --family gh --tol 1e-9 --max-iter 2000 --block-rows 256 \
+  --checkpoint load1.ck.h5 --checkpoint-every 20
 check load-np1 converged
-fit load-np16 16 --data nig_x1.h5 --family gh --tol 1e-9 --block-rows 256 \
+fit load-np16 16 --data nig_x1.h5 --family gh --tol 1e-9 --max-iter 2000 --block-rows 256 \
   --checkpoint load16.ck.h5 --checkpoint-every 20
 check load-np16 converged "j['ranks'] == 16"
 # The JSON summaries are equal but for "ranks" and "elapsed_s" (17-digit values: equal text is

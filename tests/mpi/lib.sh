@@ -46,7 +46,7 @@ TMUL=$(nvmm_timeout_multiplier)
 scaled() { awk -v s="$1" -v m="$TMUL" 'BEGIN { v = int(s * m + 0.5); print (v < 1 ? 1 : v) }'; }
 
 # The JSON summary without the fields that legitimately differ between equal fits.
-strip_json() { grep -v -E '"(ranks|elapsed_s)"' "$1"; }
+strip_json() { grep -v -E '"(ranks|elapsed_s|passes)"' "$1"; }
 
 # same_h5 A B [H5DIFF-OPTION...]: A and B hold the same objects with the same types and shapes,
 # and h5diff (exit 0 same, 1 different, 2 error) finds no difference in values. h5diff alone is
