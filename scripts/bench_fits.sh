@@ -20,41 +20,9 @@
 #   --work   where data, models and JSON go (default: a fresh temporary directory, removed)
 #   TABLE_FILE  also write the table there
 set -euo pipefail
-export LC_ALL=C  # $EPOCHREALTIME with a decimal point
-root=$(cd "$(dirname "$0")/.." && pwd)
-nvmm=$root/build/src/cli/nvmm data=$root/tests/data work="" reps=5 table_file=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --nvmm) nvmm=$2; shift 2 ;;
-    --data) data=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --reps) reps=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "bench_fits.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-    *) table_file=$1; shift ;;
-  esac
-done
-[ -x "$nvmm" ] || { echo "bench_fits.sh: no nvmm at '$nvmm' (build it, or pass --nvmm)" >&2; exit 2; }
-case $reps in ''|*[!0-9]*|0) echo "bench_fits.sh: --reps must be a positive integer" >&2; exit 2 ;; esac
-nvmm=$(cd "$(dirname "$nvmm")" && pwd)/$(basename "$nvmm")
-if [ -n "$table_file" ]; then
-  mkdir -p "$(dirname "$table_file")"
-  table_file=$(cd "$(dirname "$table_file")" && pwd)/$(basename "$table_file")
-fi
-if [ -z "$work" ]; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-fi
-mkdir -p "$work"
-cd "$work"
-
-# mpirun as root, oversubscribed, one BLAS thread (the same settings as scripts/deps.sh).
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl=self,vader
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-
-"$nvmm" import "$data/nig_5000x3.csv" nig.h5 > /dev/null
-"$nvmm" import "$data/smi_stocks.csv" smi.h5 > /dev/null
+prog=bench_fits.sh
+# shellcheck source=scripts/bench_fit_setup.sh
+. "$(dirname "$0")/bench_fit_setup.sh"
 
 # case name | data file | family | --tol value ("" for the default)
 cases=("a:nig_5000x3|nig.h5|nig|1e-8")

@@ -8,7 +8,9 @@ per row after each EM iteration, /history/loglik); right, "Parameter change" (th
 parameter change the fit stops on, /history/param_change) on a log scale, with the stopping
 tolerance as a dashed grey line labelled tol. EM never lowers the likelihood, so the left curve
 should rise and flatten; the right one should fall and cross the tol line at the last iteration
-of a converged fit.
+of a converged fit. Under SQUAREM (the default) the updates that were extrapolations are marked
+with green triangles and the rejected ones (the fit went back to the plain EM iterate; the
+curve dips there) with red crosses, from the accel_step and accel_reject counters.
 
 The tolerance comes from the fit's own record: the `tol = X` line of the /meta config_text
 attribute (io_model.c stores there the keys the user set, from the config file or a flag). A fit
@@ -62,6 +64,18 @@ def tol_from_config(text):
     return tol
 
 
+def read_counters(h, n):
+    """{name: per-iteration array} from /history/counters and its 'names', or {} when the file
+    has none (written before the counters were named)."""
+    if "counters" not in h or "names" not in h["counters"].attrs:
+        return {}
+    c = np.asarray(h["counters"][...], dtype=float)
+    names = [as_str(x) for x in h["counters"].attrs["names"]]
+    if c.ndim != 2 or c.shape[0] != n or c.shape[1] != len(names):
+        return {}
+    return {name: c[:, k] for k, name in enumerate(names)}
+
+
 def read_history(path):
     """(loglik, param_change, meta) from a model file; meta holds the /meta attributes, if any,
     plus the root's 'family' attribute. Raises PlotError with a message naming the file."""
@@ -87,7 +101,7 @@ def read_history(path):
                             f"/history/param_change has {change.size}")
         if loglik.size == 0:
             raise PlotError(f"'{path}': /history is empty (the fit ran no iterations)")
-        meta = {}
+        meta = {"counters": read_counters(h, loglik.size)}
         if "meta" in f:
             for k, v in f["meta"].attrs.items():
                 meta[k] = as_str(v) if isinstance(v, (bytes, str)) else v
@@ -117,15 +131,28 @@ def plot(loglik, change, meta, tol, out):
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(12, 4.4))
 
     a0.plot(it, loglik)
+    # SQUAREM: the updates that were extrapolations, and those whose extrapolation was rejected
+    # (the fit went back to the plain EM iterate). Nothing to mark for plain EM.
+    cnt = meta.get("counters", {})
+    marks = [(cnt.get("accel_step"), "^", "C2", "extrapolation"),
+             (cnt.get("accel_reject"), "x", "C3", "rejected extrapolation")]
+    pc = np.where(np.isfinite(change) & (change > 0), change, np.nan)
+    for c, marker, color, label in marks:
+        if c is not None and np.any(c > 0):
+            sel = c > 0
+            a0.plot(it[sel], loglik[sel], marker, color=color, ls="none", label=label)
+            a1.plot(it[sel], pc[sel], marker, color=color, ls="none", label=label)
+    if any(c is not None and np.any(c > 0) for c, *_ in marks):
+        a0.legend()
     a0.set_xlabel("iteration")
     a0.set_ylabel("mean log-likelihood")
     a0.set_title("Log-likelihood ascent")
 
     # Zero or non-finite changes have no place on a log axis: leave gaps rather than fail.
-    pc = np.where(np.isfinite(change) & (change > 0), change, np.nan)
     a1.semilogy(it, pc)
     if tol is not None and tol > 0:
         a1.axhline(tol, color="0.5", ls="--", lw=1, label="tol")
+    if a1.get_legend_handles_labels()[0]:
         a1.legend()
     a1.set_xlabel("iteration")
     a1.set_ylabel("parameter change (hybrid RMS)")

@@ -13,7 +13,8 @@
 #include "nvmm/xsum.h"
 
 static const char *const counter_names[NVMM_NCOUNTERS] = {
-    "bpost_floor", "d_floor", "sigma_ridge", "gig_fallback", "gig_ridge", "alpha_clamp"};
+    "bpost_floor", "d_floor",    "sigma_ridge",  "gig_fallback",    "gig_ridge",
+    "alpha_clamp", "accel_step", "accel_reject", "accel_infeasible"};
 
 const char *nvmm_counter_name(int c) {
   return c >= 0 && c < NVMM_NCOUNTERS ? counter_names[c] : "unknown";
@@ -44,6 +45,7 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   o->regularization = NVMM_REG_DET_SIGMA_ONE;
   o->max_iter = 200;
   o->stop = NVMM_STOP_MLE;
+  o->accel = NVMM_ACCEL_SQUAREM;
   o->tol = 1e-3;
   /* 1e-3 nats in total: a parameter off the MLE by delta standard errors costs about delta^2/2
    * nats whatever n is, so this is ~0.05 standard errors, and well inside the 0.005 nats by
@@ -74,6 +76,8 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              "tol_ll = %g must be finite and non-negative", o->tol_ll);
   NVMM_CHECK((unsigned)o->stop < NVMM_STOP_COUNT, NVMM_EINVAL, "invalid stopping rule %d",
              (int)o->stop);
+  NVMM_CHECK((unsigned)o->accel < NVMM_ACCEL_COUNT, NVMM_EINVAL, "invalid acceleration %d",
+             (int)o->accel);
   NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
              "alpha_min = %g must be finite and non-negative", o->alpha_min);
   NVMM_CHECK(o->fault_nonfinite_at >= 0, NVMM_EINVAL, "fault_nonfinite_at must be >= 0");
@@ -350,7 +354,17 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   if ((int64_t)d >= f->o.scalapack_min_d && f->size > 1)
     NVMM_CALL(nvmm_pchol_create(f->comm, d, 0, &f->pchol));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
-  return nvmm_model_alloc(f->o.family, d, &f->next);
+  NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
+  /* The Gaussian's M-step is its MLE: nothing to accelerate. */
+  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && f->o.family != NVMM_FAMILY_GAUSS;
+  f->sq_p = nvmm__theta_len(f->model);
+  f->sq_t0 = calloc(3 * f->sq_p, sizeof(double));
+  NVMM_CHECK(f->sq_t0, NVMM_ENOMEM, "cannot allocate SQUAREM's coordinates (%zu)", f->sq_p);
+  f->sq_t1 = f->sq_t0 + f->sq_p;
+  f->sq_state = calloc(nvmm_fit_accel_len((int64_t)d), sizeof(double));
+  NVMM_CHECK(f->sq_state, NVMM_ENOMEM, "cannot allocate SQUAREM's state record");
+  f->sq_t2 = f->sq_t1 + f->sq_p;
+  return nvmm_model_alloc(f->o.family, d, &f->sq_m2);
 }
 
 /* The rows come from x (in memory) or, when x is NULL, from reader in chunks of stream_rows. */
@@ -389,6 +403,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     return st;
   }
   f->o = *o;
+  f->t_create = MPI_Wtime();
   f->n = n;
   f->d = (size_t)d;
   f->first_row = first_row;
@@ -448,6 +463,9 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
     MPI_Comm_free(&f->comm);
   nvmm_model_free(&f->model);
   nvmm_model_free(&f->next);
+  nvmm_model_free(&f->sq_m2);
+  free(f->sq_t0);
+  free(f->sq_state);
   nvmm_estep_ws_free(&f->ews);
   nvmm_pchol_destroy(&f->pchol);
   free(f->stream);
@@ -475,7 +493,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
 
 /* Model broadcast: rank 0 packs (mu, gamma, Sigma, L, log|Sigma|, subordinator), the
  * iteration's change, its outcome and the M-step counters; everyone unpacks. */
-enum { PK_LOGDET = 0, PK_KIND, PK_P0, PK_P1, PK_P2, PK_CHANGE, PK_OUTCOME, PK_STATUS, PK_HEAD };
+enum { PK_LOGDET = 0, PK_KIND, PK_P0, PK_P1, PK_P2, PK_RATE, PK_OUTCOME, PK_STATUS, PK_HEAD };
 
 static void pack_model(nvmm_fit *f, const nvmm_model *m) {
   size_t d = f->d;
@@ -563,43 +581,75 @@ static double param_change(const nvmm_model *new, const nvmm_model *old, int wit
   return m;
 }
 
-/* The MLE rule at iteration t >= 1 (src/numerics.md, stopping), from the history only, so a
- * resumed fit decides exactly as the uninterrupted one: g_t = n (ll_t - ll_{t-1}) is the total
- * gain of the EM step into theta_t. EM converges linearly, so gains shrink by a ratio
- * rho = g_t / g_{t-1} and what is still to gain is about g_t rho / (1 - rho). A gain within the
- * log-likelihood's rounding (LL_NOISE ulps of each row's log-density, whose size the
- * standardized mean LL gives) is no gain: there the ratio is noise, and a fit held to a tight
- * tol stops on its parameter change. A growing gain means no estimate. */
+/* The MLE rule (src/numerics.md, stopping), from the history only, so a resumed fit decides
+ * exactly as the uninterrupted one. ll(s) is the mean LL of the model after s updates and
+ * g_s = n (ll(s) - ll(s-1)) the total gain of update s. EM converges linearly, so the gains of
+ * consecutive EM steps shrink by a ratio rho = g_s / g_{s-1} and what is still to gain is about
+ * g_s rho / (1 - rho). A gain within the log-likelihood's rounding (LL_NOISE ulps of each row's
+ * log-density, whose size the standardized mean LL gives) is no gain: there the ratio is noise,
+ * and a fit held to a tight tol stops on its parameter change. A growing gain means no estimate.
+ * Only EM steps count: SQUAREM's extrapolations and their rejections are not (their gains say
+ * nothing of EM's rate), which the history's accel counters tell. */
 #define LL_NOISE 64.0
 static double log_scale_sum(const nvmm_fit *f);
-static int mle_met_at(const nvmm_fit *f, int t) {
-  if (t < 1 || !(f->h_change[t - 1] < f->o.tol))
+
+static double ll_after(const nvmm_fit *f, int s) {
+  return s >= 1 ? f->h_loglik[s - 1] : f->loglik_init;
+}
+
+static double gain(const nvmm_fit *f, int s) {
+  return (double)f->n * (ll_after(f, s) - ll_after(f, s - 1));
+}
+
+/* Update s (1-based) was a plain EM (or MCECM) step. */
+static int em_step(const nvmm_fit *f, int s) {
+  const double *c = f->h_counters + (size_t)(s - 1) * NVMM_NCOUNTERS;
+  return c[NVMM_CNT_ACCEL_STEP] == 0.0 && c[NVMM_CNT_ACCEL_REJECT] == 0.0;
+}
+
+/* Update s: an EM step with a change below tol and a gain within tol_ll. */
+static int small_step(const nvmm_fit *f, int s) {
+  double g = gain(f, s);
+  return s >= 1 && em_step(f, s) && f->h_change[s - 1] < f->o.tol && isfinite(g) &&
+         fabs(g) <= f->o.tol_ll;
+}
+
+static int mle_met_at(const nvmm_fit *f, int s) {
+  if (!small_step(f, s))
     return 0;
-  double n = (double)f->n;
-  double ll1 = f->h_loglik[t - 1], ll0 = t >= 2 ? f->h_loglik[t - 2] : f->loglik_init;
-  double g = n * (ll1 - ll0);
-  double noise = LL_NOISE * DBL_EPSILON * n * (1.0 + fabs(ll1 + log_scale_sum(f) / 2.0));
-  if (!isfinite(g) || g > f->o.tol_ll || g < -f->o.tol_ll)
-    return 0;
+  double n = (double)f->n, g = gain(f, s);
+  double noise = LL_NOISE * DBL_EPSILON * n * (1.0 + fabs(ll_after(f, s) + log_scale_sum(f) / 2.0));
   if (g <= noise)
     return 1; /* no gain left within tol_ll (rounding, or a clamp's small loss) */
-  if (t < 2)
-    return 0; /* a rate needs two gains */
-  double llm = t >= 3 ? f->h_loglik[t - 3] : f->loglik_init;
-  double gp = n * (ll0 - llm);
-  if (!(gp > g))
-    return 0; /* gains not shrinking: no rate to trust */
-  double rho = g / gp;
+  /* Two consecutive EM gains give the rate, unless the earlier one is the first EM step after an
+   * extrapolation (it falls fast while the stirred-up fast modes decay). Under SQUAREM the
+   * last cycle's estimate (sq_rho) bounds it from below. */
+  double rho = NAN;
+  if (s >= 2 && em_step(f, s - 1) && (s < 3 || em_step(f, s - 2))) {
+    double gp = gain(f, s - 1);
+    if (!(gp > g))
+      return 0; /* gains not shrinking: no rate to trust */
+    rho = g / gp;
+  }
+  if (f->sq_on && isfinite(f->sq_rho))
+    rho = isfinite(rho) ? fmax(rho, f->sq_rho) : f->sq_rho;
+  if (!(rho < 1.0))
+    return 0; /* no rate, or no contraction */
   return g * rho / (1.0 - rho) <= f->o.tol_ll;
 }
 
+/* The last NVMM_STOP_WINDOW updates meet the rule. Under SQUAREM an earlier update of the window
+ * may follow an extrapolation, so that it has no rate of its own: it must then be a small EM
+ * step, while the latest update's rate certifies the remainder. */
 static int mle_converged(const nvmm_fit *f) {
   int t = f->iterations;
-  if (t < NVMM_STOP_WINDOW)
+  if (t < NVMM_STOP_WINDOW || !mle_met_at(f, t))
     return 0;
-  for (int k = 0; k < NVMM_STOP_WINDOW; k++)
-    if (!mle_met_at(f, t - k))
+  for (int k = 1; k < NVMM_STOP_WINDOW; k++) {
+    int s = t - k;
+    if (s >= 2 && !em_step(f, s - 1) ? !small_step(f, s) : !mle_met_at(f, s))
       return 0;
+  }
   return 1;
 }
 
@@ -683,6 +733,109 @@ static void record(nvmm_fit *f, double change) {
   f->iterations++;
 }
 
+/* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank. */
+static nvmm_status em_map(nvmm_fit *f, int *diverged) {
+  if (f->o.algorithm == NVMM_ALG_EM || f->o.family == NVMM_FAMILY_GAUSS)
+    return mstep_bcast(f, f->model, 0, diverged);
+  NVMM_CALL(mstep_bcast(f, f->model, 1, diverged));
+  if (*diverged)
+    return NVMM_OK;
+  /* Second E-step with the new Gaussian block and the old subordinator (6.2). */
+  double floors = f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR];
+  NVMM_CALL(estep_all(f, f->next));
+  f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
+  return mstep_bcast(f, f->next, 2, diverged);
+}
+
+/* SQUAREM's extrapolation, phase 1: f->model is theta1, f->next theta2 = F(theta1). Rank 0
+ * forms theta' from (theta0, theta1, theta2) and broadcasts it in f->next; theta2 is kept in
+ * sq_m2 for a rejection. The step falls back to theta2 (counted) when theta' is no valid model:
+ * not finite, or a VG shape below alpha_min. The last update before max_iter does not
+ * extrapolate: the fit then ends on an EM iterate. */
+static nvmm_status extrapolate(nvmm_fit *f) {
+  NVMM_CALL(nvmm_model_copy(f->sq_m2, f->next));
+  double t0 = MPI_Wtime();
+  if (f->rank == 0) {
+    double alpha = -1.0, lambda = NAN;
+    int infeasible = 0;
+    nvmm__theta_get(f->model, f->sq_t1);
+    nvmm__theta_get(f->next, f->sq_t2);
+    alpha = nvmm__squarem_step(f->sq_p, f->sq_t0, f->sq_t1, f->sq_t2, f->sq_step_max, &lambda);
+    if (f->iterations + 1 >= f->o.max_iter)
+      alpha = -1.0;
+    f->pack[PK_RATE] = lambda * lambda;
+    if (alpha != -1.0) {
+      nvmm_status st = nvmm__theta_set(f->next, f->sq_t2);
+      if (st == NVMM_OK)
+        st = nvmm_model_regularize(f->next, f->o.regularization, f->target_logdet);
+      infeasible = st != NVMM_OK || !model_finite(f->next) ||
+                   (f->o.family == NVMM_FAMILY_VG && f->next->sub.par[0] < f->o.alpha_min);
+      if (infeasible)
+        NVMM_CALL(nvmm_model_copy(f->next, f->sq_m2));
+    }
+    f->pack[PK_OUTCOME] = infeasible ? 1.0 : alpha; /* a step length is <= -1 */
+    pack_model(f, f->next);
+  }
+  NVMM_CALL(bcast_pack(f));
+  unpack_model(f, f->next);
+  f->sq_rho = f->pack[PK_RATE];
+  double a = f->pack[PK_OUTCOME];
+  f->sq_alpha = a < 0.0 ? a : -1.0;
+  if (a > 0.0)
+    f->pack[PK_HEAD + NVMM_CNT_ACCEL_INFEASIBLE] += 1.0;
+  if (f->sq_alpha < -1.0)
+    f->pack[PK_HEAD + NVMM_CNT_ACCEL_STEP] += 1.0;
+  f->t_mstep += MPI_Wtime() - t0;
+  return NVMM_OK;
+}
+
+/* Moves the model to next (already checked finite), records the update and tests the stopping
+ * rules that decide after an update. */
+static nvmm_status advance(nvmm_fit *f, double change) {
+  NVMM_CALL(nvmm_model_copy(f->model, f->next));
+  record(f, change);
+  if (f->o.stop == NVMM_STOP_PARAMS && change < f->o.tol)
+    f->reason = NVMM_FIT_CONVERGED_PARAMS;
+  else if (f->iterations >= f->o.max_iter)
+    f->reason = NVMM_FIT_MAX_ITER;
+  return NVMM_OK;
+}
+
+/* The model is theta3 = F(theta') of a cycle that extrapolated: update t - 1 was the
+ * extrapolation, update t the EM step from it. */
+static int extrapolated_cycle(const nvmm_fit *f) {
+  int t = f->iterations;
+  return t >= 3 && f->h_counters[(size_t)(t - 2) * NVMM_NCOUNTERS + NVMM_CNT_ACCEL_STEP] != 0.0 &&
+         em_step(f, t);
+}
+
+/* SQUAREM's monotone safeguard, checked lazily in the pass that scores theta3 = F(theta'):
+ * theta3 must score at least the cycle's start theta0 (up to rounding). Else this pass is
+ * spent: the fit goes back to theta2 = F(F(theta0)), a rejection is counted, and the step bound
+ * shrinks if the step was at it; an accepted step at the bound grows it. Both log-likelihoods
+ * are reduced sums in the history, so every rank decides alike, and a resumed fit too. */
+static nvmm_status safeguard(nvmm_fit *f, double ll, int *rejected) {
+  int t = f->iterations;
+  double ll0 = ll_after(f, t - 3);
+  double noise = LL_NOISE * DBL_EPSILON * (1.0 + fabs(ll + log_scale_sum(f) / 2.0));
+  int at_bound = f->sq_alpha == -f->sq_step_max;
+  *rejected = !(ll >= ll0 - noise);
+  if (!*rejected) {
+    if (at_bound)
+      f->sq_step_max *= 4.0;
+    return NVMM_OK;
+  }
+  /* A rejected step longer than a quarter of the bound lowers the bound to a quarter of it:
+   * on a curved ridge (GH's subordinator) a step rejected once fails again at that length. */
+  f->sq_step_max = fmax(1.0, fmin(f->sq_step_max, -f->sq_alpha) / 4.0);
+  memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
+  f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = f->stats[NVMM_ST_FLOOR];
+  f->pack[PK_HEAD + NVMM_CNT_ACCEL_REJECT] = 1.0;
+  NVMM_CALL(nvmm_model_copy(f->next, f->sq_m2));
+  f->sq_phase = 0;
+  return advance(f, param_change(f->next, f->model, f->o.stop == NVMM_STOP_MLE));
+}
+
 nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   if (f->reason != NVMM_FIT_ITERATING)
@@ -693,6 +846,12 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     f->loglik_init = ll;
   else
     f->h_loglik[f->iterations - 1] = ll;
+  if (f->sq_on && extrapolated_cycle(f)) {
+    int rejected;
+    NVMM_CALL(safeguard(f, ll, &rejected));
+    if (rejected)
+      return NVMM_OK;
+  }
   if (f->o.stop == NVMM_STOP_MLE && mle_converged(f)) {
     /* This pass scored the current model: it is the result, and no closing pass is needed. */
     f->reason = NVMM_FIT_CONVERGED;
@@ -710,33 +869,39 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   }
   memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = f->stats[NVMM_ST_FLOOR];
-  int diverged = 0;
-  if (f->o.algorithm == NVMM_ALG_EM || f->o.family == NVMM_FAMILY_GAUSS) {
-    NVMM_CALL(mstep_bcast(f, f->model, 0, &diverged));
-  } else {
-    NVMM_CALL(mstep_bcast(f, f->model, 1, &diverged));
-    if (!diverged) {
-      /* Second E-step with the new Gaussian block and the old subordinator (6.2). */
-      double floors = f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR];
-      NVMM_CALL(estep_all(f, f->next));
-      f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
-      NVMM_CALL(mstep_bcast(f, f->next, 2, &diverged));
-    }
+  int with_sub = f->o.stop == NVMM_STOP_MLE;
+  int phase = f->sq_phase;
+  if (phase == 2) {
+    f->sq_phase = 0; /* F(theta') starts the next cycle */
+    /* A step clipped to the bound 1 is plain EM, accepted without a check: the bound grows. */
+    if (f->sq_alpha == -1.0 && f->sq_step_max == 1.0 &&
+        f->h_counters[(size_t)(f->iterations - 1) * NVMM_NCOUNTERS + NVMM_CNT_ACCEL_INFEASIBLE] ==
+            0.0)
+      f->sq_step_max = 4.0;
   }
-  double change = diverged ? NAN : param_change(f->next, f->model, f->o.stop == NVMM_STOP_MLE);
+  int diverged = 0;
+  NVMM_CALL(em_map(f, &diverged));
+  double change = diverged ? NAN : param_change(f->next, f->model, with_sub);
   if (diverged || !isfinite(change)) {
     /* 5.4: keep the last finite iterate and stop. */
     record(f, change);
     f->reason = NVMM_FIT_DIVERGED;
     return NVMM_OK;
   }
-  NVMM_CALL(nvmm_model_copy(f->model, f->next));
-  record(f, change);
-  if (f->o.stop == NVMM_STOP_PARAMS && change < f->o.tol)
-    f->reason = NVMM_FIT_CONVERGED_PARAMS;
-  else if (f->iterations >= f->o.max_iter)
-    f->reason = NVMM_FIT_MAX_ITER;
-  return NVMM_OK;
+  if (f->sq_on && phase == 0) {
+    nvmm__theta_get(f->model, f->sq_t0);
+    f->sq_phase = 1;
+  } else if (f->sq_on && phase == 1) {
+    NVMM_CALL(extrapolate(f));
+    change = param_change(f->next, f->model, with_sub);
+    f->sq_phase = 2;
+    if (!isfinite(change)) { /* cannot happen for a finite theta'; kept as a guard */
+      record(f, change);
+      f->reason = NVMM_FIT_DIVERGED;
+      return NVMM_OK;
+    }
+  }
+  return advance(f, change);
 }
 
 nvmm_status nvmm_fit_run(nvmm_fit *f) {
@@ -803,6 +968,7 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->t_estep = f->t_estep;
   s->t_reduce = f->t_reduce;
   s->t_moments = f->t_moments;
+  s->t_total = f->t_startup + f->elapsed;
   s->reduce_bytes = f->reduce_bytes;
   s->t_mstep = f->t_mstep;
   s->passes = f->passes;
@@ -824,6 +990,11 @@ static nvmm_status start(nvmm_fit *f) {
       0.0));
   f->target_logdet = f->model->logdet;
   f->iterations = 0;
+  f->sq_phase = 0;
+  f->sq_step_max = 1.0; /* the first cycle is plain EM; accepted steps at the bound grow it */
+  f->sq_alpha = -1.0;
+  f->sq_rho = NAN;
+  f->t_startup = MPI_Wtime() - f->t_create;
   f->reason = NVMM_FIT_ITERATING;
   f->loglik_init = f->loglik_final = NAN;
   memset(f->totals, 0, sizeof f->totals);
@@ -1037,6 +1208,8 @@ static nvmm_status fingerprint(nvmm_fit *f) {
 
 uint64_t nvmm_fit_fingerprint(const nvmm_fit *f) { return f->fingerprint; }
 
+static void accel_save(const nvmm_fit *f, double *a);
+
 void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   memset(s, 0, sizeof *s);
   s->family = f->o.family;
@@ -1059,6 +1232,56 @@ void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   s->change = f->h_change;
   s->elapsed_hist = f->h_elapsed;
   s->counters = f->h_counters;
+  accel_save(f, f->sq_state);
+  s->accel = f->sq_state;
+}
+
+/* The accelerator's record in a state: phase, step bound, last step length, rate estimate,
+ * then theta0's coordinates (room for the largest subordinator) and theta2 (log|Sigma|, the
+ * subordinator's kind and parameters, mu, gamma, Sigma, L): all bit for bit. */
+enum { AC_PHASE = 0, AC_STEP_MAX, AC_ALPHA, AC_RHO, AC_ON, AC_HEAD };
+
+static size_t theta_max(size_t d) { return 2 * d + d * (d + 1) / 2 + 3; }
+
+size_t nvmm_fit_accel_len(int64_t d) {
+  size_t dd = d > 0 ? (size_t)d : 0;
+  return AC_HEAD + theta_max(dd) + 5 + 2 * dd + 2 * dd * dd;
+}
+
+static void accel_save(const nvmm_fit *f, double *a) {
+  size_t d = f->d, tm = theta_max(d);
+  memset(a, 0, nvmm_fit_accel_len((int64_t)d) * sizeof *a);
+  a[AC_PHASE] = f->sq_phase;
+  a[AC_STEP_MAX] = f->sq_step_max;
+  a[AC_ALPHA] = f->sq_alpha;
+  a[AC_RHO] = f->sq_rho;
+  a[AC_ON] = f->sq_on;
+  memcpy(a + AC_HEAD, f->sq_t0, f->sq_p * sizeof *a);
+  double *m = a + AC_HEAD + tm;
+  m[0] = f->sq_m2->logdet;
+  m[1] = (double)f->sq_m2->sub.kind;
+  memcpy(m + 2, f->sq_m2->sub.par, 3 * sizeof *m);
+  memcpy(m + 5, f->sq_m2->mu, (2 * d + 2 * d * d) * sizeof *m); /* mu, gamma, sigma, chol */
+}
+
+static nvmm_status accel_restore(nvmm_fit *f, const double *a) {
+  size_t d = f->d, tm = theta_max(d);
+  NVMM_CHECK(a[AC_ON] == (double)f->sq_on, NVMM_EINVAL,
+             "the checkpoint's fit %s SQUAREM, this fit %s (accel must match to resume)",
+             a[AC_ON] != 0.0 ? "used" : "did not use", f->sq_on ? "does" : "does not");
+  NVMM_CHECK(a[AC_PHASE] >= 0 && a[AC_PHASE] <= 2, NVMM_EINVAL,
+             "the checkpoint's SQUAREM phase %g is invalid", a[AC_PHASE]);
+  f->sq_phase = (int)a[AC_PHASE];
+  f->sq_step_max = a[AC_STEP_MAX];
+  f->sq_alpha = a[AC_ALPHA];
+  f->sq_rho = a[AC_RHO];
+  memcpy(f->sq_t0, a + AC_HEAD, f->sq_p * sizeof *a);
+  const double *m = a + AC_HEAD + tm;
+  f->sq_m2->logdet = m[0];
+  f->sq_m2->sub.kind = (nvmm_sub_kind)m[1];
+  memcpy(f->sq_m2->sub.par, m + 2, 3 * sizeof *m);
+  memcpy(f->sq_m2->mu, m + 5, (2 * d + 2 * d * d) * sizeof *m);
+  return NVMM_OK;
 }
 
 nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
@@ -1068,7 +1291,8 @@ nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
   s->d = d;
   s->mu = calloc(2 * dd + 2 * dd * dd, sizeof(double));
   s->loglik = calloc(it * (3 + NVMM_NCOUNTERS), sizeof(double));
-  if (!s->mu || !s->loglik) {
+  s->accel = calloc(nvmm_fit_accel_len(d), sizeof(double));
+  if (!s->mu || !s->loglik || !s->accel) {
     nvmm_fit_state_free(s);
     NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)", (long long)d,
                iterations);
@@ -1088,6 +1312,8 @@ void nvmm_fit_state_free(nvmm_fit_state *s) {
     return;
   free(s->mu);
   free(s->loglik);
+  free(s->accel);
+  s->accel = NULL;
   s->mu = s->gamma = s->sigma = s->chol = NULL;
   s->loglik = s->change = s->elapsed_hist = s->counters = NULL;
 }
@@ -1131,6 +1357,7 @@ static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
 nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
   NVMM_CALL(check_state(f, s));
+  NVMM_CALL(accel_restore(f, s->accel));
   int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
   NVMM_CALL(nvmm__agree(f->comm, grow_history(f, cap)));
   size_t d = f->d, it = (size_t)s->iterations;
@@ -1155,6 +1382,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   f->last_change = it ? s->change[it - 1] : NAN;
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;
+  f->t_startup = MPI_Wtime() - f->t_create;
   /* A stopped fit continues; so does one that hit an iteration cap the new options raise. */
   f->reason = (nvmm_fit_reason)s->reason;
   if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_MAX_ITER)

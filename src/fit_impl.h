@@ -55,13 +55,30 @@ struct nvmm_fit {
   uint64_t fingerprint;                   /* checksum of the data (nvmm_fit_fingerprint) */
   double t_estep, t_reduce, t_mstep;      /* timers (nvmm_fit_summary) */
   double t_moments;
+  double t_create, t_startup; /* MPI_Wtime at create; seconds from it to the first iteration */
   int passes;
   /* Several models E-stepped in one pass (the GH start's candidates): up to multi_cap at once,
    * the reduction buffers sized for that many statistics vectors plus a failure count each. */
   int multi_cap, nmulti;
+  /* SQUAREM (src/accel.c): a cycle E-steps theta0, theta1 = F(theta0) and the extrapolation
+   * theta' of (theta0, theta1, theta2 = F(theta1)); phase says which the model is (0, 1, 2). */
+  int sq_on, sq_phase;
+  double sq_step_max, sq_alpha;
+  double sq_rho; /* EM's LL contraction ratio estimated by the last cycle (NAN: none yet) */
+  size_t sq_p;
+  double *sq_t0, *sq_t1, *sq_t2; /* coordinates (sq_p each); t0 kept from phase 0 to 1 */
+  nvmm_model *sq_m2;             /* theta2: what a rejected theta' gives way to */
+  double *sq_state;              /* the accelerator's record for nvmm_fit_state_get */
   const nvmm_model *multi[4];
   nvmm_estep_ws *multi_ws[4];
   int stop_seen; /* the last reduction carried a stop request */
 };
+
+/* SQUAREM's coordinates and step (src/accel.c). */
+size_t nvmm__theta_len(const nvmm_model *m);
+void nvmm__theta_get(const nvmm_model *m, double *t);
+nvmm_status nvmm__theta_set(nvmm_model *m, const double *t);
+double nvmm__squarem_step(size_t p, const double *t0, const double *t1, double *t2, double step_max,
+                          double *lambda);
 
 #endif

@@ -62,7 +62,8 @@ static uint64_t state_checksum(const nvmm_fit_state *s) {
   h = hash_doubles(h, s->loglik, it);
   h = hash_doubles(h, s->change, it);
   h = hash_doubles(h, s->elapsed_hist, it);
-  return hash_doubles(h, s->counters, it * NVMM_NCOUNTERS);
+  h = hash_doubles(h, s->counters, it * NVMM_NCOUNTERS);
+  return hash_doubles(h, s->accel, nvmm_fit_accel_len(s->d));
 }
 
 /* Scalar attributes of /state (float64 unless noted), and the checksums of the state and of
@@ -106,6 +107,9 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
     st = nvmm__h5_put_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "counters", 2, hd, s->counters, path);
+  hsize_t na = nvmm_fit_accel_len(s->d);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "accel", 1, &na, s->accel, path);
   uint64_t sum = state_checksum(s);
   if (st == NVMM_OK)
     st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
@@ -199,6 +203,14 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "counters", 2, hd, s->counters, path);
+  hsize_t na = nvmm_fit_accel_len(s->d);
+  if (st == NVMM_OK && H5Lexists(g, "accel", H5P_DEFAULT) <= 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "checkpoint '%s' has no /state/accel (written by an nvmm before SQUAREM): "
+                    "it cannot be resumed by this version",
+                    path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "accel", 1, &na, s->accel, path);
   uint64_t sum = 0;
   if (st == NVMM_OK && H5Aexists(g, "checksum") <= 0)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,

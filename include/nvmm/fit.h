@@ -44,6 +44,13 @@ typedef enum nvmm_fit_reason {
   NVMM_FIT_STOPPED = -3          /* a stop was requested (signal); resumable from a checkpoint */
 } nvmm_fit_reason;
 
+/* Acceleration of the EM map (src/numerics.md, acceleration). */
+typedef enum nvmm_accel {
+  NVMM_ACCEL_SQUAREM = 0, /* SQUAREM, scheme S3 with step bounds and a monotone safeguard */
+  NVMM_ACCEL_NONE,        /* plain EM (or MCECM) steps */
+  NVMM_ACCEL_COUNT
+} nvmm_accel;
+
 typedef enum nvmm_init_kind {
   NVMM_INIT_MOMENTS = 0, /* mean and covariance of the data, gamma = 0 (5.6) */
   NVMM_INIT_SUBMODELS,   /* GH: best of NIG, VG, NInvG short fits and the moments (5.6) */
@@ -57,6 +64,7 @@ typedef struct nvmm_fit_options {
   nvmm_regularization regularization;
   int max_iter;        /* iteration cap (default 200) */
   nvmm_stop_rule stop; /* convergence test (default NVMM_STOP_MLE) */
+  nvmm_accel accel;    /* acceleration (default NVMM_ACCEL_SQUAREM; the Gaussian needs none) */
   double tol;          /* parameter change below which the fit may stop (default 1e-3): with the
                           MLE rule over (mu, gamma, L) and the subordinator's log-parameters, with
                           the parameter rule over (mu, gamma, L) alone */
@@ -75,8 +83,8 @@ typedef struct nvmm_fit_options {
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
- * and tol_ll 1e-3, det_sigma_one, em, moments init (submodels for GH), block_rows 4096,
- * standardize. */
+ * and tol_ll 1e-3, SQUAREM, det_sigma_one, em, moments init (submodels for GH), block_rows
+ * 4096, standardize. */
 NVMM_EXTERN void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o);
 
 /* Checks the options. Errors: NVMM_EBADTOL (tol or tol_ll < 0 or not finite), NVMM_EINVAL. */
@@ -84,12 +92,17 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_options_check(const nvmm_fit_opt
 
 /* Names of the per-iteration counters kept in the history. */
 enum {
-  NVMM_CNT_BPOST_FLOOR = 0, /* E-step rows whose posterior b hit the floor */
-  NVMM_CNT_D_FLOOR,         /* M-step D floors */
-  NVMM_CNT_SIGMA_RIDGE,     /* Sigma factorizations that needed a relative ridge */
-  NVMM_CNT_GIG_FALLBACK,    /* GIG solves rejected (previous GIG kept) */
-  NVMM_CNT_GIG_RIDGE,       /* GIG Newton steps with an eigenvalue floor */
-  NVMM_CNT_ALPHA_CLAMP,     /* VG shapes raised to alpha_min */
+  NVMM_CNT_BPOST_FLOOR = 0,  /* E-step rows whose posterior b hit the floor */
+  NVMM_CNT_D_FLOOR,          /* M-step D floors */
+  NVMM_CNT_SIGMA_RIDGE,      /* Sigma factorizations that needed a relative ridge */
+  NVMM_CNT_GIG_FALLBACK,     /* GIG solves rejected (previous GIG kept) */
+  NVMM_CNT_GIG_RIDGE,        /* GIG Newton steps with an eigenvalue floor */
+  NVMM_CNT_ALPHA_CLAMP,      /* VG shapes raised to alpha_min */
+  NVMM_CNT_ACCEL_STEP,       /* SQUAREM: updates that were an extrapolation (step length > 1) */
+  NVMM_CNT_ACCEL_REJECT,     /* SQUAREM: extrapolated models whose log-likelihood fell below the
+                                cycle's (replaced by the plain EM iterate) */
+  NVMM_CNT_ACCEL_INFEASIBLE, /* SQUAREM: extrapolations with no valid model (not finite, below
+                                alpha_min): the plain EM iterate taken instead */
   NVMM_NCOUNTERS
 };
 NVMM_EXTERN const char *nvmm_counter_name(int counter);
@@ -173,7 +186,11 @@ typedef struct nvmm_fit_state {
   nvmm_sub sub;
   double *loglik, *change, *elapsed_hist, *counters; /* history, length iterations
                                                         (counters: x NVMM_NCOUNTERS) */
+  double *accel; /* the accelerator's state, nvmm_fit_accel_len(d) values */
 } nvmm_fit_state;
+
+/* Length of a state's accelerator record for dimension d. */
+NVMM_EXTERN size_t nvmm_fit_accel_len(int64_t d);
 
 /* A view of the fit's state (valid until the next iterate). Not collective. */
 NVMM_EXTERN void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s);
@@ -211,6 +228,7 @@ typedef struct nvmm_fit_summary {
   double t_reduce;     /* seconds in their exact accumulation and Allreduce */
   double t_mstep;      /* seconds in the M-step and its broadcast */
   double t_moments;    /* seconds in the two passes for the mean and covariance (at create) */
+  double t_total;      /* seconds from create to the end: start-up (moments, init) included */
   double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
   int passes; /* passes over the data: the two moment passes at create and every E-step pass
                  (start, iterations, MCECM's second pass, a closing pass) */

@@ -33,6 +33,10 @@ static setting settings[] = {
      "gain is below tol_ll and the parameter change (subordinator included) below tol, two "
      "iterations in a row; params is normix's rule, the (mu, gamma, L) change below tol",
      "", "", 0},
+    {"accel",
+     "squarem|none  acceleration (default squarem): SQUAREM extrapolates every third EM step "
+     "from the two before it, with a monotone safeguard; none runs plain EM steps",
+     "", "", 0},
     {"tol", "X  parameter change (relative RMS) below which the fit may stop (default 1e-3)", "",
      "", 0},
     {"tol_ll",
@@ -331,12 +335,15 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->max_iter = (int)v;
   }
-  static const char *const stops[] = {"mle", "params"}, *const algs[] = {"em", "mcecm"};
-  int choice = (int)o->stop;
+  static const char *const stops[] = {"mle", "params"}, *const algs[] = {"em", "mcecm"},
+                           *const accels[] = {"squarem", "none"};
+  int choice = (int)o->stop, acc = (int)o->accel;
   if (set_nonneg(comm, "tol", &o->tol) || set_nonneg(comm, "tol_ll", &o->tol_ll) ||
-      set_choice(comm, "stop", "stopping rule", stops, 2, &choice))
+      set_choice(comm, "stop", "stopping rule", stops, 2, &choice) ||
+      set_choice(comm, "accel", "acceleration", accels, 2, &acc))
     return -1;
   o->stop = (nvmm_stop_rule)choice;
+  o->accel = (nvmm_accel)acc;
   if ((s = find("regularization"))->set &&
       nvmm_regularization_parse(s->value, &o->regularization) != NVMM_OK) {
     cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
@@ -433,20 +440,21 @@ void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
 
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   /* The effective configuration, every key, so that a resumed fit needs nothing else. */
-  static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"};
+  static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"},
+                           *const accels[] = {"squarem", "none"};
   const char *init = c->o.init == NVMM_INIT_MOMENTS     ? "moments"
                      : c->o.init == NVMM_INIT_SUBMODELS ? "submodels"
                                                         : c->init_model;
-  int w = snprintf(buf, size,
-                   "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\nstop = %s\n"
-                   "tol = %.17g\ntol_ll = %.17g\nregularization = %s\nalgorithm = %s\ninit = "
-                   "%s\nalpha_min = %.17g\n"
-                   "block_rows = %lld\nscalapack_min_d = %lld\nverbose = %d\njson = %d\n",
-                   c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter,
-                   stops[c->o.stop], c->o.tol, c->o.tol_ll,
-                   nvmm_regularization_name(c->o.regularization), algs[c->o.algorithm], init,
-                   c->o.alpha_min, (long long)c->o.block_rows, (long long)c->o.scalapack_min_d,
-                   c->verbose, c->json);
+  int w = snprintf(
+      buf, size,
+      "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\nstop = %s\n"
+      "accel = %s\ntol = %.17g\ntol_ll = %.17g\nregularization = %s\nalgorithm = %s\ninit = "
+      "%s\nalpha_min = %.17g\n"
+      "block_rows = %lld\nscalapack_min_d = %lld\nverbose = %d\njson = %d\n",
+      c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter, stops[c->o.stop],
+      accels[c->o.accel], c->o.tol, c->o.tol_ll, nvmm_regularization_name(c->o.regularization),
+      algs[c->o.algorithm], init, c->o.alpha_min, (long long)c->o.block_rows,
+      (long long)c->o.scalapack_min_d, c->verbose, c->json);
   size_t used = w > 0 ? (size_t)w : 0;
   if (c->memory_limit > 0 && used < size)
     used += (size_t)snprintf(buf + used, size - used, "memory_limit = %lld\n",

@@ -59,7 +59,8 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   fprintf(rep, "  Data         : %s:%s (n = %lld, d = %lld)\n", c->data, c->dataset, (long long)n,
           (long long)d);
   fprintf(rep, "  Ranks        : %d\n", ranks);
-  fprintf(rep, "  Algorithm    : %s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM");
+  fprintf(rep, "  Algorithm    : %s%s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
+          c->o.accel == NVMM_ACCEL_SQUAREM && c->o.family != NVMM_FAMILY_GAUSS ? " + SQUAREM" : "");
   fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
   if (c->o.stop == NVMM_STOP_MLE)
     fprintf(rep, "  Stop         : mle (LL to gain < %.1e nats, change < %.1e)\n", c->o.tol_ll,
@@ -123,6 +124,7 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
     json_object_set_new(tm, "reduce_s", jreal(s->t_reduce));
     json_object_set_new(tm, "mstep_s", jreal(s->t_mstep));
     json_object_set_new(tm, "moments_s", jreal(s->t_moments));
+    json_object_set_new(tm, "total_s", jreal(s->t_total));
     json_object_set_new(tm, "reduce_bytes", json_integer((json_int_t)s->reduce_bytes));
     json_object_set_new(o, "timing", tm);
   }
@@ -130,6 +132,8 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
                       json_string(nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
+  json_object_set_new(o, "accel",
+                      json_string(c->o.accel == NVMM_ACCEL_SQUAREM ? "squarem" : "none"));
   json_object_set_new(o, "tol", jreal(c->o.tol));
   json_object_set_new(o, "tol_ll", jreal(c->o.tol_ll));
   json_object_set_new(o, "mu", vec(m->mu, d));

@@ -15,6 +15,11 @@
 #  (c) passes = 2 moment passes + the GH start's 6 (gh) + one E-step pass per iteration + the
 #      pass that scored the final model (the deciding pass of the MLE rule, or the parameter
 #      rule's closing pass).
+#  (d) SQUAREM (the default) against plain EM (--accel none, max_iter 5000 so that every plain
+#      fit converges), both stopped by the MLE rule: the same optimum (accelerated LL at least
+#      plain LL - 0.005 nats), at most 1.1x plain EM's passes on the fast smi_stocks fits, at
+#      most 1/2 on the slow ones (nig_5000x3 GH, and its column x2, d = 1, GH and NIG), and
+#      at least one extrapolation in each. Pass counts are deterministic (exact reductions).
 set -euo pipefail
 # shellcheck source=tests/mpi/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
@@ -37,6 +42,13 @@ for c in smi:gh smi:nig smi:vg smi:ninvg nig:nig nig:gh; do
   run "$f-$fam-tight" "$f.h5" "$fam" --tol 0 --tol-ll 0 --max-iter 1000
 done
 run smi-gh-params smi.h5 gh --stop params
+cut -d, -f2 "$data/nig_5000x3.csv" > nig1.csv
+"$nvmm" import nig1.csv nig1.h5 > /dev/null
+for c in smi:gh smi:nig smi:vg smi:ninvg nig:gh nig1:gh nig1:nig; do
+  f=${c%%:*} fam=${c#*:}
+  [ -f "$f-$fam.json" ] || run "$f-$fam" "$f.h5" "$fam"
+  run "$f-$fam-plain" "$f.h5" "$fam" --accel none --max-iter 5000
+done
 
 python3 - <<'PY' || fail "see above"
 import json, sys
@@ -71,6 +83,20 @@ ok = (p["reason"] == "converged_params" and p["iterations"] == 1 and
 print(("ok   " if ok else "FAIL ") + "[smi-gh --stop params] %s after %d iteration(s), LL %.4f" %
       (p["reason"], p["iterations"], p["loglik_total"]))
 bad += not ok
+slow = ("nig-gh", "nig1-gh", "nig1-nig")
+for name in ("smi-gh", "smi-nig", "smi-vg", "smi-ninvg") + slow:
+    a, p = load(name), load(name + "-plain")
+    limit = 0.5 if name in slow else 1.1
+    ok = (a["reason"] == p["reason"] == "converged" and a["accel"] == "squarem" and
+          p["accel"] == "none" and a["loglik_total"] >= p["loglik_total"] - 0.005 and
+          a["passes"] <= limit * p["passes"] and a["fallbacks"]["accel_step"] > 0 and
+          p["fallbacks"]["accel_step"] == 0)
+    print(("ok   " if ok else "FAIL ") +
+          "[%s] SQUAREM %d passes (%d extrapolations, %d rejected), LL %.4f; plain EM %d passes, "
+          "LL %.4f; ratio %.2f (at most %.1f)" % (
+              name, a["passes"], a["fallbacks"]["accel_step"], a["fallbacks"]["accel_reject"],
+              a["loglik_total"], p["passes"], p["loglik_total"], a["passes"] / p["passes"], limit))
+    bad += not ok
 sys.exit(1 if bad else 0)
 PY
 echo "all stopping-rule checks passed"
