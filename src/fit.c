@@ -13,8 +13,8 @@
 #include "nvmm/xsum.h"
 
 static const char *const counter_names[NVMM_NCOUNTERS] = {
-    "bpost_floor", "d_floor",    "sigma_ridge",  "gig_fallback",    "gig_ridge",
-    "alpha_clamp", "accel_step", "accel_reject", "accel_infeasible"};
+    "bpost_floor", "d_floor",    "sigma_ridge",  "gig_fallback",     "gig_ridge",
+    "alpha_clamp", "accel_step", "accel_reject", "accel_infeasible", "gauge_switch"};
 
 const char *nvmm_counter_name(int c) {
   return c >= 0 && c < NVMM_NCOUNTERS ? counter_names[c] : "unknown";
@@ -686,6 +686,23 @@ static nvmm_status pchol_factor(void *ctx, size_t d, const double *a, double *l,
  * 0 full EM M-step, 1 the Gaussian block (MCECM), 2 the subordinator (MCECM). Above the
  * ScaLAPACK threshold every rank runs the Gaussian block alike, because factorizing Sigma is
  * then collective; only rank 0's result is broadcast. */
+/* The gauge in force: the requested one, or |Sigma| = 1 once a = b has given way. */
+static nvmm_regularization gauge(const nvmm_fit *f) {
+  return f->gauge_switched ? NVMM_REG_DET_SIGMA_ONE : f->o.regularization;
+}
+
+/* a = b (GH) fixes the scale through the subordinator, and cannot hold where the optimum lies
+ * on the Student-t boundary (a -> 0 at fixed b): there both go to sqrt(ab) -> 0, Y's law
+ * degenerates and the posterior floors take over (a fit 25,000 nats short, tests/mpi/stop.sh).
+ * Below A_EQ_B_MIN the fit fixes |Sigma| = 1 instead, for good; the law, and so the optimum, do
+ * not depend on the gauge. 1e-4: interior GH optima have sqrt(ab) of order 0.1-10 in the
+ * standardized units, the boundary fits of the GIG solve 1e-8. */
+#define A_EQ_B_MIN 1e-4
+static int a_eq_b_fails(const nvmm_fit *f, const nvmm_model *m) {
+  return !f->gauge_switched && f->o.regularization == NVMM_REG_A_EQ_B &&
+         m->family == NVMM_FAMILY_GH && sqrt(m->sub.par[1] * m->sub.par[2]) < A_EQ_B_MIN;
+}
+
 static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, int *diverged) {
   double t0 = MPI_Wtime();
   if (f->rank == 0 || (f->pchol && part != 2)) {
@@ -698,13 +715,16 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
       st = nvmm_mstep_normal(f->stats, from, f->next, &mo, &c, f->scratch);
     else
       st = nvmm_mstep_sub(f->stats, from, f->next, &mo, &c);
-    if (st == NVMM_OK && part != 2)
-      st = nvmm_model_regularize(f->next, f->o.regularization, f->target_logdet);
+    int sw = st == NVMM_OK && model_finite(f->next) && a_eq_b_fails(f, f->next);
+    if (st == NVMM_OK && (part != 2 || sw))
+      st = nvmm_model_regularize(f->next, sw ? NVMM_REG_DET_SIGMA_ONE : gauge(f), f->target_logdet);
     if (st == NVMM_OK && f->o.fault_nonfinite_at == f->iterations + 1)
       f->next->mu[0] = NAN;
     int bad = st != NVMM_OK || !model_finite(f->next);
     if (part != 2 || !bad)
       count_mstep(f->pack, &c);
+    if (sw && !bad)
+      f->pack[PK_HEAD + NVMM_CNT_GAUGE_SWITCH] = 1.0;
     f->pack[PK_OUTCOME] = bad ? 1.0 : 0.0;
     f->pack[PK_STATUS] = st == NVMM_OK || diverging(st) ? 0.0 : (double)st;
     if (!bad)
@@ -716,6 +736,8 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
   *diverged = f->pack[PK_OUTCOME] != 0.0;
   if (!*diverged)
     unpack_model(f, f->next);
+  if (f->pack[PK_HEAD + NVMM_CNT_GAUGE_SWITCH] != 0.0)
+    f->gauge_switched = 1;
   f->t_mstep += MPI_Wtime() - t0;
   return NVMM_OK;
 }
@@ -761,13 +783,20 @@ static nvmm_status extrapolate(nvmm_fit *f) {
     nvmm__theta_get(f->model, f->sq_t1);
     nvmm__theta_get(f->next, f->sq_t2);
     alpha = nvmm__squarem_step(f->sq_p, f->sq_t0, f->sq_t1, f->sq_t2, f->sq_step_max, &lambda);
-    if (f->iterations + 1 >= f->o.max_iter)
+    /* No step on the last update, nor across a change of gauge (theta0 and theta2 would lie in
+     * different gauges). */
+    int switched =
+        f->pack[PK_HEAD + NVMM_CNT_GAUGE_SWITCH] != 0.0 ||
+        (f->iterations >= 1 &&
+         f->h_counters[(size_t)(f->iterations - 1) * NVMM_NCOUNTERS + NVMM_CNT_GAUGE_SWITCH] !=
+             0.0);
+    if (f->iterations + 1 >= f->o.max_iter || switched)
       alpha = -1.0;
     f->pack[PK_RATE] = lambda * lambda;
     if (alpha != -1.0) {
       nvmm_status st = nvmm__theta_set(f->next, f->sq_t2);
       if (st == NVMM_OK)
-        st = nvmm_model_regularize(f->next, f->o.regularization, f->target_logdet);
+        st = nvmm_model_regularize(f->next, gauge(f), f->target_logdet);
       infeasible = st != NVMM_OK || !model_finite(f->next) ||
                    (f->o.family == NVMM_FAMILY_VG && f->next->sub.par[0] < f->o.alpha_min);
       if (infeasible)
@@ -952,7 +981,7 @@ nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "fit and model must not be NULL");
   NVMM_CALL(to_user(f, f->model, out));
   /* Honour the gauge in the user's units with one exact move along the orbit. */
-  return nvmm_model_regularize(out, f->o.regularization, f->target_logdet + log_scale_sum(f));
+  return nvmm_model_regularize(out, gauge(f), f->target_logdet + log_scale_sum(f));
 }
 
 void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
@@ -990,6 +1019,7 @@ static nvmm_status start(nvmm_fit *f) {
       0.0));
   f->target_logdet = f->model->logdet;
   f->iterations = 0;
+  f->gauge_switched = 0;
   f->sq_phase = 0;
   f->sq_step_max = 1.0; /* the first cycle is plain EM; accepted steps at the bound grow it */
   f->sq_alpha = -1.0;
@@ -1374,6 +1404,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   memcpy(f->h_elapsed, s->elapsed_hist, it * sizeof(double));
   memcpy(f->h_counters, s->counters, it * NVMM_NCOUNTERS * sizeof(double));
   memcpy(f->totals, s->totals, sizeof f->totals);
+  f->gauge_switched = f->totals[NVMM_CNT_GAUGE_SWITCH] != 0.0;
   f->iterations = s->iterations;
   f->target_logdet = s->target_logdet;
   f->loglik_init = s->loglik_init;

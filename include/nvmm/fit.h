@@ -103,6 +103,8 @@ enum {
                                 cycle's (replaced by the plain EM iterate) */
   NVMM_CNT_ACCEL_INFEASIBLE, /* SQUAREM: extrapolations with no valid model (not finite, below
                                 alpha_min): the plain EM iterate taken instead */
+  NVMM_CNT_GAUGE_SWITCH,     /* GH with a_eq_b: the fit headed for a -> 0 (the Student-t limit),
+                                where a = b cannot hold; from this update on it fixes |Sigma| = 1 */
   NVMM_NCOUNTERS
 };
 NVMM_EXTERN const char *nvmm_counter_name(int counter);

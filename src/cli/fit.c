@@ -130,6 +130,11 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   }
   json_object_set_new(o, "regularization",
                       json_string(nvmm_regularization_name(c->o.regularization)));
+  /* The gauge the result is in: the requested one, or det_sigma_one where a = b gave way. */
+  json_object_set_new(o, "gauge",
+                      json_string(s->counters[NVMM_CNT_GAUGE_SWITCH] > 0
+                                      ? "det_sigma_one"
+                                      : nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
   json_object_set_new(o, "accel",
@@ -394,6 +399,9 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
           fprintf(rep, " %s=%.0f", nvmm_counter_name(k), s->counters[k]);
       fputc('\n', rep);
     }
+    if (s->counters[NVMM_CNT_GAUGE_SWITCH] > 0)
+      fprintf(rep, "  Gauge: a = b cannot hold at this optimum (a -> 0, the Student-t limit); the "
+                   "fit fixed |Sigma| = 1 instead (the likelihood does not depend on the gauge)\n");
   }
 }
 
