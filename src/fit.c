@@ -875,6 +875,17 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     f->loglik_init = ll;
   else
     f->h_loglik[f->iterations - 1] = ll;
+  if (f->stop_seen) {
+    /* Every rank saw the same reduced flag: stop at this boundary with the current model,
+     * whose log-likelihood this pass just gave. */
+    f->reason = NVMM_FIT_STOPPED;
+    f->loglik_final = ll;
+    f->elapsed = MPI_Wtime() - f->t0;
+    return NVMM_OK;
+  }
+  /* After a stop check: a stop request is honoured at this boundary whatever the safeguard
+   * would decide, and a resumed fit re-scores this model and decides then, as the uninterrupted
+   * fit does here. */
   if (f->sq_on && extrapolated_cycle(f)) {
     int rejected;
     NVMM_CALL(safeguard(f, ll, &rejected));
@@ -884,14 +895,6 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   if (f->o.stop == NVMM_STOP_MLE && mle_converged(f)) {
     /* This pass scored the current model: it is the result, and no closing pass is needed. */
     f->reason = NVMM_FIT_CONVERGED;
-    f->loglik_final = ll;
-    f->elapsed = MPI_Wtime() - f->t0;
-    return NVMM_OK;
-  }
-  if (f->stop_seen) {
-    /* Every rank saw the same reduced flag: stop at this boundary with the current model,
-     * whose log-likelihood this pass just gave. */
-    f->reason = NVMM_FIT_STOPPED;
     f->loglik_final = ll;
     f->elapsed = MPI_Wtime() - f->t0;
     return NVMM_OK;
