@@ -114,8 +114,8 @@ for fam in ("nig", "gh", "vg", "ninvg"):
                        f"{r['loglik_mean']:>15.10f} {r['loglik_total']:>17.6f} {fit_s:>8.4f} "
                        f"{wall_s:>7.3f} {ms:>8.3f}")
 out.append("* the default tolerance (no --tol given), as the fit's JSON reports it")
-out.append("ms/iter is elapsed_s / iterations and includes initialization (for gh: fitting the")
-out.append("submodels), so it overstates the cost of an iteration when the iterations are few")
+out.append("ms/iter is elapsed_s / iterations and includes initialization, so it overstates")
+out.append("the cost of an iteration when the iterations are few")
 print("\n".join(out))
 for b in bad:
     print("bench_fits.sh: " + b, file=sys.stderr)

@@ -3,7 +3,7 @@
 # none) against SQUAREM (the default), on 1 rank: passes over the data and milliseconds to the
 # optimum, and the ratio of R ghyp's total fit time at its defaults on the same data to nvmm's.
 #
-#   ms       the fit's own time from start to end, start-up included (the two moment passes, the
+#   ms       the fit's own time from start to end, start-up included (the moment pass, the
 #            GH start): the JSON's timing.total_s; launching mpirun and reading the file are
 #            not in it (ghyp's figure has no such costs either); median of --reps runs;
 #   passes   every pass over the data (deterministic);

@@ -52,7 +52,9 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
    * which the reference optima must be reached (src/numerics.md, stopping). */
   o->tol_ll = 1e-3;
   o->alpha_min = 0.0;
-  o->init = family == NVMM_FAMILY_GH ? NVMM_INIT_SUBMODELS : NVMM_INIT_MOMENTS;
+  /* The moment start for GH too: with SQUAREM it reaches the same optima as the sub-model start
+   * in fewer passes (src/numerics.md, the GH start). */
+  o->init = NVMM_INIT_MOMENTS;
   /* 4096 rows: block sums cost one exact accumulation per statistic per block, negligible
    * next to 4096 E-step rows, and a block of d = 100 doubles still fits in L2. */
   o->block_rows = 4096;
@@ -208,33 +210,29 @@ static nvmm_status reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, b
 
 static uint64_t row_hash(const double *row, size_t d, int64_t index);
 
-static nvmm_status block_sum(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
-                             const double *xb, double *out) {
-  /* Raw column sums (the first pass: nothing to standardize with yet). The same pass hashes
-   * every row for the data fingerprint (about a nanosecond per value, once per fit). */
-  for (size_t i = 0; i < rows; i++) {
-    for (size_t j = 0; j < f->d; j++)
-      out[j] += xb[i * f->d + j];
-    f->fp_local += row_hash(xb + i * f->d, f->d, row0 + (int64_t)i);
-  }
-  out[f->d] += (double)rows;
-  return NVMM_OK;
-}
-
-static nvmm_status block_cross(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
-                               const double *xb, double *out) {
-  /* Centred cross products (center holds the mean, scale is still 1), lower triangle packed by
-   * rows: DSYRK on chunks of centred rows rather than d^2/2 scalar multiply-adds per row. */
+static nvmm_status block_moments(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                                 const double *xb, double *out) {
+  /* Sums of x - c (c = f->center, the shift; scale is still 1), the row count, then the cross
+   * products of x - c, lower triangle packed by rows: DSYRK on chunks of shifted rows rather
+   * than d^2/2 scalar multiply-adds per row. The same pass hashes every row for the data
+   * fingerprint (about a nanosecond per value). */
   const size_t d = f->d, ch = f->cross_rows;
   memset(f->cross, 0, d * d * sizeof *f->cross);
   for (size_t r = 0; r < rows; r += ch) {
     const size_t nr = rows - r < ch ? rows - r : ch;
-    for (size_t i = 0; i < nr; i++)
-      for (size_t j = 0; j < d; j++)
-        f->row[i * d + j] = (xb[(r + i) * d + j] - f->center[j]) * f->rscale[j];
+    for (size_t i = 0; i < nr; i++) {
+      const double *x = xb + (r + i) * d;
+      for (size_t j = 0; j < d; j++) {
+        double y = x[j] - f->center[j];
+        f->row[i * d + j] = y;
+        out[j] += y;
+      }
+      f->fp_local += row_hash(x, d, row0 + (int64_t)(r + i));
+    }
     nvmm__gram(d, nr, f->row, 1.0, f->cross);
   }
-  nvmm__add_packed(d, f->cross, out);
+  out[d] += (double)rows;
+  nvmm__add_packed(d, f->cross, out + d + 1);
   return NVMM_OK;
 }
 
@@ -264,26 +262,70 @@ static nvmm_status block_multi(nvmm_fit *f, const nvmm_model *m, int64_t row0, s
   return NVMM_OK;
 }
 
-/* Global mean and covariance (two exact passes: centring before the cross products avoids the
- * cancellation of raw moments, A.1), then the standardization. */
+/* The data's first row, on every rank: the shift of the moments pass. Collective, one (one-row
+ * or empty) read on every rank where the rows are streamed. */
+static nvmm_status first_row(nvmm_fit *f, double *s) {
+  const size_t d = f->d;
+  int mine = f->first_row == 0 && f->n_local > 0;
+  nvmm_status st = NVMM_OK;
+  memset(s, 0, d * sizeof *s);
+  if (f->x && mine)
+    memcpy(s, f->x, d * sizeof *s);
+  if (!f->x) {
+    st = f->reader(f->reader_ctx, f->first_row, mine ? 1 : 0, f->stream);
+    if (st == NVMM_OK && mine)
+      memcpy(s, f->stream, d * sizeof *s);
+  }
+  NVMM_CALL(nvmm__agree(f->comm, st));
+  /* One rank holds row 0, the others add zeros: an exact sum. */
+  if (MPI_Allreduce(MPI_IN_PLACE, s, (int)d, MPI_DOUBLE, MPI_SUM, f->comm) != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the data's first row failed");
+  return NVMM_OK;
+}
+
+/* Shifted sums lose about log10(1 + m^2 / var) digits of a variance, m the mean's distance from
+ * the shift; beyond this ratio (1e-12 relative left) the moments take a second pass about the
+ * mean. */
+#define MOMENT_SHIFT_MAX 1e4
+
+/* Global mean and covariance in one exact pass over the rows shifted by the data's first row
+ * (numerics.md, start-up): raw moments would cancel (A.1), and a shift to a data point leaves
+ * only the cancellation of its distance from the mean. The rare data whose first row lies
+ * hundreds of standard deviations out take a second pass about the mean (counted in passes).
+ * Then the standardization. */
 static nvmm_status moments(nvmm_fit *f) {
-  size_t d = f->d, np = d * (d + 1) / 2;
+  const size_t d = f->d;
   double *tmp = f->stats; /* len >= np + d + 1 */
-  NVMM_CALL(reduce_blocks(f, NULL, d + 1, block_sum, tmp));
-  NVMM_CHECK(tmp[d] == (double)f->n, NVMM_EINVAL,
-             "the ranks' row ranges cover %.0f rows, not n = %lld", tmp[d], (long long)f->n);
-  for (size_t j = 0; j < d; j++)
-    f->center[j] = tmp[j] / (double)f->n;
-  NVMM_CALL(reduce_blocks(f, NULL, np, block_cross, tmp));
-  for (size_t j = 0; j < d; j++)
-    f->scale[j] = sqrt(tmp[j * (j + 1) / 2 + j] / (double)f->n);
+  const double *c2 = tmp + d + 1;
+  const double n = (double)f->n;
+  NVMM_CALL(first_row(f, f->center));
+  uint64_t fp = f->fp_local;
+  for (int pass = 0; pass < 2; pass++) {
+    f->fp_local = fp; /* a second pass must not hash the rows twice */
+    NVMM_CALL(reduce_blocks(f, NULL, d + 1 + d * (d + 1) / 2, block_moments, tmp));
+    NVMM_CHECK(tmp[d] == n, NVMM_EINVAL, "the ranks' row ranges cover %.0f rows, not n = %lld",
+               tmp[d], (long long)f->n);
+    int cancels = 0;
+    for (size_t j = 0; j < d; j++) {
+      double m = tmp[j] / n, v = c2[j * (j + 1) / 2 + j] / n - m * m;
+      cancels |= !(m * m <= MOMENT_SHIFT_MAX * v);
+    }
+    for (size_t j = 0; j < d; j++)
+      f->center[j] += tmp[j] / n;
+    if (!cancels)
+      break;
+  }
+  for (size_t j = 0; j < d; j++) {
+    double m = tmp[j] / n;
+    f->scale[j] = sqrt(c2[j * (j + 1) / 2 + j] / n - m * m);
+  }
   for (size_t j = 0; j < d; j++)
     NVMM_CHECK(f->scale[j] > 0 && isfinite(f->scale[j]), NVMM_EDOM,
                "column %zu is constant (its variance is %g): Sigma would be singular", j,
                f->scale[j] * f->scale[j]);
   for (size_t j = 0; j < d; j++)
     for (size_t k = 0; k <= j; k++) {
-      double c = tmp[j * (j + 1) / 2 + k] / (double)f->n;
+      double c = c2[j * (j + 1) / 2 + k] / n - (tmp[j] / n) * (tmp[k] / n);
       f->corr[j * d + k] = f->corr[k * d + j] =
           f->o.standardize ? c / (f->scale[j] * f->scale[k]) : c;
     }

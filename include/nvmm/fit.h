@@ -83,7 +83,7 @@ typedef struct nvmm_fit_options {
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
- * and tol_ll 1e-3, SQUAREM, det_sigma_one, em, moments init (submodels for GH), block_rows
+ * and tol_ll 1e-3, SQUAREM, det_sigma_one, em, moments init, block_rows
  * 4096, standardize. */
 NVMM_EXTERN void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o);
 
@@ -229,11 +229,12 @@ typedef struct nvmm_fit_summary {
   double t_estep;      /* seconds this rank spent in E-step kernels (all E-step passes) */
   double t_reduce;     /* seconds in their exact accumulation and Allreduce */
   double t_mstep;      /* seconds in the M-step and its broadcast */
-  double t_moments;    /* seconds in the two passes for the mean and covariance (at create) */
+  double t_moments;    /* seconds in the pass for the mean and covariance (at create) */
   double t_total;      /* seconds from create to the end: start-up (moments, init) included */
   double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
-  int passes; /* passes over the data: the two moment passes at create and every E-step pass
-                 (start, iterations, MCECM's second pass, a closing pass) */
+  int passes; /* passes over the data: the moment pass at create (two where the first row lies
+                 far out: see src/numerics.md) and every E-step pass (start, iterations,
+                 MCECM's second pass, a closing pass) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 

@@ -69,6 +69,8 @@ int cli_config_flag(MPI_Comm comm, const char *flag, const char *value);
 int cli_config_is_flag(const char *flag);
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg);
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size);
+/* The init as a config value: moments, submodels or the initial model's path. */
+const char *cli_init_name(const cli_fit_config *c);
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
 void cli_fit_keys_help(FILE *out);
 

@@ -45,7 +45,7 @@ static setting settings[] = {
      "", "", 0},
     {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "", 0},
     {"algorithm", "em|mcecm  (default em)", "", "", 0},
-    {"init", "moments|submodels|MODEL.h5  (default moments; submodels for gh)", "", "", 0},
+    {"init", "moments|submodels|MODEL.h5  (default moments; submodels: gh only)", "", "", 0},
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
     {"block_rows", "N  rows per reduction block (default 4096)", "", "", 0},
@@ -438,13 +438,17 @@ void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
   cfg->checkpoint_every = 10;
 }
 
+const char *cli_init_name(const cli_fit_config *c) {
+  return c->o.init == NVMM_INIT_MOMENTS     ? "moments"
+         : c->o.init == NVMM_INIT_SUBMODELS ? "submodels"
+                                            : c->init_model;
+}
+
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   /* The effective configuration, every key, so that a resumed fit needs nothing else. */
   static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"},
                            *const accels[] = {"squarem", "none"};
-  const char *init = c->o.init == NVMM_INIT_MOMENTS     ? "moments"
-                     : c->o.init == NVMM_INIT_SUBMODELS ? "submodels"
-                                                        : c->init_model;
+  const char *init = cli_init_name(c);
   int w = snprintf(
       buf, size,
       "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\nstop = %s\n"

@@ -136,6 +136,7 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
                                       ? "det_sigma_one"
                                       : nvmm_regularization_name(c->o.regularization)));
   json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
+  json_object_set_new(o, "init", json_string(cli_init_name(c)));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
   json_object_set_new(o, "accel",
                       json_string(c->o.accel == NVMM_ACCEL_SQUAREM ? "squarem" : "none"));

@@ -227,15 +227,21 @@ START_TEST(test_gauges) {
 }
 END_TEST
 
-/* The Gaussian baseline: one M-step is the closed-form MLE (sample mean, biased covariance),
- * the second iteration changes nothing; the MLE rule asks for two iterations without gain, so
- * the fit stops after the third. */
-START_TEST(test_gauss) {
-  const int64_t n = 4000;
+/* Fits the Gaussian to n rows drawn from the baseline (seed), every value shifted by offset and,
+ * with far, the first row's first value by a further offset. The fit must stop converged after
+ * at most three iterations and 1 + moment_passes + iterations passes, with the sample mean and
+ * biased covariance of a two-pass long-double reference: mean within tol (the data's SD is
+ * about 1), each covariance entry within tol sqrt(c_jj c_kk). */
+static void check_gauss(int64_t n, uint64_t seed, double offset, int far, int moment_passes,
+                        long double tol) {
   nvmm_model *truth = truth_model(NVMM_FAMILY_GAUSS, 3), *m;
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_GAUSS, 3, &m));
   int64_t first, nloc;
-  double *x = draw(truth, n, 5, &first, &nloc);
+  double *x = draw(truth, n, seed, &first, &nloc);
+  for (int64_t i = 0; i < nloc * 3; i++)
+    x[i] += offset;
+  if (far && first == 0 && nloc > 0)
+    x[0] += offset;
   nvmm_fit_options o;
   nvmm_fit_options_default(NVMM_FAMILY_GAUSS, &o);
   o.tol = 1e-12;
@@ -245,24 +251,49 @@ START_TEST(test_gauss) {
   nvmm_fit_summary_get(f, &s);
   ck_assert_int_le(s.iterations, 3);
   ck_assert_int_eq(s.reason, NVMM_FIT_CONVERGED);
-  double sx[3] = {0}, sxx[9] = {0}, tot[12];
+  ck_assert_int_eq(s.passes, moment_passes + s.iterations + 1);
+  long double sx[3] = {0}, sxx[9] = {0}, tot[9], mean[3];
   for (int64_t i = 0; i < nloc; i++)
     for (int j = 0; j < 3; j++)
       sx[j] += x[i * 3 + j];
-  MPI_Allreduce(sx, tot, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  for (int j = 0; j < 3; j++)
-    ck_assert_msg(fabs(m->mu[j] - tot[j] / n) < 1e-12, "mean");
+  MPI_Allreduce(sx, tot, 3, MPI_LONG_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  for (int j = 0; j < 3; j++) {
+    mean[j] = tot[j] / n;
+    ck_assert_msg(fabsl(m->mu[j] - mean[j]) <= tol, "mean %d: %.17g vs %.17Lg", j, m->mu[j],
+                  mean[j]);
+  }
   for (int64_t i = 0; i < nloc; i++)
     for (int j = 0; j < 3; j++)
       for (int k = 0; k < 3; k++)
-        sxx[j * 3 + k] += (x[i * 3 + j] - m->mu[j]) * (x[i * 3 + k] - m->mu[k]);
-  MPI_Allreduce(sxx, tot, 9, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  for (int j = 0; j < 9; j++)
-    ck_assert_msg(fabs(m->sigma[j] - tot[j] / n) < 1e-12, "cov");
+        sxx[j * 3 + k] += (x[i * 3 + j] - mean[j]) * (x[i * 3 + k] - mean[k]);
+  MPI_Allreduce(sxx, tot, 9, MPI_LONG_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  for (int j = 0; j < 9; j++) {
+    long double c = tot[j] / n, scale = sqrtl(tot[j / 3 * 4] * tot[j % 3 * 4]) / n;
+    ck_assert_msg(fabsl(m->sigma[j] - c) <= tol * scale, "cov %d: %.17g vs %.17Lg", j, m->sigma[j],
+                  c);
+  }
   nvmm_fit_destroy(&f);
   nvmm_model_free(&truth);
   nvmm_model_free(&m);
   free(x);
+}
+
+/* The Gaussian baseline: one M-step is the closed-form MLE (sample mean, biased covariance),
+ * the second iteration changes nothing; the MLE rule asks for two iterations without gain, so
+ * the fit stops after the third. 1e-12: a few hundred roundings of O(1) values. */
+START_TEST(test_gauss) { check_gauss(4000, 5, 0.0, 0, 1, 1e-12L); }
+END_TEST
+
+/* The moment pass (src/numerics.md, start-up): sums shifted by the data's first row. Columns
+ * with mean 1e6 and SD 1, where raw moments would lose 12 digits (an error ~1e-4): the fit
+ * matches the reference to 1e-9 after one moment pass (each value of ~1e6 carries an absolute
+ * rounding of 6e-11, so x - mean is good to ~1e-10 relative, and the shifted sums add ~n eps =
+ * 2e-12). With the first row moved 1e6 SDs out the shift cancels: its distance from the mean
+ * is then sqrt(n) = 141 SDs of the data, a ratio m^2 / var = n = 20000 above MOMENT_SHIFT_MAX =
+ * 1e4, so a second pass about the mean is taken and the result is as accurate. */
+START_TEST(test_moment_pass) {
+  check_gauss(20000, 9, 1e6, 0, 1, 1e-9L);
+  check_gauss(20000, 9, 1e6, 1, 2, 1e-9L);
 }
 END_TEST
 
@@ -368,6 +399,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_em_vs_mcecm);
   tcase_add_test(tc, test_gauges);
   tcase_add_test(tc, test_gauss);
+  tcase_add_test(tc, test_moment_pass);
   tcase_add_test(tc, test_divergence);
   tcase_add_test(tc, test_scalapack_path);
   tcase_add_test(tc, test_bad_input);
