@@ -145,7 +145,7 @@ static inline nvmm_status acc_row(const pass *c, size_t i, double q, double zw, 
   double b_post = c->pre.b + q;
   if (c->gauss || c->a_post == 0.0 || !(b_post >= NVMM_B_POST_FLOOR)) {
     post r;
-    double logf;
+    double logf = 0.0; /* set by row_post on success; gcc -O3 cannot tell */
     NVMM_CALL(row_post(c, i, q, zw, &r, &logf, floors));
     s->u += r.u;
     s->v += r.v;
@@ -204,7 +204,7 @@ nvmm_status nvmm_estep(const nvmm_model *m, size_t n, const double *x, double *s
   double *suxx = stats + nvmm_stats_uxx(d);
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
-    double zw, q = nvmm__model_row(m, xi, w, z, &zw), logf;
+    double zw, q = nvmm__model_row(m, xi, w, z, &zw), logf = 0.0;
     post r;
     NVMM_CALL(row_post(&c, i, q, zw, &r, &logf, &stats[NVMM_ST_FLOOR]));
     stats[NVMM_ST_N] += 1.0;
