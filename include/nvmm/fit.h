@@ -114,8 +114,8 @@ typedef struct nvmm_fit nvmm_fit;
 /* Rows [first_row, first_row + n_local) of an n x d data set, on this rank (x is n_local x d
  * row-major, borrowed until nvmm_fit_destroy; ranks hold disjoint ranges that cover all n
  * rows). first_row must be a multiple of o->block_rows unless n_local is 0 or this is the last
- * range (nvmm_fit_shard gives such ranges). Computes the global mean and scale (two exact
- * reductions).
+ * range (nvmm_fit_shard gives such ranges). Computes the global mean and scale (one exact
+ * pass over the rows, two where the first row lies far out: src/numerics.md, start-up).
  * Collective on comm. Errors: NVMM_EINVAL (bad options, ranges), NVMM_EDOM (n <= d,
  * constant column), NVMM_ENOMEM. Every rank gets the same status. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o,
