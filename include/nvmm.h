@@ -2,6 +2,7 @@
 #ifndef NVMM_H
 #define NVMM_H
 
+#include "nvmm/agree.h"
 #include "nvmm/bessel.h"
 #include "nvmm/estep.h"
 #include "nvmm/fit.h"

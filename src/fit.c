@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agree.h"
+#include "comm.h"
 #include "fit_impl.h"
 #include "linalg.h"
 #include "nvmm/pchol.h"
@@ -276,7 +276,7 @@ static nvmm_status first_row(nvmm_fit *f, double *s) {
     if (st == NVMM_OK && mine)
       memcpy(s, f->stream, d * sizeof *s);
   }
-  NVMM_CALL(nvmm__agree(f->comm, st));
+  NVMM_CALL(nvmm_agree(f->comm, st));
   /* One rank holds row 0, the others add zeros: an exact sum. */
   if (MPI_Allreduce(MPI_IN_PLACE, s, (int)d, MPI_DOUBLE, MPI_SUM, f->comm) != MPI_SUCCESS)
     NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the data's first row failed");
@@ -391,10 +391,6 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
-  /* Collective (every rank has the same d and size). On one rank ScaLAPACK only adds overhead
-   * (measured 1.5-2x slower than LAPACK), so it needs company. */
-  if ((int64_t)d >= f->o.scalapack_min_d && f->size > 1)
-    NVMM_CALL(nvmm_pchol_create(f->comm, d, 0, &f->pchol));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
   /* The Gaussian's M-step is its MLE: nothing to accelerate. */
@@ -439,7 +435,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     st = f ? NVMM_OK : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
   }
   /* Every rank must reach MPI_Comm_dup, so argument errors are agreed on first. */
-  st = nvmm__agree(comm, st);
+  st = nvmm_agree(comm, st);
   if (st != NVMM_OK) {
     free(f);
     return st;
@@ -455,9 +451,9 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
   f->reader_ctx = ctx;
   f->len = nvmm_stats_len(f->d);
   f->loglik_init = f->loglik_final = NAN;
-  if (MPI_Comm_dup(comm, &f->comm) != MPI_SUCCESS) {
+  if ((st = nvmm__comm_dup(comm, &f->comm)) != NVMM_OK) {
     free(f);
-    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_dup failed");
+    return st;
   }
   MPI_Comm_rank(f->comm, &f->rank);
   MPI_Comm_size(f->comm, &f->size);
@@ -468,7 +464,13 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     f->stream_rows = rows;
     MPI_Allreduce(&mine, &f->stream_chunks, 1, MPI_INT64_T, MPI_MAX, f->comm);
   }
-  st = nvmm__agree(f->comm, fit_alloc(f));
+  /* fit_alloc is rank-local and may fail on one rank only (at the large d where memory runs
+   * out): the ranks agree before the collective ScaLAPACK set-up, which a failed rank would
+   * never reach. On one rank ScaLAPACK only adds overhead (measured 1.5-2x slower than
+   * LAPACK), so it needs company. */
+  st = nvmm_agree(f->comm, fit_alloc(f));
+  if (st == NVMM_OK && (int64_t)f->d >= o->scalapack_min_d && f->size > 1)
+    st = nvmm_pchol_create(f->comm, f->d, 0, &f->pchol); /* agrees on its own failures */
   if (st == NVMM_OK) {
     for (size_t j = 0; j < f->d; j++)
       f->scale[j] = 1.0;
@@ -1203,7 +1205,7 @@ static nvmm_status gh_submodel_start(nvmm_fit *f) {
     if (st == NVMM_OK)
       st = nvmm_model_alloc(NVMM_FAMILY_GH, f->d, &emb[k]);
   }
-  st = nvmm__agree(f->comm, st);
+  st = nvmm_agree(f->comm, st);
   /* Pass 1 scores the moment init too; each pass E-steps the sub-models still alive. */
   for (int it = 0; it < iters && st == NVMM_OK; it++) {
     int k = 0;
@@ -1434,7 +1436,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CALL(check_state(f, s));
   NVMM_CALL(accel_restore(f, s->accel));
   int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
-  NVMM_CALL(nvmm__agree(f->comm, grow_history(f, cap)));
+  NVMM_CALL(nvmm_agree(f->comm, grow_history(f, cap)));
   size_t d = f->d, it = (size_t)s->iterations;
   /* Bit-exact copies (not a re-factorization): the continued iterations must see exactly the
    * numbers the uninterrupted fit saw. */

@@ -13,6 +13,7 @@
 
 #include <hdf5.h>
 
+#include "comm.h"
 #include "io_impl.h"
 
 /* One dataset of a data set. A regular dataset is opened on the data set's communicator with
@@ -42,7 +43,6 @@ struct nvmm_data {
 
 /* Size of the message carried from the failing rank to the others: the length of the
  * library's last-error buffer (status.c), so no message is cut twice. */
-#define AGREE_MSG_LEN 1024
 
 void nvmm__h5_quiet_begin(nvmm__h5_quiet *q) {
   /* If the query fails the saved handler stays NULL and "restoring" keeps HDF5 silent, which
@@ -231,42 +231,6 @@ nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what
     (void)H5Tclose(type);
   nvmm__h5_quiet_end(&q);
   return st;
-}
-
-/* Makes a rank-local outcome collective (design invariant: reduce failure before branching).
- * One Allreduce on the success path. On failure every rank returns the same status, the most
- * negative code raised anywhere; a rank that raised it keeps its own message (and *row), the
- * others receive those of the lowest-numbered such rank, so every rank can report the cause.
- * row may be NULL. */
-static nvmm_status agree(MPI_Comm comm, nvmm_status st, int64_t *row) {
-  int loc = (int)st, glob = 0;
-  if (MPI_Allreduce(&loc, &glob, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
-  if (glob == NVMM_OK)
-    return NVMM_OK;
-  int rank = 0, size = 0;
-  if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_rank/MPI_Comm_size failed");
-  int mine = loc == glob ? rank : size, owner = 0;
-  if (MPI_Allreduce(&mine, &owner, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce failed while agreeing on a status");
-  struct {
-    int64_t row;
-    char msg[AGREE_MSG_LEN];
-  } pkt;
-  memset(&pkt, 0, sizeof pkt);
-  if (rank == owner) {
-    pkt.row = row ? *row : -1;
-    snprintf(pkt.msg, sizeof pkt.msg, "%s", nvmm_last_error());
-  }
-  if (MPI_Bcast(&pkt, (int)sizeof pkt, MPI_BYTE, owner, comm) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Bcast failed while agreeing on a status");
-  if (loc == glob)
-    return (nvmm_status)glob;
-  if (row)
-    *row = pkt.row;
-  return nvmm_error(__FILE__, __LINE__, __func__, (nvmm_status)glob,
-                    "another rank (rank %d) failed: %s", owner, pkt.msg);
 }
 
 /* Names a data set in messages: its file and dataset, or the first of them and how many more. */
@@ -467,9 +431,9 @@ static nvmm_status check_sources(const data_part *p) {
 static nvmm_status open_part(nvmm_data *data, int k) {
   data_part *p = &data->parts[k];
   int virt = 0;
-  nvmm_status st = agree(data->comm, open_file(data->comm, p, 0), NULL);
+  nvmm_status st = nvmm__agree_row(data->comm, open_file(data->comm, p, 0), NULL);
   if (st == NVMM_OK)
-    st = agree(data->comm, open_dataset(p, &virt), NULL);
+    st = nvmm__agree_row(data->comm, open_dataset(p, &virt), NULL);
   if (st != NVMM_OK || !virt)
     return st;
   /* HDF5 1.10 refuses every read of a virtual dataset through the MPI-IO driver: collective
@@ -482,7 +446,7 @@ static nvmm_status open_part(nvmm_data *data, int k) {
   st = open_file(data->comm, p, 1);
   if (st == NVMM_OK)
     st = open_dataset(p, &virt);
-  if ((st = agree(data->comm, st, NULL)) != NVMM_OK)
+  if ((st = nvmm__agree_row(data->comm, st, NULL)) != NVMM_OK)
     return st;
   int rank = 0;
   if (MPI_Comm_rank(data->comm, &rank) != MPI_SUCCESS)
@@ -490,7 +454,7 @@ static nvmm_status open_part(nvmm_data *data, int k) {
   /* One rank looks at the sources, so a many-rank job does not open them all everywhere. */
   else if (rank == 0)
     st = check_sources(p);
-  return agree(data->comm, st, NULL);
+  return nvmm__agree_row(data->comm, st, NULL);
 }
 
 /* Closes whatever data holds (collectively, see part_close) and frees it. */
@@ -529,7 +493,7 @@ static nvmm_status data_alloc(MPI_Comm dup, int count, const char *const *paths,
                k + 1, count);
     p->path = strdup(paths[k]);
     p->dataset = strdup(datasets[k]);
-    NVMM_CHECK(p->path && p->dataset, NVMM_ENOMEM, "cannot copy '%s'", paths[k]);
+    NVMM_CHECK(p->path && p->dataset, NVMM_ENOMEM, "out of memory opening '%s'", paths[k]);
   }
   return NVMM_OK;
 }
@@ -561,8 +525,7 @@ nvmm_status nvmm_data_open_many(MPI_Comm comm, int count, const char *const *pat
              "a data set needs at least one file (count = %d, paths %s, datasets %s)", count,
              paths ? "given" : "NULL", datasets ? "given" : "NULL");
   MPI_Comm dup = MPI_COMM_NULL;
-  if (MPI_Comm_dup(comm, &dup) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_dup failed");
+  NVMM_CALL(nvmm__comm_dup(comm, &dup));
   nvmm_data *data = NULL;
   nvmm_status st = data_alloc(dup, count, paths, datasets, &data);
   nvmm__h5_quiet q;
@@ -571,7 +534,7 @@ nvmm_status nvmm_data_open_many(MPI_Comm comm, int count, const char *const *pat
    * every rank instead of leaving the others inside the collective open. */
   for (int k = 0; k < count && st == NVMM_OK; k++)
     st = nvmm__h5_probe(paths[k]);
-  if ((st = agree(dup, st, NULL)) != NVMM_OK)
+  if ((st = nvmm__agree_row(dup, st, NULL)) != NVMM_OK)
     goto cleanup;
   for (int k = 0; k < count && st == NVMM_OK; k++)
     if ((st = open_part(data, k)) == NVMM_OK)
@@ -593,7 +556,7 @@ nvmm_status nvmm_data_open_many(MPI_Comm comm, int count, const char *const *pat
                         H5Pset_dxpl_mpio(data->dxpl, H5FD_MPIO_COLLECTIVE) < 0))
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
                     "cannot create a collective transfer list for '%s'", p0->path);
-  st = agree(dup, st, NULL);
+  st = nvmm__agree_row(dup, st, NULL);
 cleanup:
   if (st == NVMM_OK) {
     *out = data;
@@ -717,7 +680,7 @@ nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0, int64_t nrows, double 
   nvmm__h5_quiet_end(&q);
   if (st == NVMM_OK && reading)
     st = check_finite(data, row0, nrows, buf, &bad);
-  st = agree(data->comm, st, &bad);
+  st = nvmm__agree_row(data->comm, st, &bad);
   if (bad_row && st == NVMM_EDOM)
     *bad_row = bad;
   return st;

@@ -171,7 +171,7 @@ static nvmm_status read_header(import_state *s, nvmm_import_report *report) {
   if ((unsigned char)h[0] == 0xEF && (unsigned char)h[1] == 0xBB && (unsigned char)h[2] == 0xBF)
     h += 3;
   s->header = strdup(h);
-  NVMM_CHECK(s->header, NVMM_ENOMEM, "cannot copy the header of '%s'", s->csv_path);
+  NVMM_CHECK(s->header, NVMM_ENOMEM, "out of memory copying the header of '%s'", s->csv_path);
   NVMM_CALL(split_line(s, s->header));
   s->nheader = s->f.n;
   s->names = malloc(s->nheader * sizeof *s->names);
@@ -359,7 +359,8 @@ nvmm_status nvmm_import_csv(const char *csv_path, const char *out_path, const ch
   nvmm__h5_quiet_begin(&q);
   size_t len = strlen(out_path);
   if (!(s.tmp_path = malloc(len + sizeof ".tmp"))) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "cannot allocate a path");
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory importing '%s'",
+                    out_path);
     goto cleanup;
   }
   memcpy(s.tmp_path, out_path, len);

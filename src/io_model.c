@@ -36,17 +36,30 @@ static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
 static const char *const gig_names[3] = {"gig_p", "gig_a", "gig_b"};
 
 nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
-  int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-  NVMM_CHECK(fd >= 0, NVMM_EIO, "cannot open '%s' to sync it: %s", tmp, strerror(errno));
-  int rc = fsync(fd), err = errno;
-  (void)close(fd);
-  NVMM_CHECK(rc == 0, NVMM_EIO, "cannot fsync '%s': %s", tmp, strerror(err));
-  NVMM_CHECK(rename(tmp, path) == 0, NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
-             strerror(errno));
-  /* The rename is durable only once the directory entry is: fsync the directory too. */
+  /* The directory's name first: nothing may fail between the rename and its sync but the sync. */
   size_t len = strlen(path);
   char *dir = malloc(len + 2);
-  NVMM_CHECK(dir, NVMM_ENOMEM, "cannot allocate a path");
+  NVMM_CHECK(dir, NVMM_ENOMEM, "out of memory committing '%s'", path);
+  nvmm_status st = NVMM_OK;
+  int fd = open(tmp, O_RDONLY | O_CLOEXEC), rc, err;
+  if (fd < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s' to sync it: %s", tmp,
+                    strerror(errno));
+  if (st == NVMM_OK) {
+    rc = fsync(fd), err = errno;
+    (void)close(fd);
+    if (rc != 0)
+      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot fsync '%s': %s", tmp,
+                      strerror(err));
+  }
+  if (st == NVMM_OK && rename(tmp, path) != 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp,
+                    path, strerror(errno));
+  if (st != NVMM_OK) {
+    free(dir);
+    return st;
+  }
+  /* The rename is durable only once the directory entry is: fsync the directory too. */
   memcpy(dir, path, len + 1);
   char *slash = strrchr(dir, '/');
   if (!slash)
@@ -64,7 +77,6 @@ nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
   }
   /* Some file systems cannot fsync a directory (EINVAL); the file itself is already durable
    * there and the rename is as safe as that file system allows. */
-  nvmm_status st = NVMM_OK;
   if (rc != 0 && err != EINVAL && err != ENOTSUP)
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
                     "'%s' was written but its directory '%s' cannot be synced: %s", path, dir,
@@ -418,7 +430,7 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
   int fault = fault_abort_now(extra != NULL);
   size_t len = strlen(path);
   char *tmp = malloc(len + sizeof ".tmp");
-  NVMM_CHECK(tmp, NVMM_ENOMEM, "cannot allocate a path");
+  NVMM_CHECK(tmp, NVMM_ENOMEM, "out of memory writing '%s'", path);
   memcpy(tmp, path, len);
   memcpy(tmp + len, ".tmp", sizeof ".tmp");
   unsigned char *image = NULL;
@@ -508,8 +520,8 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
                     "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d shape "
                     "(%llu, %llu)",
-                    path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1],
-                    rank, (unsigned long long)(rank > 0 ? dims[0] : 0),
+                    path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank,
+                    (unsigned long long)(rank > 0 ? dims[0] : 0),
                     (unsigned long long)(rank > 1 ? dims[1] : 0));
     goto cleanup;
   }

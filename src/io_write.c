@@ -8,6 +8,8 @@
 
 #include "nvmm/io.h"
 
+#include "comm.h"
+
 struct nvmm_data_writer {
   MPI_Comm comm; /* private duplicate */
   int rank;
@@ -16,13 +18,6 @@ struct nvmm_data_writer {
   char path[4096], tmp[4110];
 };
 
-/* Makes a rank-local failure collective: every rank learns whether any rank failed. */
-static int any_failed(MPI_Comm comm, int bad) {
-  int any = 1;
-  MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm);
-  return any;
-}
-
 nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char *dataset, int64_t n,
                                     int64_t d, nvmm_data_writer **out) {
   NVMM_CHECK(path && dataset && out && n >= 0 && d >= 1, NVMM_EINVAL,
@@ -30,11 +25,15 @@ nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char 
              (long long)d);
   *out = NULL;
   nvmm_data_writer *w = calloc(1, sizeof *w);
-  if (any_failed(comm, w == NULL)) {
+  nvmm_status st = nvmm_agree(comm, w ? NVMM_OK
+                                      : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
+                                                   "out of memory creating %s", path));
+  if (st == NVMM_OK)
+    st = nvmm__comm_dup(comm, &w->comm);
+  if (st != NVMM_OK) {
     free(w);
-    NVMM_ERROR(NVMM_ENOMEM, "out of memory creating %s", path);
+    return st;
   }
-  MPI_Comm_dup(comm, &w->comm);
   MPI_Comm_rank(w->comm, &w->rank);
   w->n = n;
   w->d = d;
@@ -63,12 +62,13 @@ nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char 
     H5Sclose(space);
   H5Pclose(fapl);
   H5Pclose(dcpl);
-  int bad = w->file < 0 || w->dset < 0;
-  if (any_failed(w->comm, bad)) {
-    nvmm_status st = nvmm_data_writer_close(&w, 0);
-    (void)st;
-    NVMM_ERROR(NVMM_EIO, "cannot create %s (dataset %s): is the directory writable?", path,
-               dataset);
+  if (w->file < 0 || w->dset < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+                    "cannot create %s (dataset %s): is the directory writable?", path, dataset);
+  if ((st = nvmm_agree(w->comm, st)) != NVMM_OK) {
+    nvmm_status cs = nvmm_data_writer_close(&w, 0); /* st says what went wrong */
+    (void)cs;
+    return st;
   }
   *out = w;
   return NVMM_OK;
@@ -97,10 +97,12 @@ nvmm_status nvmm_data_writer_write(nvmm_data_writer *w, int64_t row0, int64_t nr
     H5Sclose(fs);
     H5Pclose(dxpl);
   }
-  if (any_failed(w->comm, bad || e < 0))
-    NVMM_ERROR(bad ? NVMM_EINVAL : NVMM_EIO, "writing rows [%lld, %lld) of %s failed",
-               (long long)row0, (long long)(row0 + nrows), w->path);
-  return NVMM_OK;
+  nvmm_status st = NVMM_OK;
+  if (bad || e < 0)
+    st = nvmm_error(__FILE__, __LINE__, __func__, bad ? NVMM_EINVAL : NVMM_EIO,
+                    "writing rows [%lld, %lld) of %s failed", (long long)row0,
+                    (long long)(row0 + nrows), w->path);
+  return nvmm_agree(w->comm, st);
 }
 
 nvmm_status nvmm_data_writer_close(nvmm_data_writer **pw, int commit) {
@@ -117,7 +119,9 @@ nvmm_status nvmm_data_writer_close(nvmm_data_writer **pw, int commit) {
   H5E_END_TRY;
   int all_commit = 0;
   int mine = commit && e >= 0;
-  MPI_Allreduce(&mine, &all_commit, 1, MPI_INT, MPI_MIN, w->comm);
+  /* A failed MPI call (the communicator returns errors) counts as a failure to commit. */
+  if (MPI_Allreduce(&mine, &all_commit, 1, MPI_INT, MPI_MIN, w->comm) != MPI_SUCCESS)
+    all_commit = 0;
   int renamed = 1;
   if (w->rank == 0) {
     if (all_commit)
@@ -125,7 +129,8 @@ nvmm_status nvmm_data_writer_close(nvmm_data_writer **pw, int commit) {
     else
       remove(w->tmp);
   }
-  MPI_Bcast(&renamed, 1, MPI_INT, 0, w->comm);
+  if (MPI_Bcast(&renamed, 1, MPI_INT, 0, w->comm) != MPI_SUCCESS)
+    renamed = 0;
   MPI_Comm_free(&w->comm);
   char path[4096];
   snprintf(path, sizeof path, "%s", w->path);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agree.h"
+#include "comm.h"
 
 /* BLACS and ScaLAPACK prototypes: Debian ships no header for them (toolchain.md section 2). The
  * C BLACS take contexts by value and have no trailing underscore; the Fortran routines take
@@ -162,8 +162,7 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   *out = NULL;
   /* Library traffic, argument agreement included, runs on a duplicate (style.md rule 11). */
   MPI_Comm dup;
-  if (MPI_Comm_dup(comm, &dup) != MPI_SUCCESS)
-    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_dup failed");
+  NVMM_CALL(nvmm__comm_dup(comm, &dup));
   int rank, size;
   if (MPI_Comm_rank(dup, &rank) != MPI_SUCCESS || MPI_Comm_size(dup, &size) != MPI_SUCCESS) {
     MPI_Comm_free(&dup);
@@ -187,7 +186,7 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
     if (p == NULL)
       st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
   }
-  st = nvmm__agree(dup, st);
+  st = nvmm_agree(dup, st);
   if (st != NVMM_OK) {
     free(p);
     MPI_Comm_free(&dup);
@@ -199,7 +198,7 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   p->n = n;
   p->nb = nb > 0 ? nb : PCHOL_NB_DEFAULT;
   p->ctxt = PCHOL_NONE;
-  st = nvmm__agree(p->comm, setup(p));
+  st = nvmm_agree(p->comm, setup(p));
   if (st != NVMM_OK) {
     nvmm_pchol_destroy(&p);
     return st;
@@ -214,7 +213,7 @@ nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l, double 
   nvmm_status st = NVMM_OK;
   if (p->rank == 0 && (a == NULL || l == NULL))
     st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "a or l is NULL on rank 0");
-  NVMM_CALL(nvmm__agree(p->comm, st));
+  NVMM_CALL(nvmm_agree(p->comm, st));
   size_t d = (size_t)p->n;
   /* l is the staging buffer of the whole matrix on rank 0. The row-major a, read column-major,
    * is a^T = a; its column-major upper triangle (the row-major lower one) is all pdpotrf reads. */

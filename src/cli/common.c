@@ -77,8 +77,8 @@ nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out) {
   const char **dsets = malloc((size_t)count * sizeof *dsets);
   nvmm_status st = NVMM_OK;
   if (!store || !files || !dsets)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "cannot split the data list '%s'",
-                    spec);
+    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
+                    "out of memory splitting the data list '%s'", spec);
   const char *item = spec;
   for (int k = 0; st == NVMM_OK && k < count; k++) {
     size_t n = strcspn(item, ",");
@@ -92,6 +92,8 @@ nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out) {
     dsets[k] = dset;
     item += n + 1;
   }
+  /* Every rank reaches the collective open, or none does. */
+  st = nvmm_agree(comm, st);
   if (st == NVMM_OK)
     st = nvmm_data_open_many(comm, count, files, dsets, out);
   free(store);

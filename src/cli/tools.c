@@ -200,27 +200,29 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   size_t d = m->d, bs = (size_t)o.block;
   double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * d * sizeof *x);
   gsl_rng *rng = NULL;
-  st = x ? nvmm_rng_stream((uint64_t)o.seed, 0, &rng) : NVMM_ENOMEM;
+  st = x ? nvmm_rng_stream((uint64_t)o.seed, 0, &rng)
+         : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
+                      "out of memory for this rank's %lld rows", (long long)nloc);
   for (int64_t r = 0; st == NVMM_OK && r < nloc; r += (int64_t)bs) {
     size_t rows = (size_t)(nloc - r < (int64_t)bs ? nloc - r : (int64_t)bs);
     nvmm_rng_reseed(rng, (uint64_t)o.seed, (uint64_t)((first + r) / o.block));
     st = nvmm_model_sample(m, rng, rows, x + (size_t)r * d, NULL);
   }
   nvmm_data_writer *w = NULL;
-  if (!cli_failed(comm, st, "sample")) {
+  int rc = CLI_OK;
+  if (cli_failed(comm, st, "sample")) {
+    rc = CLI_FAIL;
+  } else {
     st = nvmm_data_writer_create(comm, out, o.dataset, o.n, (int64_t)d, &w);
     if (st == NVMM_OK)
       st = nvmm_data_writer_write(w, first, nloc, x);
     nvmm_status cs = nvmm_data_writer_close(&w, st == NVMM_OK);
     if (st == NVMM_OK)
       st = cs;
-  } else {
-    st = NVMM_EDOM;
+    if (cli_failed(comm, st, "sample"))
+      rc = CLI_FAIL;
   }
-  int rc = CLI_OK;
-  if (cli_failed(comm, st, "sample"))
-    rc = CLI_FAIL;
-  else if (rank == 0)
+  if (rc == CLI_OK && rank == 0)
     printf("Wrote %lld rows x %zu columns of a %s sample to %s:%s (seed %lld)\n", o.n, d,
            nvmm_family_name(m->family), out, o.dataset, o.seed);
   if (rng)

@@ -1,9 +1,10 @@
-/* test_agree.c: nvmm__agree (src/agree.h), the one way a rank-local failure becomes every
+/* test_agree.c: nvmm_agree (nvmm/agree.h), the one way a rank-local failure becomes every
  * rank's, under mpirun at 1, 2 and 4 ranks: no failure leaves every rank OK and untouched; a
  * failure on any one rank (each in turn, the last included) reaches every rank; several ranks
  * failing with different statuses all return the worst (the most negative code, as agree.h
- * documents); ranks that failed keep their own message and raise nothing more, the others get
- * "another rank failed: ..." raised once; sub-communicators agree only among their members.
+ * documents); ranks that failed with it keep their own message and raise nothing more, the
+ * others get "another rank (rank R) failed: MESSAGE" with the message of the lowest such rank R,
+ * raised once; sub-communicators agree only among their members.
  * The test finishing is the proof that no pattern hangs (meson's timeout catches a hang). */
 #include <check.h>
 #include <mpi.h>
@@ -15,7 +16,7 @@
 
 #include "../nvmm_test.h"
 #include "../nvmm_test_mpi.h"
-#include "src/agree.h"
+#include "nvmm/agree.h"
 
 /* Statuses a rank may fail with, in no particular order of badness. */
 static const nvmm_status FAILURES[] = {NVMM_EINVAL, NVMM_EIO, NVMM_EFACTOR, NVMM_EBADTOL,
@@ -34,29 +35,33 @@ static void own_message(char *buf, size_t size, int rank, nvmm_status st) {
   snprintf(buf, size, "rank %d failed on purpose with %s", rank, nvmm_strerror(st));
 }
 
-/* Every rank of comm passes st_of[its rank in comm] to nvmm__agree and checks what agree.h
+/* Every rank of comm passes st_of[its rank in comm] to nvmm_agree and checks what agree.h
  * promises: the status returned is the worst of all (the lowest code; OK is 0, errors are
- * negative), the same on every rank; a rank that failed keeps its own message and raises no
- * further error; a rank that was fine, when another failed, has the message "another rank
- * failed: TEXT" with TEXT that of the worst status, raised once through the handler; with no
- * failure nothing is raised. Every rank of the world calls this at once (with comm its own
- * part of the world), and the verdicts are combined over the world before asserting, so a
- * failed check ends the test on every rank alike and none waits in a collective. */
+ * negative), the same on every rank; a rank that failed with it keeps its own message and
+ * raises no further error; every other rank, when one failed, has the message "another rank
+ * (rank R) failed: TEXT" with R the lowest rank that failed with the worst status and TEXT its
+ * message, raised once through the handler; with no failure nothing is raised. Every rank of the
+ * world calls this at once (with comm its own part of the world), and the verdicts are combined
+ * over the world before asserting, so a failed check ends the test on every rank alike and none
+ * waits in a collective. */
 static void check_agree(MPI_Comm comm, const nvmm_status *st_of, const char *label) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   nvmm_status mine = st_of[rank], worst = NVMM_OK;
+  int owner = 0;
   for (int r = 0; r < size; r++)
-    if (st_of[r] < worst)
+    if (st_of[r] < worst) {
       worst = st_of[r];
-  char own[256], want[256];
+      owner = r;
+    }
+  char own[256], want[320];
   own_message(own, sizeof own, rank, mine);
   nvmm_clear_error();
   if (mine != NVMM_OK)
     (void)nvmm_error(__FILE__, __LINE__, __func__, mine, "%s", own);
   errors_raised = 0;
-  nvmm_status got = nvmm__agree(comm, mine);
+  nvmm_status got = nvmm_agree(comm, mine);
 
   int v[2] = {(int)got, -(int)got}, m[2];
   MPI_Allreduce(v, m, 2, MPI_INT, MPI_MAX, comm);
@@ -66,11 +71,14 @@ static void check_agree(MPI_Comm comm, const nvmm_status *st_of, const char *lab
   else if (got != worst)
     snprintf(why, sizeof why, "%s: rank %d got %s, expected the worst, %s", label, rank,
              nvmm_strerror(got), nvmm_strerror(worst));
-  else if (mine != NVMM_OK && (strcmp(nvmm_last_error(), own) != 0 || errors_raised != 0))
+  else if (mine != NVMM_OK && mine == worst &&
+           (strcmp(nvmm_last_error(), own) != 0 || errors_raised != 0))
     snprintf(why, sizeof why, "%s: failed rank %d: message '%s' (want its own '%s'), %d raised",
              label, rank, nvmm_last_error(), own, errors_raised);
-  else if (mine == NVMM_OK && worst != NVMM_OK) {
-    snprintf(want, sizeof want, "another rank failed: %s", nvmm_strerror(worst));
+  else if (mine != worst) {
+    char theirs[256];
+    own_message(theirs, sizeof theirs, owner, worst);
+    snprintf(want, sizeof want, "another rank (rank %d) failed: %s", owner, theirs);
     if (strcmp(nvmm_last_error(), want) != 0 || errors_raised != 1)
       snprintf(why, sizeof why, "%s: fine rank %d: message '%s' (want '%s'), %d raised (want 1)",
                label, rank, nvmm_last_error(), want, errors_raised);
