@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lapack.h"
 #include "linalg.h"
 #include "model_impl.h"
 #include "nvmm/bessel.h"
@@ -290,13 +291,6 @@ void nvmm_estep_ws_free(nvmm_estep_ws **ws) {
   free(*ws);
   *ws = NULL;
 }
-
-/* BLAS and LAPACK (Fortran interfaces, as in linalg.c). */
-void dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
-            const int *n, const double *alpha, const double *a, const int *lda, double *b,
-            const int *ldb, size_t, size_t, size_t, size_t);
-void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda, int *info,
-             size_t, size_t);
 
 /* z = x - mu row by row (standardizing first into xs where c, rs are given: the expression
  * the fit always used, so that the fits keep their bits); and z = sqrt(u) x with the sums of x

@@ -9,14 +9,8 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_psi.h>
 
+#include "lapack.h"
 #include "nvmm/bessel.h"
-
-/* LAPACK and BLAS (Fortran) prototypes; gfortran passes the CHARACTER lengths as trailing
- * size_t. (OpenBLAS provides them; GSL's bundled CBLAS does not, so they cannot resolve to it.) */
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
-            size_t);
 
 void nvmm__gram(size_t d, size_t rows, const double *y, double beta, double *c) {
   /* The rows are the columns of a column-major d x rows matrix: C = Y Y^T ("N"). */

@@ -9,21 +9,7 @@
 #include <string.h>
 
 #include "comm.h"
-
-/* BLACS and ScaLAPACK prototypes: Debian ships no header for them (toolchain.md section 2). The
- * C BLACS take contexts by value and have no trailing underscore; the Fortran routines take
- * every argument by reference, and gfortran appends the length of each CHARACTER argument as a
- * trailing size_t. */
-int Csys2blacs_handle(MPI_Comm comm);
-void Cfree_blacs_system_handle(int handle);
-void Cblacs_gridinit(int *ctxt, const char *layout, int nprow, int npcol);
-void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
-void Cblacs_gridexit(int ctxt);
-int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc, const int *nprocs);
-void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *nb,
-               const int *irsrc, const int *icsrc, const int *ctxt, const int *lld, int *info);
-void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja,
-              const int *desca, int *info, size_t uplo_len);
+#include "lapack.h"
 
 /* Length of a ScaLAPACK array descriptor. */
 enum { DLEN = 9 };
@@ -171,20 +157,19 @@ nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out)
   nvmm_status st = NVMM_OK;
   int n = 0;
   if (nb < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "block size nb = %d < 0", nb);
+    st = NVMM_RAISE(NVMM_EINVAL, "block size nb = %d < 0", nb);
   else if (d == 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "dimension d = 0");
+    st = NVMM_RAISE(NVMM_EINVAL, "dimension d = 0");
   else if (d > INT_MAX / d)
     /* MPI's darray types and ScaLAPACK's local indexing address d x d entries with an int. */
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "dimension d = %zu: d * d exceeds int indexing", d);
+    st = NVMM_RAISE(NVMM_EINVAL, "dimension d = %zu: d * d exceeds int indexing", d);
   else
     st = int_cast(d, "d", &n);
   nvmm_pchol *p = NULL;
   if (st == NVMM_OK) {
     p = calloc(1, sizeof *p);
     if (p == NULL)
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
+      st = NVMM_RAISE(NVMM_ENOMEM, "out of memory");
   }
   st = nvmm_agree(dup, st);
   if (st != NVMM_OK) {
@@ -212,7 +197,7 @@ nvmm_status nvmm_pchol_factor(nvmm_pchol *p, const double *a, double *l, double 
   NVMM_CHECK(p != NULL && logdet != NULL, NVMM_EINVAL, "p or logdet is NULL");
   nvmm_status st = NVMM_OK;
   if (p->rank == 0 && (a == NULL || l == NULL))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "a or l is NULL on rank 0");
+    st = NVMM_RAISE(NVMM_EINVAL, "a or l is NULL on rank 0");
   NVMM_CALL(nvmm_agree(p->comm, st));
   size_t d = (size_t)p->n;
   /* l is the staging buffer of the whole matrix on rank 0. The row-major a, read column-major,

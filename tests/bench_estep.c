@@ -12,10 +12,7 @@
 #include "nvmm/estep.h"
 #include "nvmm/gig.h"
 #include "nvmm/model.h"
-
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
-            size_t);
+#include "src/lapack.h"
 
 static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp);

@@ -5,10 +5,7 @@
 #include <stdlib.h>
 
 #include "bench_util.h"
-
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc, size_t,
-            size_t);
+#include "src/lapack.h"
 
 int main(int argc, char **argv) {
   if (argc < 2) {

@@ -16,8 +16,7 @@
 #include <string.h>
 
 #include "nvmm.h"
-
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+#include "src/lapack.h"
 
 static int cmp_double(const void *x, const void *y) {
   double a = *(const double *)x, b = *(const double *)y;

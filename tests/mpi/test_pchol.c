@@ -13,13 +13,7 @@
 #include "../nvmm_test.h"
 #include "../nvmm_test_mpi.h"
 #include "nvmm.h"
-
-/* LAPACK and BLACS prototypes (no Debian header; toolchain.md section 2). */
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
-int Csys2blacs_handle(MPI_Comm comm);
-void Cfree_blacs_system_handle(int handle);
-void Cblacs_gridinit(int *ctxt, const char *layout, int nprow, int npcol);
-void Cblacs_gridexit(int ctxt);
+#include "src/lapack.h"
 
 /* pdpotrf and dpotrf are both backward stable and do the same operations on each entry: L_ij
  * is a_ij minus a sum of j products, divided by L_jj. They differ only in the order in which
