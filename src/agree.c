@@ -38,8 +38,7 @@ nvmm_status nvmm__agree_row(MPI_Comm comm, nvmm_status st, int64_t *row) {
     return (nvmm_status)glob;
   if (row)
     *row = pkt.row;
-  return nvmm_error(__FILE__, __LINE__, __func__, (nvmm_status)glob,
-                    "another rank (rank %d) failed: %s", owner, pkt.msg);
+  return NVMM_RAISE((nvmm_status)glob, "another rank (rank %d) failed: %s", owner, pkt.msg);
 }
 
 nvmm_status nvmm_agree(MPI_Comm comm, nvmm_status st) { return nvmm__agree_row(comm, st, NULL); }

@@ -413,26 +413,23 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
   *out = NULL;
   nvmm_status st = nvmm_fit_options_check(o);
   if (st == NVMM_OK && !(d >= 1 && d <= (1 << 20)))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL, "dimension d = %lld invalid",
-                    (long long)d);
+    st = NVMM_RAISE(NVMM_EINVAL, "dimension d = %lld invalid", (long long)d);
   if (st == NVMM_OK && n <= d)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EDOM,
+    st = NVMM_RAISE(NVMM_EDOM,
                     "n = %lld rows is not more than d = %lld columns: Sigma cannot be "
                     "estimated",
                     (long long)n, (long long)d);
   if (st == NVMM_OK && (n_local < 0 || first_row < 0 || first_row + n_local > n ||
                         (n_local > 0 && !x && !reader) || (!x && stream_rows < 1)))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
+    st = NVMM_RAISE(NVMM_EINVAL, "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
                     (long long)(first_row + n_local), (long long)n);
   if (st == NVMM_OK && n_local > 0 && first_row % o->block_rows != 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "first_row = %lld is not a multiple of block_rows = %lld", (long long)first_row,
-                    (long long)o->block_rows);
+    st = NVMM_RAISE(NVMM_EINVAL, "first_row = %lld is not a multiple of block_rows = %lld",
+                    (long long)first_row, (long long)o->block_rows);
   nvmm_fit *f = NULL;
   if (st == NVMM_OK) {
     f = calloc(1, sizeof *f);
-    st = f ? NVMM_OK : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory");
+    st = f ? NVMM_OK : NVMM_RAISE(NVMM_ENOMEM, "out of memory");
   }
   /* Every rank must reach MPI_Comm_dup, so argument errors are agreed on first. */
   st = nvmm_agree(comm, st);

@@ -118,7 +118,7 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
     st = nvmm__h5_put_attr(g, "config_checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
   }
   if (H5Gclose(g) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close /state in '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close /state in '%s'", path);
   return st;
 }
 
@@ -152,9 +152,9 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_attr(g, int_names[i], H5T_NATIVE_INT64, &ints[i], path);
   nvmm_family family = NVMM_FAMILY_GAUSS;
   if (st == NVMM_OK && nvmm_family_parse(fam, &family) != NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': unknown family '%s'", path, fam);
+    st = NVMM_RAISE(NVMM_EIO, "'%s': unknown family '%s'", path, fam);
   if (st == NVMM_OK && (ints[0] < 1 || ints[0] > (1 << 20) || ints[2] < 0 || ints[2] > 1 << 28))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "'%s': /state has an invalid size (d = %" PRId64 ", %" PRId64 " iterations)",
                     path, ints[0], ints[2]);
   /* The shapes of /state/sigma and /state/loglik before memory is sized from d and the
@@ -205,7 +205,7 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "counters", 2, hd, s->counters, path);
   hsize_t na = nvmm_fit_accel_len(s->d);
   if (st == NVMM_OK && H5Lexists(g, "accel", H5P_DEFAULT) <= 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "checkpoint '%s' has no /state/accel (written by an nvmm before SQUAREM): "
                     "it cannot be resumed by this version",
                     path);
@@ -213,15 +213,15 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "accel", 1, &na, s->accel, path);
   uint64_t sum = 0;
   if (st == NVMM_OK && H5Aexists(g, "checksum") <= 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "checkpoint '%s' has no checksum of /state (written by an older nvmm, or "
                     "damaged): it cannot be trusted to resume",
                     path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_attr(g, "checksum", H5T_NATIVE_UINT64, &sum, path);
   if (st == NVMM_OK && sum != state_checksum(s))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "checkpoint '%s' is corrupt: its /state does not match its checksum", path);
+    st = NVMM_RAISE(NVMM_EIO, "checkpoint '%s' is corrupt: its /state does not match its checksum",
+                    path);
   (void)H5Gclose(g);
   if (st != NVMM_OK)
     nvmm_fit_state_free(s);
@@ -248,17 +248,16 @@ static nvmm_status read_config(hid_t file, const char *path, char *config, size_
   uint64_t sum = 0;
   hid_t g = H5Gopen2(file, "state", H5P_DEFAULT);
   if (count != 1)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "checkpoint '%s': /meta/config_text is not a single string", path);
+    st = NVMM_RAISE(NVMM_EIO, "checkpoint '%s': /meta/config_text is not a single string", path);
   else if (g < 0 || H5Aexists(g, "config_checksum") <= 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "checkpoint '%s' has no checksum of its configuration (written by an older "
                     "nvmm, or damaged): it cannot be trusted to resume",
                     path);
   else
     st = nvmm__h5_get_attr(g, "config_checksum", H5T_NATIVE_UINT64, &sum, path);
   if (st == NVMM_OK && sum != hash_text(text[0]))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "checkpoint '%s' is corrupt: its configuration text does not match its "
                     "checksum",
                     path);
@@ -282,8 +281,7 @@ nvmm_status nvmm_checkpoint_read(const char *path, nvmm_fit_state *state, char *
   char cause[256];
   nvmm__h5_cause(cause, sizeof cause);
   if (file < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open checkpoint '%s'%s", path,
-                    cause);
+    st = NVMM_RAISE(NVMM_EIO, "cannot open checkpoint '%s'%s", path, cause);
   else
     st = read_state(file, path, state);
   if (st == NVMM_OK && config && size) {

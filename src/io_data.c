@@ -103,40 +103,36 @@ nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what,
   nvmm__h5_quiet_begin(&q);
   htri_t exists = H5Aexists(obj, name);
   if (exists < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot query attribute '%s' of %s",
-                    name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot query attribute '%s' of %s", name, what);
     goto cleanup;
   }
   if (exists == 0)
     goto cleanup;
   if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (ftype = H5Aget_type(attr)) < 0 ||
       (space = H5Aget_space(attr)) < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open attribute '%s' of %s",
-                    name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot open attribute '%s' of %s", name, what);
     goto cleanup;
   }
   int ndims = H5Sget_simple_extent_ndims(space);
   hssize_t npoints = H5Sget_simple_extent_npoints(space);
   htri_t is_var = H5Tis_variable_str(ftype);
   if (H5Tget_class(ftype) != H5T_STRING || ndims < 0 || ndims > 1 || npoints < 0 || is_var < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "attribute '%s' of %s is not a 1-D string array", name, what);
+    st = NVMM_RAISE(NVMM_EIO, "attribute '%s' of %s is not a 1-D string array", name, what);
     goto cleanup;
   }
   n = (size_t)npoints;
   /* HDF5 converts no strings between character sets: read in the file's (ASCII or UTF-8). */
   H5T_cset_t cset = H5Tget_cset(ftype);
   if ((mtype = H5Tcopy(H5T_C_S1)) < 0 || cset < 0 || H5Tset_cset(mtype, cset) < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot make a string type for attribute '%s' of %s", name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot make a string type for attribute '%s' of %s", name, what);
     goto cleanup;
   }
   herr_t rc;
   if (is_var) {
     raw = calloc(n ? n : 1, sizeof *raw);
     if (!raw) {
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                      "cannot allocate %zu names for attribute '%s' of %s", n, name, what);
+      st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate %zu names for attribute '%s' of %s", n, name,
+                      what);
       goto cleanup;
     }
     rc = H5Tset_size(mtype, H5T_VARIABLE);
@@ -149,8 +145,8 @@ nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what,
     width = H5Tget_size(ftype) + 1;
     fixed = calloc(n ? n : 1, width);
     if (!fixed || width < 2) {
-      st = nvmm_error(__FILE__, __LINE__, __func__, fixed ? NVMM_EIO : NVMM_ENOMEM,
-                      "cannot read attribute '%s' of %s", name, what);
+      st = NVMM_RAISE(fixed ? NVMM_EIO : NVMM_ENOMEM, "cannot read attribute '%s' of %s", name,
+                      what);
       goto cleanup;
     }
     rc = H5Tset_size(mtype, width);
@@ -160,8 +156,7 @@ nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what,
       rc = H5Aread(attr, mtype, fixed);
   }
   if (rc < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot read attribute '%s' of %s",
-                    name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot read attribute '%s' of %s", name, what);
     goto cleanup;
   }
   size_t bytes = 0;
@@ -171,8 +166,7 @@ nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what,
   }
   char **out = malloc(n * sizeof *out + bytes + 1);
   if (!out) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                    "cannot allocate the names of attribute '%s' of %s", name, what);
+    st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate the names of attribute '%s' of %s", name, what);
     goto cleanup;
   }
   char *p = (char *)(out + n);
@@ -220,11 +214,9 @@ nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what
       H5Tset_cset(type, H5T_CSET_UTF8) < 0 || (space = H5Screate_simple(1, dims, NULL)) < 0 ||
       (attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
       (count > 0 && H5Awrite(attr, type, names) < 0))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot write the %zu-name attribute '%s' of %s", count, name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot write the %zu-name attribute '%s' of %s", count, name, what);
   if (attr >= 0 && H5Aclose(attr) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close attribute '%s' of %s",
-                    name, what);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close attribute '%s' of %s", name, what);
   if (space >= 0)
     (void)H5Sclose(space);
   if (type >= 0)
@@ -273,26 +265,25 @@ static nvmm_status open_dataset(data_part *p, int *virt) {
   const char *path = p->path, *name = p->dataset;
   htri_t exists = H5Lexists(p->file, name, H5P_DEFAULT);
   if (exists <= 0 || (p->dset = H5Dopen2(p->file, name, H5P_DEFAULT)) < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s' has no dataset '%s'", path, name);
+    st = NVMM_RAISE(NVMM_EIO, "'%s' has no dataset '%s'", path, name);
     goto cleanup;
   }
   H5D_layout_t layout = H5D_LAYOUT_ERROR;
   if ((type = H5Dget_type(p->dset)) < 0 || (p->fspace = H5Dget_space(p->dset)) < 0 ||
       (dcpl = H5Dget_create_plist(p->dset)) < 0 || (layout = H5Pget_layout(dcpl)) < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot query dataset '%s' of '%s'",
-                    name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot query dataset '%s' of '%s'", name, path);
     goto cleanup;
   }
   *virt = layout == H5D_VIRTUAL;
   H5T_class_t cls = H5Tget_class(type);
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "dataset '%s' of '%s' is not numeric (float or integer)", name, path);
+    st = NVMM_RAISE(NVMM_EINVAL, "dataset '%s' of '%s' is not numeric (float or integer)", name,
+                    path);
     goto cleanup;
   }
   int ndims = H5Sget_simple_extent_ndims(p->fspace);
   if (ndims != 2) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
+    st = NVMM_RAISE(NVMM_EINVAL,
                     "dataset '%s' of '%s' is not 2-D: it has %d dimension%s; expected 2 (rows x "
                     "columns)",
                     name, path, ndims, ndims == 1 ? "" : "s");
@@ -301,13 +292,11 @@ static nvmm_status open_dataset(data_part *p, int *virt) {
   hsize_t dims[2];
   if (H5Sget_simple_extent_dims(p->fspace, dims, NULL) != 2 || dims[0] > INT64_MAX ||
       dims[1] > INT64_MAX) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot read the shape of dataset '%s' of '%s'", name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot read the shape of dataset '%s' of '%s'", name, path);
     goto cleanup;
   }
   if (dims[1] == 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "dataset '%s' of '%s' has no columns", name, path);
+    st = NVMM_RAISE(NVMM_EINVAL, "dataset '%s' of '%s' has no columns", name, path);
     goto cleanup;
   }
   p->n = (int64_t)dims[0];
@@ -403,9 +392,8 @@ static nvmm_status check_sources(const data_part *p) {
   size_t count = 0;
   hid_t dcpl = H5Dget_create_plist(p->dset);
   if (dcpl < 0 || H5Pget_virtual_count(dcpl, &count) < 0)
-    st =
-        nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                   "cannot read the mappings of virtual dataset '%s' of '%s'", p->dataset, p->path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot read the mappings of virtual dataset '%s' of '%s'",
+                    p->dataset, p->path);
   for (size_t i = 0; i < count && st == NVMM_OK; i++) {
     ssize_t flen = H5Pget_virtual_filename(dcpl, i, NULL, 0);
     ssize_t dlen = H5Pget_virtual_dsetname(dcpl, i, NULL, 0);
@@ -413,8 +401,7 @@ static nvmm_status check_sources(const data_part *p) {
     char *name = dlen >= 0 ? malloc((size_t)dlen + 1) : NULL;
     if (!file || !name || H5Pget_virtual_filename(dcpl, i, file, (size_t)flen + 1) < 0 ||
         H5Pget_virtual_dsetname(dcpl, i, name, (size_t)dlen + 1) < 0)
-      st = nvmm_error(__FILE__, __LINE__, __func__,
-                      flen >= 0 && dlen >= 0 && !(file && name) ? NVMM_ENOMEM : NVMM_EIO,
+      st = NVMM_RAISE(flen >= 0 && dlen >= 0 && !(file && name) ? NVMM_ENOMEM : NVMM_EIO,
                       "cannot read mapping %zu of virtual dataset '%s' of '%s'", i, p->dataset,
                       p->path);
     else if (!strchr(file, '%') && !strchr(name, '%'))
@@ -450,7 +437,7 @@ static nvmm_status open_part(nvmm_data *data, int k) {
     return st;
   int rank = 0;
   if (MPI_Comm_rank(data->comm, &rank) != MPI_SUCCESS)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EMPI, "MPI_Comm_rank failed");
+    st = NVMM_RAISE(NVMM_EMPI, "MPI_Comm_rank failed");
   /* One rank looks at the sources, so a many-rank job does not open them all everywhere. */
   else if (rank == 0)
     st = check_sources(p);
@@ -554,8 +541,7 @@ nvmm_status nvmm_data_open_many(MPI_Comm comm, int count, const char *const *pat
   }
   if (st == NVMM_OK && ((data->dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
                         H5Pset_dxpl_mpio(data->dxpl, H5FD_MPIO_COLLECTIVE) < 0))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot create a collective transfer list for '%s'", p0->path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot create a collective transfer list for '%s'", p0->path);
   st = nvmm__agree_row(dup, st, NULL);
 cleanup:
   if (st == NVMM_OK) {
@@ -654,10 +640,9 @@ nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0, int64_t nrows, double 
   if (!in_range) {
     char what[600];
     describe(data, what, sizeof what);
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "%s: cannot read rows [%" PRId64 ", %" PRId64 ") of %" PRId64 " rows%s", what,
-                    row0, row0 + nrows, data->n,
-                    in_range || nrows == 0 || buf ? "" : " into a NULL buffer");
+    st = NVMM_RAISE(
+        NVMM_EINVAL, "%s: cannot read rows [%" PRId64 ", %" PRId64 ") of %" PRId64 " rows%s", what,
+        row0, row0 + nrows, data->n, in_range || nrows == 0 || buf ? "" : " into a NULL buffer");
   }
   int reading = in_range && nrows > 0;
   nvmm__h5_quiet q;

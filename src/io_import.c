@@ -228,8 +228,7 @@ static nvmm_status create_output(import_state *s) {
   s->buf = malloc(s->chunk_rows * s->ncols * sizeof *s->buf);
   const char **colnames = malloc(s->ncols * sizeof *colnames);
   if (!s->buf || !colnames) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                    "cannot allocate a %zu x %zu row buffer", s->chunk_rows, s->ncols);
+    st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate a %zu x %zu row buffer", s->chunk_rows, s->ncols);
     goto cleanup;
   }
   hsize_t dims[2] = {0, s->ncols}, maxdims[2] = {H5S_UNLIMITED, s->ncols};
@@ -240,9 +239,8 @@ static nvmm_status create_output(import_state *s) {
       H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
       (errno = 0, s->file = H5Fcreate(s->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
     /* errno still holds the failed open()'s reason: HDF5 makes no system call after it. */
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot create '%s' (the output '%s' is written there first)%s%s", s->tmp_path,
-                    s->out_path, errno ? ": " : "", errno ? strerror(errno) : "");
+    st = NVMM_RAISE(NVMM_EIO, "cannot create '%s' (the output '%s' is written there first)%s%s",
+                    s->tmp_path, s->out_path, errno ? ": " : "", errno ? strerror(errno) : "");
     goto cleanup;
   }
   if ((space = H5Screate_simple(2, dims, maxdims)) < 0 ||
@@ -250,8 +248,7 @@ static nvmm_status create_output(import_state *s) {
       (lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
       (s->dset = H5Dcreate2(s->file, s->dataset, H5T_IEEE_F64LE, space, lcpl, dcpl, H5P_DEFAULT)) <
           0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot create dataset '%s' in '%s'",
-                    s->dataset, s->tmp_path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot create dataset '%s' in '%s'", s->dataset, s->tmp_path);
     goto cleanup;
   }
   for (size_t j = 0; j < s->ncols; j++)
@@ -284,8 +281,7 @@ static nvmm_status flush_rows(import_state *s) {
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
       (mspace = H5Screate_simple(2, count, NULL)) < 0 ||
       H5Dwrite(s->dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, s->buf) < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot write rows %llu to %llu of dataset '%s' in '%s'",
+    st = NVMM_RAISE(NVMM_EIO, "cannot write rows %llu to %llu of dataset '%s' in '%s'",
                     (unsigned long long)s->written, (unsigned long long)(dims[0] - 1), s->dataset,
                     s->tmp_path);
   if (mspace >= 0)
@@ -359,15 +355,13 @@ nvmm_status nvmm_import_csv(const char *csv_path, const char *out_path, const ch
   nvmm__h5_quiet_begin(&q);
   size_t len = strlen(out_path);
   if (!(s.tmp_path = malloc(len + sizeof ".tmp"))) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM, "out of memory importing '%s'",
-                    out_path);
+    st = NVMM_RAISE(NVMM_ENOMEM, "out of memory importing '%s'", out_path);
     goto cleanup;
   }
   memcpy(s.tmp_path, out_path, len);
   memcpy(s.tmp_path + len, ".tmp", sizeof ".tmp");
   if (!(s.in = fopen(csv_path, "r"))) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s': %s", csv_path,
-                    strerror(errno));
+    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s': %s", csv_path, strerror(errno));
     goto cleanup;
   }
   if ((st = read_header(&s, report)) != NVMM_OK)

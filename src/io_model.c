@@ -43,18 +43,15 @@ nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
   nvmm_status st = NVMM_OK;
   int fd = open(tmp, O_RDONLY | O_CLOEXEC), rc, err;
   if (fd < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s' to sync it: %s", tmp,
-                    strerror(errno));
+    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s' to sync it: %s", tmp, strerror(errno));
   if (st == NVMM_OK) {
     rc = fsync(fd), err = errno;
     (void)close(fd);
     if (rc != 0)
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot fsync '%s': %s", tmp,
-                      strerror(err));
+      st = NVMM_RAISE(NVMM_EIO, "cannot fsync '%s': %s", tmp, strerror(err));
   }
   if (st == NVMM_OK && rename(tmp, path) != 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp,
-                    path, strerror(errno));
+    st = NVMM_RAISE(NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
   if (st != NVMM_OK) {
     free(dir);
     return st;
@@ -78,9 +75,8 @@ nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
   /* Some file systems cannot fsync a directory (EINVAL); the file itself is already durable
    * there and the rename is as safe as that file system allows. */
   if (rc != 0 && err != EINVAL && err != ENOTSUP)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "'%s' was written but its directory '%s' cannot be synced: %s", path, dir,
-                    strerror(err));
+    st = NVMM_RAISE(NVMM_EIO, "'%s' was written but its directory '%s' cannot be synced: %s", path,
+                    dir, strerror(err));
   free(dir);
   return st;
 }
@@ -92,11 +88,9 @@ nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mt
   hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
   if (space < 0 || (attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
       H5Awrite(attr, mtype, buf) < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot write attribute '%s' in '%s'",
-                    name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot write attribute '%s' in '%s'", name, path);
   if (attr >= 0 && H5Aclose(attr) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close attribute '%s' in '%s'",
-                    name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close attribute '%s' in '%s'", name, path);
   if (space >= 0)
     (void)H5Sclose(space);
   return st;
@@ -130,11 +124,9 @@ nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsiz
       (dset = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
           0 ||
       (count > 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot write dataset '%s' in '%s'",
-                    name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot write dataset '%s' in '%s'", name, path);
   if (dset >= 0 && H5Dclose(dset) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close dataset '%s' in '%s'",
-                    name, path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close dataset '%s' in '%s'", name, path);
   if (space >= 0)
     (void)H5Sclose(space);
   return st;
@@ -166,8 +158,7 @@ static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const c
   if (st == NVMM_OK) {
     hid_t dset = H5Dopen2(group, "counters", H5P_DEFAULT);
     if (dset < 0)
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                      "cannot reopen /history/counters in '%s'", path);
+      st = NVMM_RAISE(NVMM_EIO, "cannot reopen /history/counters in '%s'", path);
     else {
       char what[512];
       snprintf(what, sizeof what, "/history/counters of '%s'", path);
@@ -176,8 +167,7 @@ static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const c
     }
   }
   if (H5Gclose(group) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close group /history in '%s'",
-                    path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close group /history in '%s'", path);
   return st;
 }
 
@@ -202,8 +192,7 @@ static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char 
     st = nvmm__h5_put_attr(group, "loglik_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                            &meta->loglik_mean, path);
   if (H5Gclose(group) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close group /meta in '%s'",
-                    path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close group /meta in '%s'", path);
   return st;
 }
 
@@ -389,20 +378,18 @@ static nvmm_status build_image(const nvmm_model *m, const nvmm_history_view *his
   if (st == NVMM_OK && size > 0) {
     *image = malloc((size_t)size);
     if (!*image)
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                      "cannot allocate the %zd-byte image of '%s'", size, path);
+      st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate the %zd-byte image of '%s'", size, path);
     else if (H5Fget_file_image(file, *image, (size_t)size) != size)
-      st =
-          nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot copy the image of '%s'", path);
+      st = NVMM_RAISE(NVMM_EIO, "cannot copy the image of '%s'", path);
     else {
       *len = (size_t)size;
       fix_superblock(*image, *len);
     }
   } else if (st == NVMM_OK) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot size the image of '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot size the image of '%s'", path);
   }
   if (H5Fclose(file) < 0 && st == NVMM_OK)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot close the image of '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot close the image of '%s'", path);
   if (st == NVMM_OK)
     st = check_image(*image, *len, path);
   if (st != NVMM_OK) {
@@ -456,7 +443,7 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
 static nvmm_status with_path(nvmm_status st, const char *path) {
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", nvmm_last_error());
-  return nvmm_error(__FILE__, __LINE__, __func__, st, "'%s': %s", path, msg);
+  return NVMM_RAISE(st, "'%s': %s", path, msg);
 }
 
 /* Reads a scalar numeric attribute (converted to mtype). */
@@ -470,8 +457,7 @@ nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *bu
              path, name);
   if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (space = H5Aget_space(attr)) < 0 ||
       H5Sget_simple_extent_npoints(space) != 1 || H5Aread(attr, mtype, buf) < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "'%s': attribute '%s' is not a single number", path, name);
+    st = NVMM_RAISE(NVMM_EIO, "'%s': attribute '%s' is not a single number", path, name);
   if (space >= 0)
     (void)H5Sclose(space);
   if (attr >= 0)
@@ -508,8 +494,7 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
   NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: dataset '%s' is missing", path,
              name);
   if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': cannot open dataset '%s'", path,
-                    name);
+    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot open dataset '%s'", path, name);
     goto cleanup;
   }
   int ndims = H5Sget_simple_extent_ndims(space);
@@ -517,7 +502,7 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
   for (int i = 0; same && i < rank; i++)
     same = got[i] == dims[i];
   if (!same) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
+    st = NVMM_RAISE(NVMM_EIO,
                     "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d shape "
                     "(%llu, %llu)",
                     path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank,
@@ -526,8 +511,7 @@ nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsiz
     goto cleanup;
   }
   if (out && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "'%s': cannot read dataset '%s'", path,
-                    name);
+    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot read dataset '%s'", path, name);
 cleanup:
   if (space >= 0)
     (void)H5Sclose(space);
@@ -594,7 +578,7 @@ nvmm_status nvmm_model_read(const char *path, nvmm_model **out) {
   nvmm_status st = NVMM_OK;
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s'", path);
   else
     st = read_model(file, path, out);
   if (file >= 0)
@@ -846,7 +830,7 @@ nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
   nvmm_status st = NVMM_OK;
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) {
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot open '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s'", path);
     goto cleanup;
   }
   if (has_attr(file, "family")) {
@@ -858,8 +842,7 @@ nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
    * group does not decode, it frees table entries it never filled: a damaged file crashed
    * `nvmm info` (found by tests/fuzz/fuzz_h5). The native order walks the group's index. */
   if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_path, &l) < 0) {
-    st =
-        nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO, "cannot list the objects of '%s'", path);
+    st = NVMM_RAISE(NVMM_EIO, "cannot list the objects of '%s'", path);
     goto cleanup;
   }
   qsort(l.v, l.n, sizeof *l.v, path_cmp);

@@ -25,9 +25,8 @@ nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char 
              (long long)d);
   *out = NULL;
   nvmm_data_writer *w = calloc(1, sizeof *w);
-  nvmm_status st = nvmm_agree(comm, w ? NVMM_OK
-                                      : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                                                   "out of memory creating %s", path));
+  nvmm_status st =
+      nvmm_agree(comm, w ? NVMM_OK : NVMM_RAISE(NVMM_ENOMEM, "out of memory creating %s", path));
   if (st == NVMM_OK)
     st = nvmm__comm_dup(comm, &w->comm);
   if (st != NVMM_OK) {
@@ -63,8 +62,8 @@ nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char 
   H5Pclose(fapl);
   H5Pclose(dcpl);
   if (w->file < 0 || w->dset < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EIO,
-                    "cannot create %s (dataset %s): is the directory writable?", path, dataset);
+    st = NVMM_RAISE(NVMM_EIO, "cannot create %s (dataset %s): is the directory writable?", path,
+                    dataset);
   if ((st = nvmm_agree(w->comm, st)) != NVMM_OK) {
     nvmm_status cs = nvmm_data_writer_close(&w, 0); /* st says what went wrong */
     (void)cs;
@@ -99,9 +98,8 @@ nvmm_status nvmm_data_writer_write(nvmm_data_writer *w, int64_t row0, int64_t nr
   }
   nvmm_status st = NVMM_OK;
   if (bad || e < 0)
-    st = nvmm_error(__FILE__, __LINE__, __func__, bad ? NVMM_EINVAL : NVMM_EIO,
-                    "writing rows [%lld, %lld) of %s failed", (long long)row0,
-                    (long long)(row0 + nrows), w->path);
+    st = NVMM_RAISE(bad ? NVMM_EINVAL : NVMM_EIO, "writing rows [%lld, %lld) of %s failed",
+                    (long long)row0, (long long)(row0 + nrows), w->path);
   return nvmm_agree(w->comm, st);
 }
 

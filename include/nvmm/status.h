@@ -51,11 +51,15 @@ NVMM_EXTERN const char *nvmm_last_error(void);
 /* Forgets the last error message of this thread. */
 NVMM_EXTERN void nvmm_clear_error(void);
 
-/* Records an error and returns code. Use through NVMM_ERROR. */
+/* Records an error and returns code. Use through NVMM_RAISE or NVMM_ERROR. */
 NVMM_EXTERN nvmm_status nvmm_error(const char *file, int line, const char *func, nvmm_status code,
                                    const char *fmt, ...) NVMM_PRINTF(5, 6);
 
-#define NVMM_ERROR(code, ...) return nvmm_error(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
+/* Records an error at this place and evaluates to code (an expression: st = NVMM_RAISE(...)). */
+#define NVMM_RAISE(code, ...) nvmm_error(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
+
+/* Records an error at this place and returns code from the calling function. */
+#define NVMM_ERROR(code, ...) return NVMM_RAISE((code), __VA_ARGS__)
 
 /* Validates user input; always compiled. */
 #define NVMM_CHECK(cond, code, ...)                                                                \

@@ -77,8 +77,7 @@ nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out) {
   const char **dsets = malloc((size_t)count * sizeof *dsets);
   nvmm_status st = NVMM_OK;
   if (!store || !files || !dsets)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                    "out of memory splitting the data list '%s'", spec);
+    st = NVMM_RAISE(NVMM_ENOMEM, "out of memory splitting the data list '%s'", spec);
   const char *item = spec;
   for (int k = 0; st == NVMM_OK && k < count; k++) {
     size_t n = strcspn(item, ",");
@@ -86,8 +85,7 @@ nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out) {
     snprintf(store, part, "%.*s", (int)n, item);
     cli_split_path(store, "/X", file, part, dset, part);
     if (!file[0])
-      st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                      "item %d of the data list '%s' names no file", k + 1, spec);
+      st = NVMM_RAISE(NVMM_EINVAL, "item %d of the data list '%s' names no file", k + 1, spec);
     files[k] = file;
     dsets[k] = dset;
     item += n + 1;

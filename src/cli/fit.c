@@ -253,7 +253,7 @@ static nvmm_status open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n
   int nomem = st != NVMM_OK, any;
   MPI_Allreduce(&nomem, &any, 1, MPI_INT, MPI_MAX, comm);
   if (any)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
+    st = NVMM_RAISE(NVMM_ENOMEM,
                     "cannot hold %lld rows of %s in memory (set memory_limit to stream them)",
                     (long long)*nloc, c->data);
   else
@@ -342,7 +342,7 @@ static nvmm_status restore(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *r
   if (s != NVMM_OK) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", nvmm_last_error());
-    s = nvmm_error(__FILE__, __LINE__, __func__, s, "cannot resume from %s: %s", path, msg);
+    s = NVMM_RAISE(s, "cannot resume from %s: %s", path, msg);
     return cli_failed(comm, s, "fit") ? NVMM_EIO : s;
   }
   *resumed = 1;

@@ -108,9 +108,8 @@ static nvmm_status sample_model(MPI_Comm comm, const sample_opts *o, nvmm_model 
   bad |= fam != NVMM_FAMILY_GAUSS &&
          (!o->sub || parse_list(comm, "--sub", o->sub ? o->sub : "", par, (size_t)k));
   nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
-  nvmm_status st = bad ? nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                                    "invalid model parameters (see nvmm sample --help)")
-                       : NVMM_OK;
+  nvmm_status st =
+      bad ? NVMM_RAISE(NVMM_EINVAL, "invalid model parameters (see nvmm sample --help)") : NVMM_OK;
   if (st == NVMM_OK && fam != NVMM_FAMILY_GAUSS)
     st = nvmm_sub_make(nvmm_family_sub_kind(fam), par, &sub);
   if (st == NVMM_OK)
@@ -201,8 +200,7 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * d * sizeof *x);
   gsl_rng *rng = NULL;
   st = x ? nvmm_rng_stream((uint64_t)o.seed, 0, &rng)
-         : nvmm_error(__FILE__, __LINE__, __func__, NVMM_ENOMEM,
-                      "out of memory for this rank's %lld rows", (long long)nloc);
+         : NVMM_RAISE(NVMM_ENOMEM, "out of memory for this rank's %lld rows", (long long)nloc);
   for (int64_t r = 0; st == NVMM_OK && r < nloc; r += (int64_t)bs) {
     size_t rows = (size_t)(nloc - r < (int64_t)bs ? nloc - r : (int64_t)bs);
     nvmm_rng_reseed(rng, (uint64_t)o.seed, (uint64_t)((first + r) / o.block));
@@ -293,8 +291,8 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   double *scratch = malloc(2 * (size_t)d * sizeof *scratch);
   st = x && lf && scratch ? NVMM_OK : NVMM_ENOMEM;
   if ((size_t)d != m->d)
-    st = nvmm_error(__FILE__, __LINE__, __func__, NVMM_EINVAL,
-                    "%s has %lld columns but the model has d = %zu", dataspec, (long long)d, m->d);
+    st = NVMM_RAISE(NVMM_EINVAL, "%s has %lld columns but the model has d = %zu", dataspec,
+                    (long long)d, m->d);
   int rc = CLI_FAIL;
   if (!cli_failed(comm, st, "score") &&
       !cli_failed(comm, nvmm_data_read(data, first, nloc, x, &bad_row), "score")) {

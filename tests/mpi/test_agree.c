@@ -59,7 +59,7 @@ static void check_agree(MPI_Comm comm, const nvmm_status *st_of, const char *lab
   own_message(own, sizeof own, rank, mine);
   nvmm_clear_error();
   if (mine != NVMM_OK)
-    (void)nvmm_error(__FILE__, __LINE__, __func__, mine, "%s", own);
+    (void)NVMM_RAISE(mine, "%s", own);
   errors_raised = 0;
   nvmm_status got = nvmm_agree(comm, mine);
 
