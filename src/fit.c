@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "comm.h"
+#include "fault.h"
 #include "fit_impl.h"
 #include "linalg.h"
 #include "nvmm/pchol.h"
@@ -82,7 +83,6 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              (int)o->accel);
   NVMM_CHECK(isfinite(o->alpha_min) && o->alpha_min >= 0, NVMM_EINVAL,
              "alpha_min = %g must be finite and non-negative", o->alpha_min);
-  NVMM_CHECK(o->fault_nonfinite_at >= 0, NVMM_EINVAL, "fault_nonfinite_at must be >= 0");
   NVMM_CHECK(o->scalapack_min_d >= 1, NVMM_EINVAL, "scalapack_min_d = %lld must be positive",
              (long long)o->scalapack_min_d);
   NVMM_CHECK(o->block_rows >= 1, NVMM_EINVAL, "block_rows = %lld must be positive",
@@ -438,6 +438,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     return st;
   }
   f->o = *o;
+  f->fault_nonfinite_at = nvmm__fault_nonfinite_at();
   f->t_create = MPI_Wtime();
   f->n = n;
   f->d = (size_t)d;
@@ -759,7 +760,7 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
     int sw = st == NVMM_OK && model_finite(f->next) && a_eq_b_fails(f, f->next);
     if (st == NVMM_OK && (part != 2 || sw))
       st = nvmm_model_regularize(f->next, sw ? NVMM_REG_DET_SIGMA_ONE : gauge(f), f->target_logdet);
-    if (st == NVMM_OK && f->o.fault_nonfinite_at == f->iterations + 1)
+    if (st == NVMM_OK && f->fault_nonfinite_at == f->iterations + 1)
       f->next->mu[0] = NAN;
     int bad = st != NVMM_OK || !model_finite(f->next);
     if (part != 2 || !bad)

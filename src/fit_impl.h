@@ -63,7 +63,8 @@ struct nvmm_fit {
   /* SQUAREM (src/accel.c): a cycle E-steps theta0, theta1 = F(theta0) and the extrapolation
    * theta' of (theta0, theta1, theta2 = F(theta1)); phase says which the model is (0, 1, 2). */
   int sq_on, sq_phase;
-  int gauge_switched; /* a_eq_b gave way to det_sigma_one (NVMM_CNT_GAUGE_SWITCH) */
+  int gauge_switched;     /* a_eq_b gave way to det_sigma_one (NVMM_CNT_GAUGE_SWITCH) */
+  int fault_nonfinite_at; /* test hook NVMM_FAULT_NONFINITE_AT (fault.h), 0 = off */
   double sq_step_max, sq_alpha;
   double sq_rho; /* EM's LL contraction ratio estimated by the last cycle (NAN: none yet) */
   size_t sq_p;

@@ -15,6 +15,7 @@
 
 #include <hdf5.h>
 
+#include "fault.h"
 #include "io_impl.h"
 #include "nvmm/version.h"
 
@@ -244,20 +245,10 @@ static hid_t create_fapl(void) {
   return fapl;
 }
 
-/* Testing hook (tests/mpi/faults.sh): with NVMM_FAULT_CKPT_ABORT=K in the environment, the
- * process calls abort() in the middle of writing its K-th checkpoint (a file with extra
- * groups): half of the temporary file is written, it has not been renamed. It stands for a
- * crash or power cut at the worst moment; the previous checkpoint must stay readable. Read
- * with getenv on every call; the count is per process (a resumed fit counts from 1 again). */
-static int fault_ckpt_count; /* checkpoints this process has started to write */
-
-static int fault_abort_now(int is_checkpoint) {
-  if (!is_checkpoint)
-    return 0;
-  fault_ckpt_count++;
-  const char *v = getenv("NVMM_FAULT_CKPT_ABORT");
-  return v && atoi(v) == fault_ckpt_count;
-}
+/* The test hook NVMM_FAULT_CKPT_ABORT (fault.h): this process calls abort() in the middle of
+ * writing its K-th checkpoint (a file with extra groups), half of the temporary file written,
+ * not renamed. */
+static int fault_abort_now(int is_checkpoint) { return is_checkpoint && nvmm__fault_ckpt_abort(); }
 
 /* Writes the len bytes of image to tmp (created or truncated) and fsyncs it; a failure (ENOSPC,
  * EFBIG under a file size limit, EIO) names tmp and the file it stands for. */

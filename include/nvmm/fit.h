@@ -78,8 +78,6 @@ typedef struct nvmm_fit_options {
   int64_t scalapack_min_d; /* from this dimension on, and with more than one rank, Sigma is
                               factored by ScaLAPACK on a process grid of all ranks (default 2048,
                               the measured crossover) */
-  int fault_nonfinite_at;  /* testing hook: the M-step of this 1-based iteration yields a NaN
-                              (exercises the divergence guard); 0 = off (default) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
