@@ -1,6 +1,7 @@
-/* fit.c: the distributed batch EM: standardization (numerics.md A.1), exact block reductions
- * (one MPI_Allreduce per E-step), the M-step on rank 0 with a broadcast, regularization, the
- * hybrid RMS convergence test (5.2), divergence guard (5.4), history and results. */
+/* fit.c: the distributed batch EM: standardization (numerics.md A.1; src/numerics.md, start-up),
+ * exact block reductions (two small MPI_Allreduces per pass), the M-step on rank 0 with a
+ * broadcast, regularization, the stopping rules (src/numerics.md), SQUAREM's cycle, the
+ * divergence guard (5.4), history and results. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -102,7 +103,8 @@ void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size, int64_t *
 }
 
 /* Exact, rank-count-independent sums over this rank's blocks of a per-block vector of length
- * len computed by fn; one MPI_Allreduce of the integer limbs plus an error count. */
+ * len computed by fn; two small MPI_Allreduces (the limbs' windows with the error and stop
+ * flags, then the limbs inside them: see below). */
 typedef nvmm_status block_fn(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                              const double *xb, double *out);
 
@@ -453,14 +455,22 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
     free(f);
     return st;
   }
-  MPI_Comm_rank(f->comm, &f->rank);
-  MPI_Comm_size(f->comm, &f->size);
+  if (MPI_Comm_rank(f->comm, &f->rank) != MPI_SUCCESS ||
+      MPI_Comm_size(f->comm, &f->size) != MPI_SUCCESS) {
+    MPI_Comm_free(&f->comm);
+    free(f);
+    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_rank/MPI_Comm_size failed");
+  }
   if (!x) {
     /* Whole blocks per read, and the same number of (collective) reads on every rank. */
     int64_t b = o->block_rows, rows = stream_rows < b ? b : stream_rows / b * b;
     int64_t mine = (n_local + rows - 1) / rows;
     f->stream_rows = rows;
-    MPI_Allreduce(&mine, &f->stream_chunks, 1, MPI_INT64_T, MPI_MAX, f->comm);
+    if (MPI_Allreduce(&mine, &f->stream_chunks, 1, MPI_INT64_T, MPI_MAX, f->comm) != MPI_SUCCESS) {
+      MPI_Comm_free(&f->comm);
+      free(f);
+      NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the streamed chunk counts failed");
+    }
   }
   /* fit_alloc is rank-local and may fail on one rank only (at the large d where memory runs
    * out): the ranks agree before the collective ScaLAPACK set-up, which a failed rank would

@@ -33,7 +33,11 @@ nvmm_status nvmm_data_writer_create(MPI_Comm comm, const char *path, const char 
     free(w);
     return st;
   }
-  MPI_Comm_rank(w->comm, &w->rank);
+  if (MPI_Comm_rank(w->comm, &w->rank) != MPI_SUCCESS) {
+    MPI_Comm_free(&w->comm);
+    free(w);
+    NVMM_ERROR(NVMM_EMPI, "MPI_Comm_rank failed");
+  }
   w->n = n;
   w->d = d;
   w->file = w->dset = H5I_INVALID_HID;
