@@ -291,7 +291,7 @@ static nvmm_status first_row(nvmm_fit *f, double *s) {
 #define MOMENT_SHIFT_MAX 1e4
 
 /* Global mean and covariance in one exact pass over the rows shifted by the data's first row
- * (numerics.md, start-up): raw moments would cancel (A.1), and a shift to a data point leaves
+ * (src/numerics.md, start-up): raw moments would cancel (A.1), and a shift to a data point leaves
  * only the cancellation of its distance from the mean. The rare data whose first row lies
  * hundreds of standard deviations out take a second pass about the mean (counted in passes).
  * Then the standardization. */
