@@ -5,6 +5,7 @@
 #include "nvmm/agree.h"
 #include "nvmm/bessel.h"
 #include "nvmm/estep.h"
+#include "nvmm/mstep.h"
 #include "nvmm/fit.h"
 #include "nvmm/gig.h"
 #include "nvmm/io.h"

@@ -3,6 +3,7 @@
 #define NVMM_FIT_IMPL_H
 
 #include "nvmm/fit.h"
+#include "nvmm/mstep.h"
 #include "nvmm/pchol.h"
 
 struct nvmm_fit {
@@ -75,6 +76,44 @@ struct nvmm_fit {
   nvmm_estep_ws *multi_ws[4];
   int stop_seen; /* the last reduction carried a stop request */
 };
+
+/* The passes over the data (src/reduce.c). A block function adds the sums of rows
+ * [row0, row0 + rows) (xb, unstandardized) to out (len). */
+typedef nvmm_status nvmm__block_fn(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                                   const double *xb, double *out);
+/* Exact, rank-count-independent sums over this rank's blocks of a per-block vector of length
+ * len computed by fn, into out on every rank; two small MPI_Allreduces (the limbs' windows with
+ * the error and stop flags, then the limbs inside them). Counts a pass. */
+nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nvmm__block_fn *fn,
+                                double *out);
+/* One E-step pass of model m into f->stats. */
+nvmm_status nvmm__estep_all(nvmm_fit *f, const nvmm_model *m);
+/* E-steps models[0..k) in shared passes, multi_cap at a time; calls use(f, ctx, j, stats, failed)
+ * for each model in order. Collective. */
+typedef nvmm_status nvmm__multi_use_fn(nvmm_fit *f, void *ctx, int j, const double *stats,
+                                       int failed);
+nvmm_status nvmm__estep_multi(nvmm_fit *f, nvmm_model *const *models, int k,
+                              nvmm__multi_use_fn *use, void *ctx);
+
+/* The start (src/fit_start.c): the moment pass and the standardization. */
+nvmm_status nvmm__moments(nvmm_fit *f);
+
+/* The data fingerprint (src/fit_state.c): a row's hash, and the reduction of the rows' hashes. */
+uint64_t nvmm__row_hash(const double *row, size_t d, int64_t index);
+nvmm_status nvmm__fingerprint(nvmm_fit *f);
+
+/* The stopping rules (src/fit_stop.c). A change of the log-likelihood within NVMM__LL_NOISE
+ * ulps of each row's log-density is rounding, not a gain. */
+#define NVMM__LL_NOISE 64.0
+double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with_sub);
+double nvmm__ll_after(const nvmm_fit *f, int s); /* mean LL after s updates */
+int nvmm__em_step(const nvmm_fit *f, int s);     /* update s was a plain EM (or MCECM) step */
+int nvmm__mle_converged(const nvmm_fit *f);
+
+/* The iteration (src/fit.c). */
+int nvmm__model_finite(const nvmm_model *m);
+int nvmm__diverging(nvmm_status st); /* an M-step failure that is a divergence, not an error */
+double nvmm__log_scale_sum(const nvmm_fit *f); /* 2 sum log scale_j: log|S|^2 */
 
 /* SQUAREM's coordinates and step (src/accel.c). */
 size_t nvmm__theta_len(const nvmm_model *m);

@@ -1,6 +1,6 @@
 /* mstep.c: the M-step: the closed-form Gaussian block (mu, gamma, Sigma) and the subordinator's
  * from_expectation, with every floor and fallback counted (numerics.md 3.1-3.6, A.2). */
-#include "nvmm/estep.h"
+#include "nvmm/mstep.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,0 +1,218 @@
+/* fit_state.c: what a checkpoint holds of a fit and how a fit resumes from it bit for bit, and
+ * the data fingerprint that ties a checkpoint to its data. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit_impl.h"
+#include "nvmm/agree.h"
+
+/* A 64-bit hash of one row and its global index: each value's bits, offset by its position,
+ * through the splitmix64 finalizer (a bijection with full avalanche), summed. */
+uint64_t nvmm__row_hash(const double *row, size_t d, int64_t index) {
+  uint64_t h = 0;
+  for (size_t j = 0; j < d; j++) {
+    uint64_t b;
+    memcpy(&b, &row[j], sizeof b);
+    uint64_t z = b + 0x9e3779b97f4a7c15ull * ((uint64_t)index * d + j + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    h += z ^ (z >> 31);
+  }
+  return h;
+}
+
+/* Sum (mod 2^64) of the hashes of every row, taken in the first moments pass: order-free, so
+ * the same on any rank count and any split into files or streamed chunks. */
+nvmm_status nvmm__fingerprint(nvmm_fit *f) {
+  uint64_t all = 0;
+  if (MPI_Allreduce(&f->fp_local, &all, 1, MPI_UINT64_T, MPI_SUM, f->comm) != MPI_SUCCESS)
+    NVMM_ERROR(NVMM_EMPI, "MPI_Allreduce of the data fingerprint failed");
+  f->fingerprint = all ^ ((uint64_t)f->n * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)f->d << 48);
+  return NVMM_OK;
+}
+
+uint64_t nvmm_fit_fingerprint(const nvmm_fit *f) { return f->fingerprint; }
+
+static void accel_save(const nvmm_fit *f, double *a);
+
+void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
+  memset(s, 0, sizeof *s);
+  s->family = f->o.family;
+  s->d = (int64_t)f->d;
+  s->n = f->n;
+  s->fingerprint = f->fingerprint;
+  s->iterations = f->iterations;
+  s->reason = f->reason;
+  s->loglik_init = f->loglik_init;
+  s->target_logdet = f->target_logdet;
+  s->elapsed = f->elapsed;
+  memcpy(s->totals, f->totals, sizeof s->totals);
+  s->mu = f->model->mu;
+  s->gamma = f->model->gamma;
+  s->sigma = f->model->sigma;
+  s->chol = f->model->chol;
+  s->logdet = f->model->logdet;
+  s->sub = f->model->sub;
+  s->loglik = f->h_loglik;
+  s->change = f->h_change;
+  s->elapsed_hist = f->h_elapsed;
+  s->counters = f->h_counters;
+  accel_save(f, f->sq_state);
+  s->accel = f->sq_state;
+}
+
+/* The accelerator's record in a state: phase, step bound, last step length, rate estimate,
+ * then theta0's coordinates (room for the largest subordinator) and theta2 (log|Sigma|, the
+ * subordinator's kind and parameters, mu, gamma, Sigma, L): all bit for bit. */
+enum { AC_PHASE = 0, AC_STEP_MAX, AC_ALPHA, AC_RHO, AC_ON, AC_HEAD };
+
+static size_t theta_max(size_t d) { return 2 * d + d * (d + 1) / 2 + 3; }
+
+size_t nvmm_fit_accel_len(int64_t d) {
+  size_t dd = d > 0 ? (size_t)d : 0;
+  return AC_HEAD + theta_max(dd) + 5 + 2 * dd + 2 * dd * dd;
+}
+
+static void accel_save(const nvmm_fit *f, double *a) {
+  size_t d = f->d, tm = theta_max(d);
+  memset(a, 0, nvmm_fit_accel_len((int64_t)d) * sizeof *a);
+  a[AC_PHASE] = f->sq_phase;
+  a[AC_STEP_MAX] = f->sq_step_max;
+  a[AC_ALPHA] = f->sq_alpha;
+  a[AC_RHO] = f->sq_rho;
+  a[AC_ON] = f->sq_on;
+  memcpy(a + AC_HEAD, f->sq_t0, f->sq_p * sizeof *a);
+  double *m = a + AC_HEAD + tm;
+  m[0] = f->sq_m2->logdet;
+  m[1] = (double)f->sq_m2->sub.kind;
+  memcpy(m + 2, f->sq_m2->sub.par, 3 * sizeof *m);
+  memcpy(m + 5, f->sq_m2->mu, (2 * d + 2 * d * d) * sizeof *m); /* mu, gamma, sigma, chol */
+}
+
+static nvmm_status accel_restore(nvmm_fit *f, const double *a) {
+  size_t d = f->d, tm = theta_max(d);
+  NVMM_CHECK(a[AC_ON] == (double)f->sq_on, NVMM_EINVAL,
+             "the checkpoint's fit %s SQUAREM, this fit %s (accel must match to resume)",
+             a[AC_ON] != 0.0 ? "used" : "did not use", f->sq_on ? "does" : "does not");
+  NVMM_CHECK(a[AC_PHASE] >= 0 && a[AC_PHASE] <= 2, NVMM_EINVAL,
+             "the checkpoint's SQUAREM phase %g is invalid", a[AC_PHASE]);
+  f->sq_phase = (int)a[AC_PHASE];
+  f->sq_step_max = a[AC_STEP_MAX];
+  f->sq_alpha = a[AC_ALPHA];
+  f->sq_rho = a[AC_RHO];
+  memcpy(f->sq_t0, a + AC_HEAD, f->sq_p * sizeof *a);
+  const double *m = a + AC_HEAD + tm;
+  f->sq_m2->logdet = m[0];
+  f->sq_m2->sub.kind = (nvmm_sub_kind)m[1];
+  memcpy(f->sq_m2->sub.par, m + 2, 3 * sizeof *m);
+  memcpy(f->sq_m2->mu, m + 5, (2 * d + 2 * d * d) * sizeof *m);
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
+  NVMM_CHECK(s && d >= 1 && iterations >= 0, NVMM_EINVAL, "invalid state size");
+  memset(s, 0, sizeof *s);
+  size_t dd = (size_t)d, it = (size_t)(iterations > 0 ? iterations : 1);
+  s->d = d;
+  s->mu = calloc(2 * dd + 2 * dd * dd, sizeof(double));
+  s->loglik = calloc(it * (3 + NVMM_NCOUNTERS), sizeof(double));
+  s->accel = calloc(nvmm_fit_accel_len(d), sizeof(double));
+  if (!s->mu || !s->loglik || !s->accel) {
+    nvmm_fit_state_free(s);
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)", (long long)d,
+               iterations);
+  }
+  s->gamma = s->mu + dd;
+  s->sigma = s->mu + 2 * dd;
+  s->chol = s->sigma + dd * dd;
+  s->iterations = iterations;
+  s->change = s->loglik + it;
+  s->elapsed_hist = s->loglik + 2 * it;
+  s->counters = s->loglik + 3 * it;
+  return NVMM_OK;
+}
+
+void nvmm_fit_state_free(nvmm_fit_state *s) {
+  if (!s)
+    return;
+  free(s->mu);
+  free(s->loglik);
+  free(s->accel);
+  s->accel = NULL;
+  s->mu = s->gamma = s->sigma = s->chol = NULL;
+  s->loglik = s->change = s->elapsed_hist = s->counters = NULL;
+}
+
+static nvmm_status grow_history(nvmm_fit *f, int cap) {
+  if (cap <= f->hist_cap)
+    return NVMM_OK;
+  double *l = realloc(f->h_loglik, (size_t)cap * sizeof *l);
+  if (l)
+    f->h_loglik = l;
+  double *c = realloc(f->h_change, (size_t)cap * sizeof *c);
+  if (c)
+    f->h_change = c;
+  double *e = realloc(f->h_elapsed, (size_t)cap * sizeof *e);
+  if (e)
+    f->h_elapsed = e;
+  double *k = realloc(f->h_counters, (size_t)cap * NVMM_NCOUNTERS * sizeof *k);
+  if (k)
+    f->h_counters = k;
+  NVMM_CHECK(l && c && e && k, NVMM_ENOMEM, "cannot allocate a history of %d iterations", cap);
+  f->hist_cap = cap;
+  return NVMM_OK;
+}
+
+/* Checks a saved state against this fit's data and options; the same verdict on every rank
+ * (all ranks hold the same state and the same reduced fingerprint). */
+static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
+  NVMM_CHECK(s->family == f->o.family, NVMM_EINVAL, "the checkpoint is a %s fit, this fit is %s",
+             nvmm_family_name(s->family), nvmm_family_name(f->o.family));
+  NVMM_CHECK(s->d == (int64_t)f->d && s->n == f->n, NVMM_EINVAL,
+             "the checkpoint was taken on %lld x %lld data, these data are %lld x %zu",
+             (long long)s->n, (long long)s->d, (long long)f->n, f->d);
+  NVMM_CHECK(s->fingerprint == f->fingerprint, NVMM_EINVAL,
+             "the data differ from the checkpoint's (fingerprint %016llx, data %016llx)",
+             (unsigned long long)s->fingerprint, (unsigned long long)f->fingerprint);
+  NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family), NVMM_EINVAL,
+             "the checkpoint state is inconsistent");
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
+  NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
+  NVMM_CALL(check_state(f, s));
+  NVMM_CALL(accel_restore(f, s->accel));
+  int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
+  NVMM_CALL(nvmm_agree(f->comm, grow_history(f, cap)));
+  size_t d = f->d, it = (size_t)s->iterations;
+  /* Bit-exact copies (not a re-factorization): the continued iterations must see exactly the
+   * numbers the uninterrupted fit saw. */
+  memcpy(f->model->mu, s->mu, d * sizeof(double));
+  memcpy(f->model->gamma, s->gamma, d * sizeof(double));
+  memcpy(f->model->sigma, s->sigma, d * d * sizeof(double));
+  memcpy(f->model->chol, s->chol, d * d * sizeof(double));
+  f->model->logdet = s->logdet;
+  f->model->sub = s->sub;
+  memcpy(f->h_loglik, s->loglik, it * sizeof(double));
+  memcpy(f->h_change, s->change, it * sizeof(double));
+  memcpy(f->h_elapsed, s->elapsed_hist, it * sizeof(double));
+  memcpy(f->h_counters, s->counters, it * NVMM_NCOUNTERS * sizeof(double));
+  memcpy(f->totals, s->totals, sizeof f->totals);
+  f->gauge_switched = f->totals[NVMM_CNT_GAUGE_SWITCH] != 0.0;
+  f->iterations = s->iterations;
+  f->target_logdet = s->target_logdet;
+  f->loglik_init = s->loglik_init;
+  /* A fit the MLE rule finished has its final model's log-likelihood in the history. */
+  f->loglik_final = s->reason == NVMM_FIT_CONVERGED && it ? s->loglik[it - 1] : NAN;
+  f->last_change = it ? s->change[it - 1] : NAN;
+  f->elapsed = s->elapsed;
+  f->t0 = MPI_Wtime() - s->elapsed;
+  f->t_startup = MPI_Wtime() - f->t_create;
+  /* A stopped fit continues; so does one that hit an iteration cap the new options raise. */
+  f->reason = (nvmm_fit_reason)s->reason;
+  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_MAX_ITER)
+    f->reason = f->iterations >= f->o.max_iter ? NVMM_FIT_MAX_ITER : NVMM_FIT_ITERATING;
+  return NVMM_OK;
+}

@@ -1,0 +1,123 @@
+/* fit_stop.c: the stopping rules: the parameter change (subordinator included in the MLE rule)
+ * and the MLE rule's estimate of the log-likelihood still to gain (src/numerics.md, stopping). */
+#include <float.h>
+#include <math.h>
+
+#include "fit_impl.h"
+
+static double rms_change(size_t k, const double *a, const double *b) {
+  double dd = 0.0, bb = 0.0;
+  for (size_t i = 0; i < k; i++) {
+    dd += (a[i] - b[i]) * (a[i] - b[i]);
+    bb += b[i] * b[i];
+  }
+  return sqrt(dd / (double)k) / (1.0 + sqrt(bb / (double)k));
+}
+
+/* The subordinator's change in scale-free coordinates: log of each positive parameter (a
+ * relative change), and GH's p relative to 1 + |p|. The fit iterates in a fixed gauge, so the
+ * parameters are comparable from one iteration to the next. */
+static double sub_change(const nvmm_sub *new, const nvmm_sub *old) {
+  double m = 0.0;
+  for (int k = 0; k < 3; k++) {
+    double a = new->par[k], b = old->par[k], c;
+    if (a == b)
+      continue; /* unused entries are 0 in both */
+    if (new->kind == NVMM_SUB_GIG && k == 0)
+      c = fabs(a - b) / (1.0 + fabs(b));
+    else
+      c = a > 0 && b > 0 ? fabs(log(a / b)) : NAN;
+    if (!isfinite(c))
+      return NAN;
+    m = fmax(m, c);
+  }
+  return m;
+}
+
+/* numerics.md 5.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
+ * entries. normix's rule (NVMM_STOP_PARAMS) excludes the subordinator (pitfall 22); the MLE rule
+ * includes it, because on real data the subordinator keeps moving after (mu, gamma, L) settle. */
+double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with_sub) {
+  size_t d = new->d;
+  double c[4] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
+                 rms_change(d * d, new->chol, old->chol),
+                 with_sub ? sub_change(&new->sub, &old->sub) : 0.0};
+  double m = 0.0;
+  for (int k = 0; k < 4; k++) {
+    if (!isfinite(c[k]))
+      return NAN; /* fmax would drop a NaN */
+    m = fmax(m, c[k]);
+  }
+  return m;
+}
+
+/* The MLE rule (src/numerics.md, stopping), from the history only, so a resumed fit decides
+ * exactly as the uninterrupted one. ll(s) is the mean LL of the model after s updates and
+ * g_s = n (ll(s) - ll(s-1)) the total gain of update s. EM converges linearly, so the gains of
+ * consecutive EM steps shrink by a ratio rho = g_s / g_{s-1} and what is still to gain is about
+ * g_s rho / (1 - rho). A gain within the log-likelihood's rounding (NVMM__LL_NOISE ulps of each
+ * row's log-density, whose size the standardized mean LL gives) is no gain: there the ratio is
+ * noise, and a fit held to a tight tol stops on its parameter change. A growing gain means no
+ * estimate. Only EM steps count: SQUAREM's extrapolations and their rejections are not (their gains
+ * say nothing of EM's rate), which the history's accel counters tell. */
+
+double nvmm__ll_after(const nvmm_fit *f, int s) {
+  return s >= 1 ? f->h_loglik[s - 1] : f->loglik_init;
+}
+
+static double gain(const nvmm_fit *f, int s) {
+  return (double)f->n * (nvmm__ll_after(f, s) - nvmm__ll_after(f, s - 1));
+}
+
+/* Update s (1-based) was a plain EM (or MCECM) step. */
+int nvmm__em_step(const nvmm_fit *f, int s) {
+  const double *c = f->h_counters + (size_t)(s - 1) * NVMM_NCOUNTERS;
+  return c[NVMM_CNT_ACCEL_STEP] == 0.0 && c[NVMM_CNT_ACCEL_REJECT] == 0.0;
+}
+
+/* Update s: an EM step with a change below tol and a gain within tol_ll. */
+static int small_step(const nvmm_fit *f, int s) {
+  double g = gain(f, s);
+  return s >= 1 && nvmm__em_step(f, s) && f->h_change[s - 1] < f->o.tol && isfinite(g) &&
+         fabs(g) <= f->o.tol_ll;
+}
+
+static int mle_met_at(const nvmm_fit *f, int s) {
+  if (!small_step(f, s))
+    return 0;
+  double n = (double)f->n, g = gain(f, s);
+  double noise = NVMM__LL_NOISE * DBL_EPSILON * n *
+                 (1.0 + fabs(nvmm__ll_after(f, s) + nvmm__log_scale_sum(f) / 2.0));
+  if (g <= noise)
+    return 1; /* no gain left within tol_ll (rounding, or a clamp's small loss) */
+  /* Two consecutive EM gains give the rate, unless the earlier one is the first EM step after an
+   * extrapolation (it falls fast while the stirred-up fast modes decay). Under SQUAREM the
+   * last cycle's estimate (sq_rho) bounds it from below. */
+  double rho = NAN;
+  if (s >= 2 && nvmm__em_step(f, s - 1) && (s < 3 || nvmm__em_step(f, s - 2))) {
+    double gp = gain(f, s - 1);
+    if (!(gp > g))
+      return 0; /* gains not shrinking: no rate to trust */
+    rho = g / gp;
+  }
+  if (f->sq_on && isfinite(f->sq_rho))
+    rho = isfinite(rho) ? fmax(rho, f->sq_rho) : f->sq_rho;
+  if (!(rho < 1.0))
+    return 0; /* no rate, or no contraction */
+  return g * rho / (1.0 - rho) <= f->o.tol_ll;
+}
+
+/* The last NVMM_STOP_WINDOW updates meet the rule. Under SQUAREM an earlier update of the window
+ * may follow an extrapolation, so that it has no rate of its own: it must then be a small EM
+ * step, while the latest update's rate certifies the remainder. */
+int nvmm__mle_converged(const nvmm_fit *f) {
+  int t = f->iterations;
+  if (t < NVMM_STOP_WINDOW || !mle_met_at(f, t))
+    return 0;
+  for (int k = 1; k < NVMM_STOP_WINDOW; k++) {
+    int s = t - k;
+    if (s >= 2 && !nvmm__em_step(f, s - 1) ? !small_step(f, s) : !mle_met_at(f, s))
+      return 0;
+  }
+  return 1;
+}
