@@ -403,24 +403,43 @@ START_TEST(stored_round_trip) {
   ck_assert_int_eq(cfg2.verbose, 0);
   ck_assert_int_eq(cfg2.json, 1);
 
-  /* A line that is not a known key = value, and a value longer than the table holds. */
-  cli_config_reset();
-  begin_capture();
-  rc = cli_config_read_text(MPI_COMM_WORLD, "family = gh\nfoo = 1\n", "ck.h5");
-  end_capture();
-  ck_assert_int_eq(rc, -1);
-  assert_message("ck.h5:2: cannot use the stored configuration (expected a known key = value)");
+  /* The stored text is JSON (one object, a member per key): an unknown key, a value that is
+   * neither a string nor a number, text that is not JSON, and a value longer than the table
+   * holds are refused, naming the checkpoint. */
+  ck_assert_ptr_nonnull(strstr(stored, "\"tol\": 0.33333333333333331"));
+  static const char *const bad[][2] = {
+      {"{\"family\": \"gh\", \"foo\": 1}", "(unknown key 'foo')"},
+      {"{\"tol\": [1]}", "(key 'tol' is not a string or a number)"},
+      {"[\"family\"]", "(not a JSON object)"},
+      {"family = gh\n", "(line 1: '[' or '{' expected near 'family')"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    cli_config_reset();
+    begin_capture();
+    rc = cli_config_read_text(MPI_COMM_WORLD, bad[k][0], "ck.h5");
+    end_capture();
+    ck_assert_int_eq(rc, -1);
+    char want[256];
+    snprintf(want, sizeof want, "ck.h5: cannot use the stored configuration %s", bad[k][1]);
+    assert_message(want);
+  }
   char *text = malloc(CLI_PATH_MAX + 64);
   ck_assert_ptr_nonnull(text);
-  snprintf(text, CLI_PATH_MAX + 64, "out = %0*d\n", CLI_PATH_MAX, 1);
+  snprintf(text, CLI_PATH_MAX + 64, "{\"out\": \"%0*d\"}", CLI_PATH_MAX, 1);
   cli_config_reset();
   begin_capture();
   rc = cli_config_read_text(MPI_COMM_WORLD, text, "ck.h5");
   end_capture();
   free(text);
   ck_assert_int_eq(rc, -1);
-  assert_message("ck.h5:1: cannot use the stored configuration (the value of key 'out' is too "
+  assert_message("ck.h5: cannot use the stored configuration (the value of key 'out' is too "
                  "long)");
+  /* A value that is not UTF-8 cannot be stored: refused when the options are applied. */
+  cli_config_reset();
+  ck_assert_int_eq(cli_config_flag(MPI_COMM_WORLD, "--data", "x.h5"), 0);
+  ck_assert_int_eq(cli_config_flag(MPI_COMM_WORLD, "--out", "m\xff.h5"), 0);
+  ck_assert_int_eq(apply(&cfg2), -1);
+  assert_message("option --out: the value is not UTF-8 text");
 }
 END_TEST
 

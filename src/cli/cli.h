@@ -41,6 +41,38 @@ nvmm_status cli_open_data(MPI_Comm comm, const char *spec, nvmm_data **out);
  * verdict is broadcast. Returns 0 when writable. */
 int cli_check_writable(MPI_Comm comm, const char *path);
 
+/* One option of a subcommand: --name, with a value when arg is not NULL (arg names its form in
+ * the help; "" when the help says it), optional when the value may be left out ("--json" for
+ * "--json 1"). A table ends with a NULL name; -h and --help are always there. */
+typedef struct cli_opt {
+  const char *name;
+  const char *arg;
+  const char *help;
+  int optional;
+} cli_opt;
+
+/* A parsed command line: the options in the order given (which: index into the table; value:
+ * its value, NULL when left out), the positional arguments, and whether help was asked for. */
+typedef struct cli_args {
+  int n, npos, help;
+  int *which;
+  const char **value;
+  const char **pos;
+} cli_args;
+
+/* Parses argv[1..argc) (argv[0] is the subcommand) against opts with getopt_long. On an unknown,
+ * ambiguous or incomplete option prints one message on rank 0 ("CMD: unknown option '--x' (see
+ * nvmm CMD --help)") and returns CLI_USAGE; CLI_FAIL when out of memory; else CLI_OK and a is
+ * to be freed with cli_args_free. */
+int cli_args_parse(MPI_Comm comm, const char *cmd, const cli_opt *opts, int argc, char **argv,
+                   cli_args *a);
+void cli_args_free(cli_args *a);
+/* The options part of a --help: one line per option of the table, then -h, --help. */
+void cli_opts_help(FILE *out, const cli_opt *opts);
+/* When help was asked for, prints usage and (unless opts is NULL) "Options:" with the table on
+ * rank 0's stdout and returns 1; else returns 0. */
+int cli_help_wanted(MPI_Comm comm, const cli_args *a, const char *usage, const cli_opt *opts);
+
 /* The `nvmm fit` configuration: the library's options plus what the program does around them. */
 typedef struct cli_fit_config {
   nvmm_fit_options o;
@@ -65,14 +97,22 @@ int cli_config_read(MPI_Comm comm, const char *path);
 /* Forgets every key read or set so far (the table is the program's one configuration; the
  * config fuzzer, tests/fuzz/, parses many in one process). */
 void cli_config_reset(void);
+/* Sets the key of option flag ("--max-iter") to value; an unknown flag is an error. */
 int cli_config_flag(MPI_Comm comm, const char *flag, const char *value);
 int cli_config_is_flag(const char *flag);
+/* The options of `nvmm fit`: one per key, in the table's order (k indexes both). */
+const cli_opt *cli_fit_opts(void);
+/* Sets the key of option k to value (NULL: an optional value left out, "1"). */
+int cli_config_set_opt(MPI_Comm comm, int k, const char *value);
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg);
+/* The effective configuration as a JSON object (every key), as snprintf into buf: returns its
+ * length, 0 when out of memory. */
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size);
 /* The init as a config value: moments, submodels or the initial model's path. */
 const char *cli_init_name(const cli_fit_config *c);
+/* Reads a stored configuration (what cli_config_text wrote) into the table; origin (the
+ * checkpoint) names it in errors. */
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
-void cli_fit_keys_help(FILE *out);
 
 /* Subcommands. Each is collective over comm and returns an exit code. */
 int cli_demo(MPI_Comm comm, int argc, char **argv);

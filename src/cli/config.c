@@ -1,8 +1,11 @@
-/* config.c: `nvmm fit` settings: one table of keys, filled from an INI file (libinih) and then
- * from command-line flags (the flag wins), parsed and validated into the fit options. Every
- * error names the key and where its value came from (file:line or the flag). */
+/* config.c: `nvmm fit` settings: one table of keys, filled from the configuration stored in a
+ * checkpoint (JSON, for --resume), an INI file (libinih) and then command-line options (the
+ * option wins), parsed and validated into the fit options. Every error names the key and where
+ * its value came from (file:line, the checkpoint or the option). The same table is the options
+ * table of `nvmm fit` (src/cli/opts.c). */
 #include <errno.h>
 #include <ini.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,15 +87,21 @@ void cli_config_reset(void) {
   }
 }
 
-void cli_fit_keys_help(FILE *out) {
-  for (size_t i = 0; i < NSETTINGS; i++) {
-    char flag[64];
-    snprintf(flag, sizeof flag, "--%s", settings[i].key);
-    for (char *c = flag + 2; *c; c++)
-      if (*c == '_')
-        *c = '-';
-    fprintf(out, "  %-17s %s\n", flag, settings[i].help);
-  }
+const cli_opt *cli_fit_opts(void) {
+  /* The option names are the keys with '-' for '_'; the help strings start with the value's
+   * form. Built once: the table is the program's. */
+  static cli_opt opts[NSETTINGS + 1];
+  static char names[NSETTINGS][32];
+  if (!opts[0].name)
+    for (size_t i = 0; i < NSETTINGS; i++) {
+      snprintf(names[i], sizeof names[i], "%s", settings[i].key);
+      for (char *c = names[i]; *c; c++)
+        if (*c == '_')
+          *c = '-';
+      /* --json alone means --json 1 */
+      opts[i] = (cli_opt){names[i], "", settings[i].help, !strcmp(settings[i].key, "json")};
+    }
+  return opts;
 }
 
 /* libinih reads a line into a fixed buffer (INI_MAX_LINE, 200 bytes in Debian's build) and
@@ -184,41 +193,49 @@ int cli_config_read(MPI_Comm comm, const char *path) {
   return -1;
 }
 
-/* The stored configuration is what cli_config_text wrote: one "key = value" line per key. It is
- * read here rather than by libinih so that every value comes back exactly as written: libinih
- * would cut a value at " ;" (an inline comment), strip blanks around it, and split a line
- * longer than its buffer, and a path may be long or hold any of these. */
+/* The stored configuration is what cli_config_text wrote: one JSON object, a member per key,
+ * strings, integers and reals (17 significant digits) that read back to the same bits. */
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin) {
-  int line = 0;
-  for (const char *p = text; *p; p += *p == '\n') {
-    size_t len = strcspn(p, "\n");
-    const char *end = p + len, *eq = p;
-    line++;
-    while (eq + 3 <= end && strncmp(eq, " = ", 3) != 0)
-      eq++;
-    setting *s = NULL;
-    char key[128] = "";
-    if (len > 0 && eq + 3 <= end && (size_t)(eq - p) < sizeof key) {
-      memcpy(key, p, (size_t)(eq - p));
-      key[eq - p] = '\0';
-      s = find(key);
-    }
-    size_t vlen = s ? (size_t)(end - (eq + 3)) : 0;
-    if (len > 0 && (!s || vlen >= sizeof s->value)) {
-      cli_error(comm, "%s:%d: cannot use the stored configuration (%s%s%s)", origin, line,
-                s ? "the value of key '" : "expected a known key = value", s ? key : "",
-                s ? "' is too long" : "");
-      return -1;
-    }
-    if (s) {
-      memcpy(s->value, eq + 3, vlen);
-      s->value[vlen] = '\0';
-      snprintf(s->origin, sizeof s->origin, "%s (key '%s')", origin, key);
-      s->set = 1;
-    }
-    p = end;
+  json_error_t err;
+  json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+  if (!root || !json_is_object(root)) {
+    if (root)
+      cli_error(comm, "%s: cannot use the stored configuration (not a JSON object)", origin);
+    else
+      cli_error(comm, "%s: cannot use the stored configuration (line %d: %s)", origin, err.line,
+                err.text);
+    json_decref(root);
+    return -1;
   }
-  return 0;
+  const char *key;
+  json_t *v;
+  int rc = 0;
+  json_object_foreach(root, key, v) {
+    setting *s = find(key);
+    char buf[64];
+    const char *value =
+        json_is_string(v) ? json_string_value(v)
+        : json_is_integer(v)
+            ? (snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v)), buf)
+        : json_is_real(v) ? (snprintf(buf, sizeof buf, "%.17g", json_real_value(v)), buf)
+                          : NULL;
+    const char *why = !s                                 ? "unknown key '%s'"
+                      : !value                           ? "key '%s' is not a string or a number"
+                      : strlen(value) >= sizeof s->value ? "the value of key '%s' is too long"
+                                                         : NULL;
+    if (why) {
+      char what[256];
+      snprintf(what, sizeof what, why, key);
+      cli_error(comm, "%s: cannot use the stored configuration (%s)", origin, what);
+      rc = -1;
+      break;
+    }
+    snprintf(s->value, sizeof s->value, "%s", value);
+    snprintf(s->origin, sizeof s->origin, "%s (stored key '%s')", origin, key);
+    s->set = 1;
+  }
+  json_decref(root);
+  return rc;
 }
 
 int cli_config_flag(MPI_Comm comm, const char *flag, const char *value) {
@@ -236,6 +253,12 @@ int cli_config_flag(MPI_Comm comm, const char *flag, const char *value) {
   snprintf(s->origin, sizeof s->origin, "option %s", flag);
   s->set = 1;
   return 0;
+}
+
+int cli_config_set_opt(MPI_Comm comm, int k, const char *value) {
+  char flag[64];
+  snprintf(flag, sizeof flag, "--%s", cli_fit_opts()[k].name);
+  return cli_config_flag(comm, flag, value ? value : "1");
 }
 
 int cli_config_is_flag(const char *flag) {
@@ -312,6 +335,15 @@ static int set_choice(MPI_Comm comm, const char *key, const char *what, const ch
 /* Applies the table to the defaults. The family goes first: other defaults depend on it. */
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
   setting *s;
+  /* Values are text: the stored configuration is JSON, whose strings are UTF-8. */
+  for (size_t i = 0; i < NSETTINGS; i++) {
+    json_t *t = settings[i].set ? json_string(settings[i].value) : NULL;
+    json_decref(t);
+    if (settings[i].set && !t) {
+      cli_error(comm, "%s: the value is not UTF-8 text", settings[i].origin);
+      return -1;
+    }
+  }
   nvmm_family fam = NVMM_FAMILY_NIG;
   if ((s = find("family"))->set && nvmm_family_parse(s->value, &fam) != NVMM_OK) {
     cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
@@ -448,23 +480,44 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   /* The effective configuration, every key, so that a resumed fit needs nothing else. */
   static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"},
                            *const accels[] = {"squarem", "none"};
-  const char *init = cli_init_name(c);
-  int w = snprintf(
-      buf, size,
-      "data = %s:%s\nfamily = %s\nout = %s\nmax_iter = %d\nstop = %s\n"
-      "accel = %s\ntol = %.17g\ntol_ll = %.17g\nregularization = %s\nalgorithm = %s\ninit = "
-      "%s\nalpha_min = %.17g\n"
-      "block_rows = %lld\nscalapack_min_d = %lld\nverbose = %d\njson = %d\n",
-      c->data, c->dataset, nvmm_family_name(c->o.family), c->out, c->o.max_iter, stops[c->o.stop],
-      accels[c->o.accel], c->o.tol, c->o.tol_ll, nvmm_regularization_name(c->o.regularization),
-      algs[c->o.algorithm], init, c->o.alpha_min, (long long)c->o.block_rows,
-      (long long)c->o.scalapack_min_d, c->verbose, c->json);
-  size_t used = w > 0 ? (size_t)w : 0;
-  if (c->memory_limit > 0 && used < size)
-    used += (size_t)snprintf(buf + used, size - used, "memory_limit = %lld\n",
-                             (long long)c->memory_limit);
-  if (c->checkpoint[0] && used < size)
-    used += (size_t)snprintf(buf + used, size - used, "checkpoint = %s\ncheckpoint_every = %d\n",
-                             c->checkpoint, c->checkpoint_every);
+  char data[sizeof c->data + sizeof c->dataset + 1];
+  snprintf(data, sizeof data, "%s:%s", c->data, c->dataset);
+  json_t *o = json_object();
+  int bad = !o;
+  bad |= json_object_set_new(o, "data", json_string(data));
+  bad |= json_object_set_new(o, "family", json_string(nvmm_family_name(c->o.family)));
+  bad |= json_object_set_new(o, "out", json_string(c->out));
+  bad |= json_object_set_new(o, "max_iter", json_integer(c->o.max_iter));
+  bad |= json_object_set_new(o, "stop", json_string(stops[c->o.stop]));
+  bad |= json_object_set_new(o, "accel", json_string(accels[c->o.accel]));
+  bad |= json_object_set_new(o, "tol", json_real(c->o.tol));
+  bad |= json_object_set_new(o, "tol_ll", json_real(c->o.tol_ll));
+  bad |= json_object_set_new(o, "regularization",
+                             json_string(nvmm_regularization_name(c->o.regularization)));
+  bad |= json_object_set_new(o, "algorithm", json_string(algs[c->o.algorithm]));
+  bad |= json_object_set_new(o, "init", json_string(cli_init_name(c)));
+  bad |= json_object_set_new(o, "alpha_min", json_real(c->o.alpha_min));
+  bad |= json_object_set_new(o, "block_rows", json_integer(c->o.block_rows));
+  bad |= json_object_set_new(o, "scalapack_min_d", json_integer(c->o.scalapack_min_d));
+  bad |= json_object_set_new(o, "verbose", json_integer(c->verbose));
+  bad |= json_object_set_new(o, "json", json_integer(c->json));
+  if (c->memory_limit > 0)
+    bad |= json_object_set_new(o, "memory_limit", json_integer(c->memory_limit));
+  if (c->checkpoint[0]) {
+    bad |= json_object_set_new(o, "checkpoint", json_string(c->checkpoint));
+    bad |= json_object_set_new(o, "checkpoint_every", json_integer(c->checkpoint_every));
+  }
+  /* A string that is not UTF-8 makes json_string return NULL and the set fail; the values were
+   * checked by cli_config_apply, so only memory can run out here. */
+  char *text = bad ? NULL : json_dumps(o, JSON_REAL_PRECISION(17) | JSON_INDENT(1));
+  json_decref(o);
+  if (!text) {
+    if (size > 0)
+      buf[0] = '\0';
+    return 0;
+  }
+  size_t used = strlen(text);
+  snprintf(buf, size, "%s", text);
+  free(text);
   return used;
 }

@@ -15,68 +15,47 @@ static const char demo_usage[] =
     "Samples ROWS rows of the 3-D NIG model of the bundled reference data (mu = 0,\n"
     "gamma = (0.4, -0.3, 0.1), Sigma with correlations 0.3/0.1/0.2, InverseGaussian(1, 1.5))\n"
     "across the ranks and prints the mean log-likelihood under the true model and under a\n"
-    "perturbed one (gamma halved, lambda doubled). The output does not depend on P.\n"
-    "\n"
-    "Options:\n"
-    "  --n ROWS      number of rows (default 200000)\n"
-    "  --seed SEED   random seed (default 2026)\n"
-    "  --block ROWS  rows per random stream and per partial sum (default 4096)\n"
-    "  -h, --help    show this help\n";
+    "perturbed one (gamma halved, lambda doubled). The output does not depend on P.\n";
 
 typedef struct demo_opts {
   long long n, block;
   unsigned long long seed;
 } demo_opts;
 
-static int parse_ll(const char *flag, const char *s, long long lo, long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || *end || end == s || v < lo)
-    return -1;
-  *out = v;
-  (void)flag;
-  return 0;
-}
-
+/* Returns 1 when help was printed, -1 on an error (reported), 0 to run. */
 static int parse(MPI_Comm comm, int argc, char **argv, demo_opts *o) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      if (rank == 0)
-        fputs(demo_usage, stdout);
-      return 1;
-    }
-    if (i + 1 >= argc) {
-      cli_error(comm, "demo: option '%s' needs a value (see nvmm demo --help)", a);
-      return -1;
-    }
-    const char *v = argv[++i];
-    long long seed;
-    if (!strcmp(a, "--n")) {
-      if (parse_ll(a, v, 1, &o->n)) {
-        cli_error(comm, "demo: --n must be a positive integer, got '%s'", v);
-        return -1;
-      }
-    } else if (!strcmp(a, "--block")) {
-      if (parse_ll(a, v, 1, &o->block)) {
-        cli_error(comm, "demo: --block must be a positive integer, got '%s'", v);
-        return -1;
-      }
-    } else if (!strcmp(a, "--seed")) {
-      if (parse_ll(a, v, 0, &seed)) {
-        cli_error(comm, "demo: --seed must be a non-negative integer, got '%s'", v);
-        return -1;
-      }
-      o->seed = (unsigned long long)seed;
-    } else {
-      cli_error(comm, "demo: unknown option '%s' (see nvmm demo --help)", a);
-      return -1;
-    }
+  static const cli_opt opts[] = {
+      {"n", "ROWS", "number of rows (default 200000)", 0},
+      {"seed", "SEED", "random seed (default 2026)", 0},
+      {"block", "ROWS", "rows per random stream and per partial sum (default 4096)", 0},
+      {0}};
+  cli_args a;
+  if (cli_args_parse(comm, "demo", opts, argc, argv, &a) != CLI_OK)
+    return -1;
+  int rc = cli_help_wanted(comm, &a, demo_usage, opts);
+  if (rc == 0 && a.npos > 0) {
+    cli_error(comm, "demo: unexpected argument '%s'", a.pos[0]);
+    rc = -1;
   }
-  return 0;
+  for (int k = 0; k < a.n && rc == 0; k++) {
+    const char *v = a.value[k], *name = opts[a.which[k]].name;
+    int seed = a.which[k] == 1;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || end == v || x < (seed ? 0 : 1)) {
+      cli_error(comm, "demo: --%s must be a %s integer, got '%s'", name,
+                seed ? "non-negative" : "positive", v);
+      rc = -1;
+    } else if (a.which[k] == 0)
+      o->n = x;
+    else if (seed)
+      o->seed = (unsigned long long)x;
+    else
+      o->block = x;
+  }
+  cli_args_free(&a);
+  return rc;
 }
 
 /* Builds the true and the perturbed model. */

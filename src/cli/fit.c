@@ -19,13 +19,12 @@ static void fit_usage(FILE *out) {
         "\n"
         "Options:\n",
         out);
-  cli_fit_keys_help(out);
+  cli_opts_help(out, cli_fit_opts());
   fprintf(out,
           "\nExit status: 0 fitted (converged, max_iter or diverged: see the summary),\n"
           "1 failed, 2 usage error, %d stopped by SIGTERM/SIGINT/SIGUSR1 after writing the\n"
           "checkpoint (run the same command, or nvmm fit --resume CKPT, to continue).\n",
           CLI_STOPPED);
-  fputs("  -h, --help        show this help\n", out);
 }
 
 /* Where progress goes: stdout, or stderr when stdout carries the JSON summary. */
@@ -173,56 +172,44 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_decref(o);
 }
 
+/* The configuration in layers, each over the one before: a resumed checkpoint's stored
+ * configuration, then the config file, then the options in the order given. Returns 1 when help
+ * was printed, -1 on an error (reported), 0 to fit. */
 static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg) {
-  int rank;
+  const cli_opt *opts = cli_fit_opts();
+  cli_args a;
+  if (cli_args_parse(comm, "fit", opts, argc, argv, &a) != CLI_OK)
+    return -1;
+  int rank, rc = 0;
   MPI_Comm_rank(comm, &rank);
-  int i = 1;
-  for (int k = 1; k < argc; k++)
-    if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
-      if (rank == 0)
-        fit_usage(stdout);
-      return 1;
-    }
-  /* A resumed fit starts from the configuration stored in its checkpoint. */
-  for (int k = 1; k + 1 < argc; k++)
-    if (!strcmp(argv[k], "--resume")) {
+  if (a.help) {
+    if (rank == 0)
+      fit_usage(stdout);
+    cli_args_free(&a);
+    return 1;
+  }
+  if (a.npos > 1) {
+    cli_error(comm, "fit: unexpected argument '%s' (one config file at most)", a.pos[1]);
+    rc = -1;
+  }
+  for (int k = 0; k < a.n && rc == 0; k++)
+    if (!strcmp(opts[a.which[k]].name, "resume")) {
       static char text[16384];
       nvmm_fit_state st;
-      if (cli_failed(comm, nvmm_checkpoint_read(argv[k + 1], &st, text, sizeof text),
+      if (cli_failed(comm, nvmm_checkpoint_read(a.value[k], &st, text, sizeof text),
                      "fit --resume"))
-        return -1;
-      nvmm_fit_state_free(&st);
-      if (cli_config_read_text(comm, text, argv[k + 1]))
-        return -1;
+        rc = -1;
+      else {
+        nvmm_fit_state_free(&st);
+        rc = cli_config_read_text(comm, text, a.value[k]);
+      }
     }
-  if (i < argc && strncmp(argv[i], "--", 2) != 0) {
-    if (cli_config_read(comm, argv[i]))
-      return -1;
-    i++;
-  }
-  for (; i < argc; i++) {
-    if (strncmp(argv[i], "--", 2) != 0) {
-      cli_error(comm, "fit: unexpected argument '%s' (the config file goes first)", argv[i]);
-      return -1;
-    }
-    if (!cli_config_is_flag(argv[i])) {
-      cli_error(comm, "fit: unknown option '%s' (see nvmm fit --help)", argv[i]);
-      return -1;
-    }
-    if (!strcmp(argv[i], "--json") && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
-      if (cli_config_flag(comm, argv[i], "1")) /* --json alone means --json 1 */
-        return -1;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      cli_error(comm, "fit: option '%s' needs a value", argv[i]);
-      return -1;
-    }
-    if (cli_config_flag(comm, argv[i], argv[i + 1]))
-      return -1;
-    i++;
-  }
-  return cli_config_apply(comm, cfg);
+  if (rc == 0 && a.npos == 1)
+    rc = cli_config_read(comm, a.pos[0]);
+  for (int k = 0; k < a.n && rc == 0; k++)
+    rc = cli_config_set_opt(comm, a.which[k], a.value[k]);
+  cli_args_free(&a);
+  return rc ? -1 : cli_config_apply(comm, cfg);
 }
 
 /* Reads this rank's shard; returns its rows in *x (caller frees). */
@@ -279,7 +266,9 @@ static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const
     names[k] = nvmm_counter_name(k);
   nvmm_history_view h = {len, ll, ch, el, cn, NVMM_NCOUNTERS, names};
   char cfgtxt[16384], datapath[CLI_PATH_MAX + 300];
-  cli_config_text(c, cfgtxt, sizeof cfgtxt);
+  size_t used = cli_config_text(c, cfgtxt, sizeof cfgtxt);
+  NVMM_CHECK(used > 0 && used < sizeof cfgtxt, NVMM_ENOMEM,
+             "cannot store the configuration (%zu bytes; at most %zu)", used, sizeof cfgtxt - 1);
   snprintf(datapath, sizeof datapath, "%s:%s", c->data, c->dataset);
   nvmm_fit_meta meta = {
       nvmm_fit_reason_name(s->reason), s->iterations, s->n, s->ranks, s->loglik, cfgtxt, datapath};

@@ -27,25 +27,23 @@ int cli_import(MPI_Comm comm, int argc, char **argv) {
       "streaming (memory does not grow with the file). Columns whose first value is not a\n"
       "number (e.g. dates) are skipped and named; column names are kept as the attribute\n"
       "'columns' of the dataset. A failed import leaves no output file.\n";
-  if (want_help(argc, argv)) {
-    say(comm, help);
+  static const cli_opt opts[] = {{"dataset", "NAME", "dataset to write (default /X)", 0}, {0}};
+  cli_args a;
+  int rc = cli_args_parse(comm, "import", opts, argc, argv, &a);
+  if (rc != CLI_OK)
+    return rc;
+  if (cli_help_wanted(comm, &a, help, opts)) {
+    cli_args_free(&a);
     return CLI_OK;
   }
-  const char *in = NULL, *out = NULL, *dataset = "/X";
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--dataset") && i + 1 < argc)
-      dataset = argv[++i];
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error(comm, "import: unknown option '%s' (see nvmm import --help)", argv[i]);
-      return CLI_USAGE;
-    } else if (!in)
-      in = argv[i];
-    else if (!out)
-      out = argv[i];
-    else {
-      cli_error(comm, "import: unexpected argument '%s'", argv[i]);
-      return CLI_USAGE;
-    }
+  const char *in = a.npos > 0 ? a.pos[0] : NULL, *out = a.npos > 1 ? a.pos[1] : NULL;
+  const char *dataset = "/X", *extra = a.npos > 2 ? a.pos[2] : NULL;
+  for (int k = 0; k < a.n; k++)
+    dataset = a.value[k]; /* the one option */
+  cli_args_free(&a);
+  if (extra) {
+    cli_error(comm, "import: unexpected argument '%s'", extra);
+    return CLI_USAGE;
   }
   if (!in || !out) {
     cli_error(comm, "import: needs DATA.csv and OUT.h5 (see nvmm import --help)");
@@ -131,8 +129,26 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
       "subordinator: nig mu_ig,lambda; vg and ninvg alpha,beta; gh p,a,b). Each rank writes\n"
       "its own rows; block k of ROWS rows (default 4096) uses random stream k of the seed, so\n"
       "the file does not depend on P. Defaults: mu 0, gamma 0, sigma I, seed 1.\n";
-  if (want_help(argc, argv)) {
-    say(comm, help);
+  enum { O_MODEL, O_FAMILY, O_D, O_MU, O_GAMMA, O_SIGMA, O_SUB, O_N, O_OUT, O_SEED, O_BLOCK };
+  static const cli_opt opts[] = {
+      {"model", "M.h5", "the model to sample (or --family with parameters)", 0},
+      {"family", "F", "gh|nig|vg|ninvg|gauss, with --d and the parameters below", 0},
+      {"d", "D", "dimension", 0},
+      {"mu", "V", "d numbers (default 0)", 0},
+      {"gamma", "V", "d numbers (default 0)", 0},
+      {"sigma", "M", "d*d numbers, row by row (default the identity)", 0},
+      {"sub", "V", "the subordinator's parameters", 0},
+      {"n", "N", "rows to draw", 0},
+      {"out", "DATA.h5[:/X]", "where the rows go", 0},
+      {"seed", "S", "random seed (default 1)", 0},
+      {"block", "ROWS", "rows per random stream (default 4096)", 0},
+      {0}};
+  cli_args a;
+  int rc0 = cli_args_parse(comm, "sample", opts, argc, argv, &a);
+  if (rc0 != CLI_OK)
+    return rc0;
+  if (cli_help_wanted(comm, &a, help, opts)) {
+    cli_args_free(&a);
     return CLI_OK;
   }
   sample_opts o = {0};
@@ -140,43 +156,51 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   o.block = 4096;
   o.d = 0;
   const char *outspec = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v) {
-      cli_error(comm, "sample: option '%s' needs a value (see nvmm sample --help)", a);
-      return CLI_USAGE;
-    }
-    i++;
-    int bad = 0;
-    if (!strcmp(a, "--model"))
+  int bad = a.npos > 0;
+  if (bad)
+    cli_error(comm, "sample: unexpected argument '%s'", a.pos[0]);
+  for (int k = 0; k < a.n && !bad; k++) {
+    const char *v = a.value[k], *flag = opts[a.which[k]].name;
+    char f[16];
+    snprintf(f, sizeof f, "--%s", flag);
+    switch (a.which[k]) {
+    case O_MODEL:
       o.model = v;
-    else if (!strcmp(a, "--family"))
+      break;
+    case O_FAMILY:
       o.family = v;
-    else if (!strcmp(a, "--mu"))
+      break;
+    case O_MU:
       o.mu = v;
-    else if (!strcmp(a, "--gamma"))
+      break;
+    case O_GAMMA:
       o.gamma = v;
-    else if (!strcmp(a, "--sigma"))
+      break;
+    case O_SIGMA:
       o.sigma = v;
-    else if (!strcmp(a, "--sub"))
+      break;
+    case O_SUB:
       o.sub = v;
-    else if (!strcmp(a, "--out"))
+      break;
+    case O_OUT:
       outspec = v;
-    else if (!strcmp(a, "--n"))
-      bad = cli_parse_count(comm, a, v, 1, &o.n);
-    else if (!strcmp(a, "--d"))
-      bad = cli_parse_count(comm, a, v, 1, &o.d);
-    else if (!strcmp(a, "--seed"))
-      bad = cli_parse_count(comm, a, v, 0, &o.seed);
-    else if (!strcmp(a, "--block"))
-      bad = cli_parse_count(comm, a, v, 1, &o.block);
-    else {
-      cli_error(comm, "sample: unknown option '%s' (see nvmm sample --help)", a);
-      return CLI_USAGE;
+      break;
+    case O_N:
+      bad = cli_parse_count(comm, f, v, 1, &o.n);
+      break;
+    case O_D:
+      bad = cli_parse_count(comm, f, v, 1, &o.d);
+      break;
+    case O_SEED:
+      bad = cli_parse_count(comm, f, v, 0, &o.seed);
+      break;
+    default:
+      bad = cli_parse_count(comm, f, v, 1, &o.block);
     }
-    if (bad)
-      return CLI_USAGE;
   }
+  cli_args_free(&a);
+  if (bad)
+    return CLI_USAGE;
   if (!outspec || !o.n || (!o.model == !o.family) || (o.family && !o.d)) {
     cli_error(comm, "sample: needs --out, --n and either --model or --family with --d");
     return CLI_USAGE;
@@ -236,27 +260,27 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
       "\n"
       "Prints the mean and total log-likelihood of the data under the model (exact sums: the\n"
       "same bits on any P); --out writes the per-row log-densities as an n x 1 dataset.\n";
-  if (want_help(argc, argv)) {
-    say(comm, help);
+  static const cli_opt opts[] = {{"model", "M.h5", "the model", 0},
+                                 {"data", "D.h5[:/X]", "the data (a comma-separated list too)", 0},
+                                 {"out", "LOGPDF.h5[:/logpdf]", "per-row log-densities", 0},
+                                 {0}};
+  cli_args a;
+  int rc0 = cli_args_parse(comm, "score", opts, argc, argv, &a);
+  if (rc0 != CLI_OK)
+    return rc0;
+  if (cli_help_wanted(comm, &a, help, opts)) {
+    cli_args_free(&a);
     return CLI_OK;
   }
-  const char *model = NULL, *dataspec = NULL, *outspec = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[++i] : NULL;
-    if (!v) {
-      cli_error(comm, "score: option '%s' needs a value", a);
-      return CLI_USAGE;
-    }
-    if (!strcmp(a, "--model"))
-      model = v;
-    else if (!strcmp(a, "--data"))
-      dataspec = v;
-    else if (!strcmp(a, "--out"))
-      outspec = v;
-    else {
-      cli_error(comm, "score: unknown option '%s' (see nvmm score --help)", a);
-      return CLI_USAGE;
-    }
+  const char *vals[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < a.n; k++)
+    vals[a.which[k]] = a.value[k];
+  const char *model = vals[0], *dataspec = vals[1], *outspec = vals[2];
+  const char *extra = a.npos > 0 ? a.pos[0] : NULL;
+  cli_args_free(&a);
+  if (extra) {
+    cli_error(comm, "score: unexpected argument '%s'", extra);
+    return CLI_USAGE;
   }
   if (!model || !dataspec) {
     cli_error(comm, "score: needs --model and --data (see nvmm score --help)");
