@@ -19,9 +19,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_STOPPED = 75 };
 /* Prints an error message on rank 0 (stderr), prefixed with "nvmm: error: ". */
 void cli_error(MPI_Comm comm, const char *fmt, ...) NVMM_PRINTF(2, 3);
 
-/* Collective: if any rank's st is not OK, the lowest rank that holds the original message
- * (not an "another rank failed" echo) prints it, prefixed with what; returns 1 on failure on
- * every rank, else 0. */
+/* Collective (nvmm_agree): if any rank's st is not OK, rank 0 prints the failing rank's message,
+ * prefixed with what; returns 1 on failure on every rank, else 0. */
 int cli_failed(MPI_Comm comm, nvmm_status st, const char *what);
 
 /* Parses a positive integer option value; prints the error on rank 0. */
@@ -62,8 +61,8 @@ typedef struct cli_args {
 
 /* Parses argv[1..argc) (argv[0] is the subcommand) against opts with getopt_long. On an unknown,
  * ambiguous or incomplete option prints one message on rank 0 ("CMD: unknown option '--x' (see
- * nvmm CMD --help)") and returns CLI_USAGE; CLI_FAIL when out of memory; else CLI_OK and a is
- * to be freed with cli_args_free. */
+ * nvmm CMD --help)") and returns CLI_USAGE; CLI_FAIL when out of memory on any rank (collective
+ * then); else CLI_OK and a is to be freed with cli_args_free. */
 int cli_args_parse(MPI_Comm comm, const char *cmd, const cli_opt *opts, int argc, char **argv,
                    cli_args *a);
 void cli_args_free(cli_args *a);

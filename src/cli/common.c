@@ -22,21 +22,22 @@ void cli_error(MPI_Comm comm, const char *fmt, ...) {
 }
 
 int cli_failed(MPI_Comm comm, nvmm_status st, const char *what) {
-  int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  int bad = st != NVMM_OK, anybad;
-  MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm);
-  if (!anybad)
+  /* The library's agreement (nvmm_agree) brings every rank the failing rank's message; rank 0
+   * prints it without the "another rank (rank R) failed: " prefixes, which say where it came
+   * from, not what failed. */
+  if (nvmm_agree(comm, st) == NVMM_OK)
     return 0;
-  int original = bad && strncmp(nvmm_last_error(), "another rank", 12) != 0;
-  int mine = original ? rank : size, first;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
-  if (first == size)
-    first = 0;
-  if (rank == first)
-    fprintf(stderr, "nvmm: error: %s: %s\n", what,
-            nvmm_last_error()[0] ? nvmm_last_error() : nvmm_strerror(st));
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0)
+    return 1;
+  const char *msg = nvmm_last_error();
+  int off = 0, r;
+  while (sscanf(msg, "another rank (rank %d) failed: %n", &r, &off) == 1 && off > 0) {
+    msg += off;
+    off = 0;
+  }
+  fprintf(stderr, "nvmm: error: %s: %s\n", what, msg[0] ? msg : nvmm_strerror(st));
   return 1;
 }
 

@@ -55,10 +55,14 @@ int cli_args_parse(MPI_Comm comm, const char *cmd, const cli_opt *opts, int argc
   a->which = calloc((size_t)argc + 1, sizeof *a->which);
   a->value = calloc((size_t)argc + 1, sizeof *a->value);
   a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-  if (!lo || !a->which || !a->value || !a->pos) {
+  /* The one rank-local failure here: agreed on, so that no rank goes on alone. (The rest is
+   * the same on every rank: they parse the same argv.) */
+  nvmm_status st = lo && a->which && a->value && a->pos
+                       ? NVMM_OK
+                       : NVMM_RAISE(NVMM_ENOMEM, "out of memory parsing the command line");
+  if (cli_failed(comm, st, cmd)) {
     free(lo);
     cli_args_free(a);
-    cli_error(comm, "%s: out of memory parsing the command line", cmd);
     return CLI_FAIL;
   }
   for (int k = 0; k < n; k++)
