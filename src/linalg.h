@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 
-#include "nvmm/bessel.h"
 #include "nvmm/status.h"
 
 /* Lower Cholesky factor of the d x d row-major symmetric matrix a into l (row-major, upper part
@@ -21,13 +20,5 @@ void nvmm__add_packed(size_t d, const double *c, double *packed);
 
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
 void nvmm__trsv_lower(size_t d, const double *l, double *b);
-
-/* nvmm_bessel_k_eval (and with need_d, d1 = d/dnu log K as nvmm_bessel_k_eval_dnu; else
- * d1 = 0) with log K_nu(z) split as out->lnk + log(*mant), *mant positive and finite: a caller
- * summing log K over many z multiplies the mantissas and takes one logarithm (the E-step), and
- * where z > 1 and the order is half-integer no logarithm is taken at all. Same domain and errors as
- * nvmm_bessel_lnk. */
-nvmm_status nvmm__bessel_k_split(double nu, double z, int need_d, nvmm_bessel_k *out, double *mant,
-                                 double *d1);
 
 #endif

@@ -1,14 +1,15 @@
 /* test_linalg.c: the library's internal kernels (src/linalg.h; nvmm__digamma of src/digamma.h,
- * the GIG integral of src/gig_impl.h) against naive loops and closed forms written here: the Gram
- * sums and their packed layout, the triangular solve, the Cholesky factor and log-determinant,
- * digamma, the GIG integral and the split log K. Edge sizes (d = 1, rows = 0, odd d) and every
- * documented failure are provoked. */
+ * the GIG integral of src/gig_impl.h, the split log K of src/bessel_impl.h) against naive loops
+ * and closed forms written here: the Gram sums and their packed layout, the triangular solve, the
+ * Cholesky factor and log-determinant, digamma, the GIG integral and the split log K. Edge sizes
+ * (d = 1, rows = 0, odd d) and every documented failure are provoked. */
 #include <math.h>
 #include <string.h>
 
 #include <gsl/gsl_rng.h>
 
 #include "nvmm_test.h"
+#include "src/bessel_impl.h"
 #include "src/digamma.h"
 #include "src/gig_impl.h"
 #include "src/linalg.h"
