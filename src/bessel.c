@@ -25,22 +25,14 @@
 #include <float.h>
 #include <math.h>
 
-#include "linalg.h"
+#include "bessel_impl.h"
 
 /* Switch between the series and the Chebyshev pieces. The series sums terms of both signs, and
  * its cancellation grows with z (for K_0: a factor 3 at z = 1, 12 at z = 2; more for the
  * mu-derivative near |mu| = 1/2, which reached 1.4e-14 at z = 2), so the pieces take over from
- * z = 1. There N = 12 terms leave a tail below 1e-22 of the sums (y <= 1/4). */
+ * z = 1. There TEMME_N = 12 terms leave a tail below 1e-22 of the sums (y <= 1/4). The series
+ * length and the Chebyshev pieces' dimensions are bessel_impl.h's, shared with the tables. */
 #define TEMME_Z_SWITCH 1.0
-#define TEMME_N 12
-
-/* Chebyshev pieces above TEMME_Z_SWITCH: [1,1.4], [1.4,2], [2,3], [3,5], [5,9], [9,21],
- * [21,inf), NT monomial terms in x = A/z + B, NS Chebyshev terms in s = 8 mu^2 - 1 for K_mu
- * (even in mu) and NM in m = 2 mu for K_{mu+1}. The dimensions must match src/bessel_cheb.c. */
-#define CHEB_NP 7
-#define CHEB_NT 12
-#define CHEB_NS 8
-#define CHEB_NM 16
 
 /* Piece index of z > 1: the number of upper piece bounds at or below z. */
 #define CHEB_PIECE(z)                                                                              \
@@ -66,16 +58,6 @@
 
 /* Euler's constant. */
 #define EULER_GAMMA 0.57721566490153286061
-
-/* Tables of src/bessel_cheb.c (see scripts/gen_bessel_cheb.py for how they were made). */
-extern const double nvmm__bessel_k01_series[4][TEMME_N];
-extern const double nvmm__bessel_cheb_map[CHEB_NP][2];
-extern const double nvmm__bessel_k01_cheb[CHEB_NP][2][CHEB_NT];
-extern const double nvmm__bessel_kmu_f[CHEB_NP][CHEB_NS][CHEB_NT];
-extern const double nvmm__bessel_kmu_f1[CHEB_NP][CHEB_NM][CHEB_NT];
-
-/* The quadrature of bessel_quad.c: d/da log K_a(z) and d^2/da^2 log K_a(z) for a >= 0. */
-void nvmm__bessel_dnu_quad(double a, double z, double *d1, double *d2);
 
 /* Taylor coefficients of 1/Gamma(1 + x) = sum_k c_k x^k, k = 0..22, from mpmath at 50 digits
  * (mpmath.taylor(lambda x: 1/mpmath.gamma(1 + x), 0, 22)). Terms beyond c_22 contribute below

@@ -14,6 +14,8 @@
 
 #include <math.h>
 
+#include "bessel_impl.h"
+
 /* Discretization target: the trapezoid error relative to the integral is below
  * 2 exp(-QUAD_LOG_EPS) = 8.5e-18 (see quad_step), under the rounding of the sums themselves. */
 #define QUAD_LOG_EPS 40.0
@@ -111,11 +113,6 @@ static void dnu_positive_order(double a, double z, double *d1, double *d2) {
   *d1 = mean;
   *d2 = acc.s2 / acc.s0 - m1 * m1;
 }
-
-/* Declared in bessel.c, which calls it for the second derivative (nvmm_bessel_dnu) and for the
- * first at orders above 1000, where the order recurrence of bessel.c would take longer and
- * accumulate more rounding (its DNU_RECUR_MAX). */
-void nvmm__bessel_dnu_quad(double a, double z, double *d1, double *d2);
 
 void nvmm__bessel_dnu_quad(double a, double z, double *d1, double *d2) {
   dnu_positive_order(a, z, d1, d2);

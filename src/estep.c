@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bessel_impl.h"
+#include "digamma.h"
+#include "gig_impl.h"
 #include "lapack.h"
 #include "linalg.h"
 #include "model_impl.h"

@@ -1,16 +1,12 @@
-/* linalg.c: Cholesky through LAPACK, triangular solves and the GIG integral shared by the
- * log-densities and the E-step. */
+/* linalg.c: the dense kernels the model, the E-step and the M-step share: the Gram sums by
+ * DSYRK, Cholesky through LAPACK and triangular solves. */
 #include "linalg.h"
 
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_sf_psi.h>
-
 #include "lapack.h"
-#include "nvmm/bessel.h"
 
 void nvmm__gram(size_t d, size_t rows, const double *y, double beta, double *c) {
   /* The rows are the columns of a column-major d x rows matrix: C = Y Y^T ("N"). */
@@ -54,30 +50,4 @@ void nvmm__trsv_lower(size_t d, const double *l, double *b) {
       s -= li[j] * b[j];
     b[i] = s / li[i];
   }
-}
-
-nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out) {
-  NVMM_CHECK(a >= 0 && b >= 0 && isfinite(a) && isfinite(b) && isfinite(nu), NVMM_EDOM,
-             "GIG integral needs finite nu and a, b >= 0 (nu = %g, a = %g, b = %g)", nu, a, b);
-  if (a == 0.0 && b == 0.0) {
-    *out = INFINITY;
-  } else if (a == 0.0) {
-    /* Inverse-gamma kernel: Gamma(-nu) (b/2)^nu, finite only for nu < 0. */
-    *out = nu < 0 ? lgamma(-nu) + nu * log(0.5 * b) : INFINITY;
-  } else if (b == 0.0) {
-    /* Gamma kernel: Gamma(nu) (2/a)^nu, finite only for nu > 0. */
-    *out = nu > 0 ? lgamma(nu) - nu * log(0.5 * a) : INFINITY;
-  } else {
-    /* 2 (b/a)^(nu/2) K_nu(sqrt(ab)); the logs of a and b are taken separately so that neither
-     * the ratio nor the product can overflow. */
-    double lk;
-    NVMM_CALL(nvmm_bessel_lnk(nu, sqrt(a) * sqrt(b), &lk));
-    *out = M_LN2 + 0.5 * nu * (log(b) - log(a)) + lk;
-  }
-  return NVMM_OK;
-}
-
-double nvmm__digamma(double x) {
-  gsl_sf_result r;
-  return gsl_sf_psi_e(x, &r) == GSL_SUCCESS ? r.val : NAN;
 }

@@ -1,10 +1,10 @@
-/* linalg.h: the few dense kernels the model and the M-step share (library-internal). */
+/* linalg.h: the dense kernels the model, the E-step, the M-step and the fit share
+ * (library-internal). */
 #ifndef NVMM_LINALG_H
 #define NVMM_LINALG_H
 
 #include <stddef.h>
 
-#include "nvmm/bessel.h"
 #include "nvmm/status.h"
 
 /* Lower Cholesky factor of the d x d row-major symmetric matrix a into l (row-major, upper part
@@ -20,22 +20,5 @@ void nvmm__add_packed(size_t d, const double *c, double *packed);
 
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
 void nvmm__trsv_lower(size_t d, const double *l, double *b);
-
-/* digamma(x) for x > 0 (GSL), used by the closed-form inverse-gamma posterior. */
-double nvmm__digamma(double x);
-
-/* log of the integral over y > 0 of y^(nu-1) exp(-(a y + b / y) / 2), a, b >= 0, including the
- * limits a = 0 (needs nu < 0) and b = 0 (needs nu > 0); +inf where the integral diverges.
- * Both the GIG normalizer and the marginal density are this one function, so every term of a
- * log-density uses the same (unfloored) a and b (numerics.md pitfall 6). */
-nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out);
-
-/* nvmm_bessel_k_eval (and with need_d, d1 = d/dnu log K as nvmm_bessel_k_eval_dnu; else
- * d1 = 0) with log K_nu(z) split as out->lnk + log(*mant), *mant positive and finite: a caller
- * summing log K over many z multiplies the mantissas and takes one logarithm (the E-step), and
- * where z > 1 and the order is half-integer no logarithm is taken at all. Same domain and errors as
- * nvmm_bessel_lnk. */
-nvmm_status nvmm__bessel_k_split(double nu, double z, int need_d, nvmm_bessel_k *out, double *mant,
-                                 double *d1);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gig_impl.h"
 #include "linalg.h"
 #include "model_impl.h"
 

@@ -1,5 +1,6 @@
-/* test_linalg.c: the library's internal dense kernels (src/linalg.h) against naive loops and
- * closed forms written here: the Gram sums and their packed layout, the triangular solve, the
+/* test_linalg.c: the library's internal kernels (src/linalg.h; nvmm__digamma of src/digamma.h,
+ * the GIG integral of src/gig_impl.h, the split log K of src/bessel_impl.h) against naive loops
+ * and closed forms written here: the Gram sums and their packed layout, the triangular solve, the
  * Cholesky factor and log-determinant, digamma, the GIG integral and the split log K. Edge sizes
  * (d = 1, rows = 0, odd d) and every documented failure are provoked. */
 #include <math.h>
@@ -8,6 +9,9 @@
 #include <gsl/gsl_rng.h>
 
 #include "nvmm_test.h"
+#include "src/bessel_impl.h"
+#include "src/digamma.h"
+#include "src/gig_impl.h"
 #include "src/linalg.h"
 
 /* Dimensions and row counts: 1 and odd sizes, a size past OpenBLAS's small-matrix paths (33),
