@@ -1,17 +1,14 @@
-/* io_model.c: model files (a model, its fit history and metadata) written atomically with
- * serial HDF5 and read back through the model constructors, the `nvmm info` description of any
- * HDF5 file, and the fsync-and-rename commit every finished file goes through. */
+/* io_model.c: model files (a model, its fit history and metadata) built with serial HDF5 and
+ * written atomically (io_commit.c), read back through the model constructors, and the
+ * `nvmm info` description of any HDF5 file. */
 #include "nvmm/io.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -35,103 +32,6 @@ static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
     {"p", "a", "b"},           /* gh: GIG(p, a, b) */
 };
 static const char *const gig_names[3] = {"gig_p", "gig_a", "gig_b"};
-
-nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
-  /* The directory's name first: nothing may fail between the rename and its sync but the sync. */
-  size_t len = strlen(path);
-  char *dir = malloc(len + 2);
-  NVMM_CHECK(dir, NVMM_ENOMEM, "out of memory committing '%s'", path);
-  nvmm_status st = NVMM_OK;
-  int fd = open(tmp, O_RDONLY | O_CLOEXEC), rc, err;
-  if (fd < 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s' to sync it: %s", tmp, strerror(errno));
-  if (st == NVMM_OK) {
-    rc = fsync(fd), err = errno;
-    (void)close(fd);
-    if (rc != 0)
-      st = NVMM_RAISE(NVMM_EIO, "cannot fsync '%s': %s", tmp, strerror(err));
-  }
-  if (st == NVMM_OK && rename(tmp, path) != 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-  if (st != NVMM_OK) {
-    free(dir);
-    return st;
-  }
-  /* The rename is durable only once the directory entry is: fsync the directory too. */
-  memcpy(dir, path, len + 1);
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    strcpy(dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  err = errno;
-  rc = dfd >= 0 ? fsync(dfd) : -1;
-  if (dfd >= 0) {
-    err = errno;
-    (void)close(dfd);
-  }
-  /* Some file systems cannot fsync a directory (EINVAL); the file itself is already durable
-   * there and the rename is as safe as that file system allows. */
-  if (rc != 0 && err != EINVAL && err != ENOTSUP)
-    st = NVMM_RAISE(NVMM_EIO, "'%s' was written but its directory '%s' cannot be synced: %s", path,
-                    dir, strerror(err));
-  free(dir);
-  return st;
-}
-
-/* Writes a scalar attribute of file type ftype from buf (memory type mtype). */
-nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
-                              const void *buf, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-  if (space < 0 || (attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-      H5Awrite(attr, mtype, buf) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot write attribute '%s' in '%s'", name, path);
-  if (attr >= 0 && H5Aclose(attr) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close attribute '%s' in '%s'", name, path);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  return st;
-}
-
-/* A variable-length UTF-8 string attribute, which h5py returns as str. */
-nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value,
-                                  const char *path) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
-    if (type >= 0)
-      (void)H5Tclose(type);
-    NVMM_ERROR(NVMM_EIO, "cannot make a string type for attribute '%s' in '%s'", name, path);
-  }
-  nvmm_status st = nvmm__h5_put_attr(obj, name, type, type, &value, path);
-  (void)H5Tclose(type);
-  return st;
-}
-
-/* A float64 dataset of rank 0 (scalar), 1 or 2 with the given dims. */
-nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               const double *v, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
-  hid_t dset = H5I_INVALID_HID;
-  hsize_t count = 1;
-  for (int i = 0; i < rank; i++)
-    count *= dims[i];
-  /* An empty history has nothing to write; HDF5 creates the zero-size dataset regardless. */
-  if (space < 0 ||
-      (dset = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
-          0 ||
-      (count > 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
-    st = NVMM_RAISE(NVMM_EIO, "cannot write dataset '%s' in '%s'", name, path);
-  if (dset >= 0 && H5Dclose(dset) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close dataset '%s' in '%s'", name, path);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  return st;
-}
 
 static nvmm_status check_history(const nvmm_history_view *h) {
   if (h->len == 0)
@@ -197,10 +97,19 @@ static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char 
   return st;
 }
 
-/* Everything but the commit: the model's attributes and datasets, history and meta. */
-static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_history_view *hist,
-                                  const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
-                                  const char *path) {
+/* What write_contents writes: the model, its history and meta, and the extra groups. */
+typedef struct contents {
+  const nvmm_model *m;
+  const nvmm_history_view *hist; /* or NULL */
+  const nvmm_fit_meta *meta;     /* or NULL */
+  nvmm__h5_fill *extra;          /* or NULL */
+  const void *arg;               /* extra's argument */
+} contents;
+
+/* Everything but the commit: the model's attributes and datasets, history, meta and extra. */
+static nvmm_status write_contents(hid_t file, const void *varg, const char *path) {
+  const contents *c = varg;
+  const nvmm_model *m = c->m;
   int64_t d = (int64_t)m->d;
   hsize_t dims[2] = {m->d, m->d};
   NVMM_CALL(nvmm__h5_put_attr_str(file, "family", nvmm_family_name(m->family), path));
@@ -218,178 +127,19 @@ static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_hi
       NVMM_CALL(nvmm__h5_put_array(file, gig_names[i], 0, NULL, &gig[i], path));
     }
   }
-  if (hist)
-    NVMM_CALL(write_history(file, hist, path));
-  if (meta)
-    NVMM_CALL(write_meta(file, meta, path));
-  if (extra)
-    NVMM_CALL(extra(file, arg, path));
-  NVMM_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, NVMM_EIO, "cannot flush '%s'", path);
+  if (c->hist)
+    NVMM_CALL(write_history(file, c->hist, path));
+  if (c->meta)
+    NVMM_CALL(write_meta(file, c->meta, path));
+  if (c->extra)
+    NVMM_CALL(c->extra(file, c->arg, path));
   return NVMM_OK;
-}
-
-/* A file access list for the files this module creates: the 1.8 format, whose dense attribute
- * storage lifts the 64 KiB object-header limit on attributes (long column and counter name
- * lists); every h5py build reads it. The file is built in memory (core driver, no backing
- * store) and written out by write_image: HDF5 never touches the disk, so a full disk or a
- * file size limit is one failed write() we report and clean up, instead of an HDF5 file that
- * can neither flush nor close (its handle then crashed the library's shutdown in
- * MPI_Finalize). The image grows in 1 MiB steps, a few model files of d = 100. */
-static hid_t create_fapl(void) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl >= 0 && (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
-                    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0)) {
-    (void)H5Pclose(fapl);
-    fapl = H5I_INVALID_HID;
-  }
-  return fapl;
 }
 
 /* The test hook NVMM_FAULT_CKPT_ABORT (fault.h): this process calls abort() in the middle of
  * writing its K-th checkpoint (a file with extra groups), half of the temporary file written,
  * not renamed. */
 static int fault_abort_now(int is_checkpoint) { return is_checkpoint && nvmm__fault_ckpt_abort(); }
-
-/* Writes the len bytes of image to tmp (created or truncated) and fsyncs it; a failure (ENOSPC,
- * EFBIG under a file size limit, EIO) names tmp and the file it stands for. */
-static nvmm_status write_image(const char *tmp, const char *path, const unsigned char *image,
-                               size_t len, int fault) {
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  NVMM_CHECK(fd >= 0, NVMM_EIO, "cannot create '%s' (the file '%s' is written there first): %s",
-             tmp, path, strerror(errno));
-  size_t done = 0, stop = fault ? len / 2 : len;
-  int err = 0;
-  while (done < stop && !err) {
-    ssize_t w = write(fd, image + done, stop - done);
-    if (w > 0)
-      done += (size_t)w;
-    else if (w < 0 && errno != EINTR)
-      err = errno;
-    else if (w == 0)
-      err = EIO;
-  }
-  if (fault && !err) {
-    (void)fsync(fd);
-    abort();
-  }
-  /* The stop signals are installed without SA_RESTART: retry what they interrupt. */
-  while (!err && fsync(fd) != 0)
-    if (errno != EINTR)
-      err = errno;
-  if (close(fd) != 0 && !err)
-    err = errno;
-  NVMM_CHECK(!err, NVMM_EIO, "cannot write '%s' (the file '%s' is written there first): %s", tmp,
-             path, strerror(err));
-  return NVMM_OK;
-}
-
-/* Jenkins' lookup3 hash (hashlittle, public domain), HDF5's metadata checksum. */
-static uint32_t rot32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
-
-static uint32_t lookup3(const unsigned char *k, size_t len) {
-  uint32_t a, b, c;
-  a = b = c = 0xdeadbeefu + (uint32_t)len;
-  for (; len > 12; len -= 12, k += 12) {
-    uint32_t w[3];
-    for (int i = 0; i < 3; i++)
-      w[i] = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 | (uint32_t)k[4 * i + 2] << 16 |
-             (uint32_t)k[4 * i + 3] << 24;
-    a += w[0], b += w[1], c += w[2];
-    a -= c, a ^= rot32(c, 4), c += b;
-    b -= a, b ^= rot32(a, 6), a += c;
-    c -= b, c ^= rot32(b, 8), b += a;
-    a -= c, a ^= rot32(c, 16), c += b;
-    b -= a, b ^= rot32(a, 19), a += c;
-    c -= b, c ^= rot32(b, 4), b += a;
-  }
-  if (len == 0)
-    return c;
-  unsigned char t[12] = {0};
-  memcpy(t, k, len);
-  a += (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-  b += (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
-  c += (uint32_t)t[8] | (uint32_t)t[9] << 8 | (uint32_t)t[10] << 16 | (uint32_t)t[11] << 24;
-  c ^= b, c -= rot32(b, 14);
-  a ^= c, a -= rot32(c, 11);
-  b ^= a, b -= rot32(a, 25);
-  c ^= b, c -= rot32(b, 16);
-  a ^= c, a -= rot32(c, 4);
-  b ^= a, b -= rot32(a, 14);
-  c ^= b, c -= rot32(b, 24);
-  return c;
-}
-
-/* H5Fget_file_image (HDF5 1.10.8) clears the status flags of a version 2 or 3 superblock in the
- * image without updating the superblock's checksum, so the image would not open ("incorrect
- * metadata checksum"). The superblock is signature (8 bytes), version, offset size, length
- * size, flags, four addresses and a lookup3 checksum of everything before it (HDF5 file
- * format spec, "Version 2 superblock"); this rewrites the checksum. Other images are left. */
-static void fix_superblock(unsigned char *image, size_t len) {
-  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-  if (len < 12 || memcmp(image, sig, 8) != 0 || (image[8] != 2 && image[8] != 3))
-    return;
-  size_t body = 12 + 4 * (size_t)image[9];
-  if (len < body + 4)
-    return;
-  uint32_t sum = lookup3(image, body);
-  for (int i = 0; i < 4; i++)
-    image[body + (size_t)i] = (unsigned char)(sum >> (8 * i));
-}
-
-/* Opens the image in memory and closes it again: a file that HDF5 cannot read back is never
- * written. The name is a label that cannot exist on disk (the core driver refuses an image
- * under the name of an existing file). */
-static nvmm_status check_image(const unsigned char *image, size_t len, const char *path) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
-  if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
-      H5Pset_file_image(fapl, (void *)image, len) >= 0)
-    file = H5Fopen("/dev/null/nvmm-image", H5F_ACC_RDONLY, fapl);
-  if (fapl >= 0)
-    (void)H5Pclose(fapl);
-  NVMM_CHECK(file >= 0, NVMM_EIO, "the in-memory image of '%s' does not reopen", path);
-  NVMM_CHECK(H5Fclose(file) >= 0, NVMM_EIO, "the in-memory image of '%s' does not close", path);
-  return NVMM_OK;
-}
-
-/* Builds the file in memory and returns its image (caller frees). */
-static nvmm_status build_image(const nvmm_model *m, const nvmm_history_view *hist,
-                               const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
-                               const char *path, unsigned char **image, size_t *len) {
-  *image = NULL;
-  *len = 0;
-  hid_t fapl = create_fapl(), file = H5I_INVALID_HID;
-  if (fapl < 0 || (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-    if (fapl >= 0)
-      (void)H5Pclose(fapl);
-    NVMM_ERROR(NVMM_EIO, "cannot create the in-memory image of '%s'", path);
-  }
-  (void)H5Pclose(fapl);
-  nvmm_status st = write_contents(file, m, hist, meta, extra, arg, path);
-  ssize_t size = st == NVMM_OK ? H5Fget_file_image(file, NULL, 0) : -1;
-  if (st == NVMM_OK && size > 0) {
-    *image = malloc((size_t)size);
-    if (!*image)
-      st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate the %zd-byte image of '%s'", size, path);
-    else if (H5Fget_file_image(file, *image, (size_t)size) != size)
-      st = NVMM_RAISE(NVMM_EIO, "cannot copy the image of '%s'", path);
-    else {
-      *len = (size_t)size;
-      fix_superblock(*image, *len);
-    }
-  } else if (st == NVMM_OK) {
-    st = NVMM_RAISE(NVMM_EIO, "cannot size the image of '%s'", path);
-  }
-  if (H5Fclose(file) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close the image of '%s'", path);
-  if (st == NVMM_OK)
-    st = check_image(*image, *len, path);
-  if (st != NVMM_OK) {
-    free(*image);
-    *image = NULL;
-    *len = 0;
-  }
-  return st;
-}
 
 nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_history_view *hist,
                              const nvmm_fit_meta *meta) {
@@ -398,7 +148,7 @@ nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_h
 
 nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
                                    const nvmm_history_view *hist, const nvmm_fit_meta *meta,
-                                   nvmm__h5_extra *extra, const void *arg) {
+                                   nvmm__h5_fill *extra, const void *arg) {
   NVMM_CHECK(path && m, NVMM_EINVAL, "model file path or model is NULL");
   NVMM_CHECK((unsigned)m->family < NVMM_FAMILY_COUNT && m->d >= 1, NVMM_EINVAL,
              "cannot write an invalid model (family %d, d = %zu) to '%s'", (int)m->family, m->d,
@@ -406,27 +156,8 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
   if (hist)
     NVMM_CALL(check_history(hist));
   int fault = fault_abort_now(extra != NULL);
-  size_t len = strlen(path);
-  char *tmp = malloc(len + sizeof ".tmp");
-  NVMM_CHECK(tmp, NVMM_ENOMEM, "out of memory writing '%s'", path);
-  memcpy(tmp, path, len);
-  memcpy(tmp + len, ".tmp", sizeof ".tmp");
-  unsigned char *image = NULL;
-  size_t size = 0;
-  nvmm__h5_quiet q;
-  nvmm__h5_quiet_begin(&q);
-  nvmm_status st = build_image(m, hist, meta, extra, arg, path, &image, &size);
-  nvmm__h5_quiet_end(&q);
-  if (st == NVMM_OK)
-    st = write_image(tmp, path, image, size, fault);
-  if (st == NVMM_OK)
-    st = nvmm__commit_file(tmp, path);
-  /* Readers of path only ever see a complete file; a failed write leaves no tmp behind. */
-  if (st != NVMM_OK)
-    (void)remove(tmp);
-  free(image);
-  free(tmp);
-  return st;
+  contents c = {m, hist, meta, extra, arg};
+  return nvmm__h5_write_file(path, write_contents, &c, fault);
 }
 
 /* Re-raises the last error with the file name in front, for errors from the model module,
@@ -435,80 +166,6 @@ static nvmm_status with_path(nvmm_status st, const char *path) {
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", nvmm_last_error());
   return NVMM_RAISE(st, "'%s': %s", path, msg);
-}
-
-/* Reads a scalar numeric attribute (converted to mtype). */
-nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
-                              const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  htri_t exists = H5Aexists(obj, name);
-  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up attribute '%s'", path, name);
-  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is missing",
-             path, name);
-  if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (space = H5Aget_space(attr)) < 0 ||
-      H5Sget_simple_extent_npoints(space) != 1 || H5Aread(attr, mtype, buf) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "'%s': attribute '%s' is not a single number", path, name);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (attr >= 0)
-    (void)H5Aclose(attr);
-  return st;
-}
-
-/* Reads a scalar string attribute into buf (size bytes). */
-nvmm_status nvmm__h5_get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
-                                  const char *path) {
-  char **names = NULL;
-  size_t count = 0;
-  char what[512];
-  snprintf(what, sizeof what, "'%s'", path);
-  NVMM_CALL(nvmm__h5_read_strings(obj, name, what, &names, &count));
-  if (count != 1) {
-    free(names);
-    NVMM_ERROR(NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is %s", path, name,
-               count ? "not a single string" : "missing");
-  }
-  snprintf(buf, size, "%s", names[0]);
-  free(names);
-  return NVMM_OK;
-}
-
-/* Reads the float64 dataset name of rank 0, 1 or 2, whose shape must be dims. */
-nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               double *out, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  hsize_t got[2] = {0, 0};
-  htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
-  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up dataset '%s'", path, name);
-  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: dataset '%s' is missing", path,
-             name);
-  if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {
-    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot open dataset '%s'", path, name);
-    goto cleanup;
-  }
-  int ndims = H5Sget_simple_extent_ndims(space);
-  int same = ndims == rank && H5Sget_simple_extent_dims(space, got, NULL) == rank;
-  for (int i = 0; same && i < rank; i++)
-    same = got[i] == dims[i];
-  if (!same) {
-    st = NVMM_RAISE(NVMM_EIO,
-                    "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d shape "
-                    "(%llu, %llu)",
-                    path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank,
-                    (unsigned long long)(rank > 0 ? dims[0] : 0),
-                    (unsigned long long)(rank > 1 ? dims[1] : 0));
-    goto cleanup;
-  }
-  if (out && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot read dataset '%s'", path, name);
-cleanup:
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (dset >= 0)
-    (void)H5Dclose(dset);
-  return st;
 }
 
 /* Reads the model stored in the open file into a new validated model. */
