@@ -9,7 +9,7 @@ NVMM_PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev check libinih-dev libjansson-dev clang libclang-rt-14-dev
-  python3-h5py python3-matplotlib
+  python3-h5py python3-matplotlib jq
   slurmctld slurmd slurm-client munge
 )
 

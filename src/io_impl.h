@@ -1,73 +1,35 @@
-/* io_impl.h: helpers shared by the HDF5 files of the io module (io_data.c, io_import.c,
- * io_model.c): silencing HDF5's error printing, string-array attributes, the HDF5 file probe
- * and the atomic replace of a finished file (library-internal). */
+/* io_impl.h: what the files of the io module share beyond the HDF5 helpers of h5util.h: the
+ * atomic write of a file built in memory and the fsync-and-rename commit (io_commit.c), and the
+ * model file writer the checkpoint writer extends (io_model.c). Library-internal. */
 #ifndef NVMM_IO_IMPL_H
 #define NVMM_IO_IMPL_H
 
 #include <hdf5.h>
-#include <stddef.h>
 
+#include "h5util.h"
 #include "nvmm/io.h"
 #include "nvmm/status.h"
-
-/* HDF5's automatic error printing, saved while the library has it switched off. */
-typedef struct nvmm__h5_quiet {
-  H5E_auto2_t func; /* the caller's handler (usually H5Eprint2) */
-  void *data;       /* its client data */
-} nvmm__h5_quiet;
-
-/* Switches HDF5's automatic error printing off for this thread and saves the caller's
- * setting in q; nvmm__h5_quiet_end restores it. The library never prints. */
-void nvmm__h5_quiet_begin(nvmm__h5_quiet *q);
-void nvmm__h5_quiet_end(const nvmm__h5_quiet *q);
-
-/* Writes ": " and the innermost message of HDF5's error stack into buf (the cause HDF5 found,
- * such as a truncated file or a metadata checksum mismatch), or "" when the stack is empty.
- * Call it right after the failed HDF5 call: the next call clears the stack. */
-void nvmm__h5_cause(char *buf, size_t size);
-
-/* NVMM_OK when path names a readable HDF5 file, else NVMM_EIO naming the path and why
- * (missing, unreadable, not HDF5). */
-nvmm_status nvmm__h5_probe(const char *path);
-
-/* Reads the 1-D string attribute name of obj (variable or fixed length) into one allocation
- * holding *count pointers followed by the strings; *names = NULL and *count = 0 when the
- * attribute does not exist. Free with free(*names). what names obj in messages.
- * Errors: NVMM_EIO (unreadable or not a string array), NVMM_ENOMEM. */
-nvmm_status nvmm__h5_read_strings(hid_t obj, const char *name, const char *what, char ***names,
-                                  size_t *count);
-
-/* Writes names (count strings) as a 1-D variable-length UTF-8 string attribute of obj, the
- * form h5py reads as a list of str. Errors: NVMM_EIO naming what and the attribute. */
-nvmm_status nvmm__h5_write_strings(hid_t obj, const char *name, const char *what,
-                                   const char *const *names, size_t count);
 
 /* Makes the closed file tmp durable and atomically visible as path: fsync tmp, rename it over
  * path, fsync the directory (design: checkpoint atomicity). Errors: NVMM_EIO naming the
  * paths; tmp is left in place for the caller to remove. */
 nvmm_status nvmm__commit_file(const char *tmp, const char *path);
 
-/* Scalar attributes and float64 datasets (rank 0, 1 or 2) of the files this module writes;
- * errors name the object and path. The getters check the shape and say what is missing;
- * nvmm__h5_get_array with out == NULL checks the shape only. */
-nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
-                              const void *buf, const char *path);
-nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value, const char *path);
-nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               const double *v, const char *path);
-nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
-                              const char *path);
-nvmm_status nvmm__h5_get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
-                                  const char *path);
-nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               double *out, const char *path);
+/* Writes the groups, attributes and datasets of a file into the open file; path names the file
+ * in messages. */
+typedef nvmm_status nvmm__h5_fill(hid_t file, const void *arg, const char *path);
 
-/* Writes more groups into a model file before it is committed (checkpoint state). */
-typedef nvmm_status nvmm__h5_extra(hid_t file, const void *arg, const char *path);
+/* Writes the HDF5 file path atomically: fill(file, arg, path) writes its contents into a file
+ * built in memory, the image is checked to reopen, written to path.tmp and committed with
+ * nvmm__commit_file. On failure path is untouched and no path.tmp is left. fault is the test
+ * hook NVMM_FAULT_CKPT_ABORT: half of path.tmp is written, then the process aborts.
+ * Not collective. Errors: those of fill, NVMM_EIO naming the path, NVMM_ENOMEM. */
+nvmm_status nvmm__h5_write_file(const char *path, nvmm__h5_fill *fill, const void *arg, int fault);
 
-/* nvmm_model_write with an extra writer called before the flush and atomic commit. */
+/* nvmm_model_write with an extra writer (the checkpoint's /state) called after the model,
+ * history and meta are written, before the file is committed. */
 nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
                                    const nvmm_history_view *hist, const nvmm_fit_meta *meta,
-                                   nvmm__h5_extra *extra, const void *arg);
+                                   nvmm__h5_fill *extra, const void *arg);
 
 #endif

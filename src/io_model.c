@@ -1,17 +1,12 @@
-/* io_model.c: model files (a model, its fit history and metadata) written atomically with
- * serial HDF5 and read back through the model constructors, the `nvmm info` description of any
- * HDF5 file, and the fsync-and-rename commit every finished file goes through. */
+/* io_model.c: model files (a model, its fit history and metadata) built with serial HDF5 and
+ * written atomically (io_commit.c), and read back through the model constructors. */
 #include "nvmm/io.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -21,9 +16,6 @@
 
 /* Largest dimension a model file may claim; the same bound as nvmm_model_alloc. */
 #define MODEL_D_MAX (1 << 20)
-
-/* Vector entries shown per parameter by nvmm_file_describe before "...". */
-#define DESCRIBE_MAX_ENTRIES 8
 
 /* The subordinator's classical parameters under their natural names, in nvmm_sub.par order
  * (include/nvmm/gig.h); NULL where a family has fewer. */
@@ -35,103 +27,6 @@ static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
     {"p", "a", "b"},           /* gh: GIG(p, a, b) */
 };
 static const char *const gig_names[3] = {"gig_p", "gig_a", "gig_b"};
-
-nvmm_status nvmm__commit_file(const char *tmp, const char *path) {
-  /* The directory's name first: nothing may fail between the rename and its sync but the sync. */
-  size_t len = strlen(path);
-  char *dir = malloc(len + 2);
-  NVMM_CHECK(dir, NVMM_ENOMEM, "out of memory committing '%s'", path);
-  nvmm_status st = NVMM_OK;
-  int fd = open(tmp, O_RDONLY | O_CLOEXEC), rc, err;
-  if (fd < 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s' to sync it: %s", tmp, strerror(errno));
-  if (st == NVMM_OK) {
-    rc = fsync(fd), err = errno;
-    (void)close(fd);
-    if (rc != 0)
-      st = NVMM_RAISE(NVMM_EIO, "cannot fsync '%s': %s", tmp, strerror(err));
-  }
-  if (st == NVMM_OK && rename(tmp, path) != 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-  if (st != NVMM_OK) {
-    free(dir);
-    return st;
-  }
-  /* The rename is durable only once the directory entry is: fsync the directory too. */
-  memcpy(dir, path, len + 1);
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    strcpy(dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  err = errno;
-  rc = dfd >= 0 ? fsync(dfd) : -1;
-  if (dfd >= 0) {
-    err = errno;
-    (void)close(dfd);
-  }
-  /* Some file systems cannot fsync a directory (EINVAL); the file itself is already durable
-   * there and the rename is as safe as that file system allows. */
-  if (rc != 0 && err != EINVAL && err != ENOTSUP)
-    st = NVMM_RAISE(NVMM_EIO, "'%s' was written but its directory '%s' cannot be synced: %s", path,
-                    dir, strerror(err));
-  free(dir);
-  return st;
-}
-
-/* Writes a scalar attribute of file type ftype from buf (memory type mtype). */
-nvmm_status nvmm__h5_put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
-                              const void *buf, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-  if (space < 0 || (attr = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-      H5Awrite(attr, mtype, buf) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "cannot write attribute '%s' in '%s'", name, path);
-  if (attr >= 0 && H5Aclose(attr) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close attribute '%s' in '%s'", name, path);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  return st;
-}
-
-/* A variable-length UTF-8 string attribute, which h5py returns as str. */
-nvmm_status nvmm__h5_put_attr_str(hid_t obj, const char *name, const char *value,
-                                  const char *path) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
-    if (type >= 0)
-      (void)H5Tclose(type);
-    NVMM_ERROR(NVMM_EIO, "cannot make a string type for attribute '%s' in '%s'", name, path);
-  }
-  nvmm_status st = nvmm__h5_put_attr(obj, name, type, type, &value, path);
-  (void)H5Tclose(type);
-  return st;
-}
-
-/* A float64 dataset of rank 0 (scalar), 1 or 2 with the given dims. */
-nvmm_status nvmm__h5_put_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               const double *v, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
-  hid_t dset = H5I_INVALID_HID;
-  hsize_t count = 1;
-  for (int i = 0; i < rank; i++)
-    count *= dims[i];
-  /* An empty history has nothing to write; HDF5 creates the zero-size dataset regardless. */
-  if (space < 0 ||
-      (dset = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
-          0 ||
-      (count > 0 && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0))
-    st = NVMM_RAISE(NVMM_EIO, "cannot write dataset '%s' in '%s'", name, path);
-  if (dset >= 0 && H5Dclose(dset) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close dataset '%s' in '%s'", name, path);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  return st;
-}
 
 static nvmm_status check_history(const nvmm_history_view *h) {
   if (h->len == 0)
@@ -197,10 +92,19 @@ static nvmm_status write_meta(hid_t file, const nvmm_fit_meta *meta, const char 
   return st;
 }
 
-/* Everything but the commit: the model's attributes and datasets, history and meta. */
-static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_history_view *hist,
-                                  const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
-                                  const char *path) {
+/* What write_contents writes: the model, its history and meta, and the extra groups. */
+typedef struct contents {
+  const nvmm_model *m;
+  const nvmm_history_view *hist; /* or NULL */
+  const nvmm_fit_meta *meta;     /* or NULL */
+  nvmm__h5_fill *extra;          /* or NULL */
+  const void *arg;               /* extra's argument */
+} contents;
+
+/* Everything but the commit: the model's attributes and datasets, history, meta and extra. */
+static nvmm_status write_contents(hid_t file, const void *varg, const char *path) {
+  const contents *c = varg;
+  const nvmm_model *m = c->m;
   int64_t d = (int64_t)m->d;
   hsize_t dims[2] = {m->d, m->d};
   NVMM_CALL(nvmm__h5_put_attr_str(file, "family", nvmm_family_name(m->family), path));
@@ -218,178 +122,19 @@ static nvmm_status write_contents(hid_t file, const nvmm_model *m, const nvmm_hi
       NVMM_CALL(nvmm__h5_put_array(file, gig_names[i], 0, NULL, &gig[i], path));
     }
   }
-  if (hist)
-    NVMM_CALL(write_history(file, hist, path));
-  if (meta)
-    NVMM_CALL(write_meta(file, meta, path));
-  if (extra)
-    NVMM_CALL(extra(file, arg, path));
-  NVMM_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0, NVMM_EIO, "cannot flush '%s'", path);
+  if (c->hist)
+    NVMM_CALL(write_history(file, c->hist, path));
+  if (c->meta)
+    NVMM_CALL(write_meta(file, c->meta, path));
+  if (c->extra)
+    NVMM_CALL(c->extra(file, c->arg, path));
   return NVMM_OK;
-}
-
-/* A file access list for the files this module creates: the 1.8 format, whose dense attribute
- * storage lifts the 64 KiB object-header limit on attributes (long column and counter name
- * lists); every h5py build reads it. The file is built in memory (core driver, no backing
- * store) and written out by write_image: HDF5 never touches the disk, so a full disk or a
- * file size limit is one failed write() we report and clean up, instead of an HDF5 file that
- * can neither flush nor close (its handle then crashed the library's shutdown in
- * MPI_Finalize). The image grows in 1 MiB steps, a few model files of d = 100. */
-static hid_t create_fapl(void) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl >= 0 && (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
-                    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0)) {
-    (void)H5Pclose(fapl);
-    fapl = H5I_INVALID_HID;
-  }
-  return fapl;
 }
 
 /* The test hook NVMM_FAULT_CKPT_ABORT (fault.h): this process calls abort() in the middle of
  * writing its K-th checkpoint (a file with extra groups), half of the temporary file written,
  * not renamed. */
 static int fault_abort_now(int is_checkpoint) { return is_checkpoint && nvmm__fault_ckpt_abort(); }
-
-/* Writes the len bytes of image to tmp (created or truncated) and fsyncs it; a failure (ENOSPC,
- * EFBIG under a file size limit, EIO) names tmp and the file it stands for. */
-static nvmm_status write_image(const char *tmp, const char *path, const unsigned char *image,
-                               size_t len, int fault) {
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  NVMM_CHECK(fd >= 0, NVMM_EIO, "cannot create '%s' (the file '%s' is written there first): %s",
-             tmp, path, strerror(errno));
-  size_t done = 0, stop = fault ? len / 2 : len;
-  int err = 0;
-  while (done < stop && !err) {
-    ssize_t w = write(fd, image + done, stop - done);
-    if (w > 0)
-      done += (size_t)w;
-    else if (w < 0 && errno != EINTR)
-      err = errno;
-    else if (w == 0)
-      err = EIO;
-  }
-  if (fault && !err) {
-    (void)fsync(fd);
-    abort();
-  }
-  /* The stop signals are installed without SA_RESTART: retry what they interrupt. */
-  while (!err && fsync(fd) != 0)
-    if (errno != EINTR)
-      err = errno;
-  if (close(fd) != 0 && !err)
-    err = errno;
-  NVMM_CHECK(!err, NVMM_EIO, "cannot write '%s' (the file '%s' is written there first): %s", tmp,
-             path, strerror(err));
-  return NVMM_OK;
-}
-
-/* Jenkins' lookup3 hash (hashlittle, public domain), HDF5's metadata checksum. */
-static uint32_t rot32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
-
-static uint32_t lookup3(const unsigned char *k, size_t len) {
-  uint32_t a, b, c;
-  a = b = c = 0xdeadbeefu + (uint32_t)len;
-  for (; len > 12; len -= 12, k += 12) {
-    uint32_t w[3];
-    for (int i = 0; i < 3; i++)
-      w[i] = (uint32_t)k[4 * i] | (uint32_t)k[4 * i + 1] << 8 | (uint32_t)k[4 * i + 2] << 16 |
-             (uint32_t)k[4 * i + 3] << 24;
-    a += w[0], b += w[1], c += w[2];
-    a -= c, a ^= rot32(c, 4), c += b;
-    b -= a, b ^= rot32(a, 6), a += c;
-    c -= b, c ^= rot32(b, 8), b += a;
-    a -= c, a ^= rot32(c, 16), c += b;
-    b -= a, b ^= rot32(a, 19), a += c;
-    c -= b, c ^= rot32(b, 4), b += a;
-  }
-  if (len == 0)
-    return c;
-  unsigned char t[12] = {0};
-  memcpy(t, k, len);
-  a += (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-  b += (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
-  c += (uint32_t)t[8] | (uint32_t)t[9] << 8 | (uint32_t)t[10] << 16 | (uint32_t)t[11] << 24;
-  c ^= b, c -= rot32(b, 14);
-  a ^= c, a -= rot32(c, 11);
-  b ^= a, b -= rot32(a, 25);
-  c ^= b, c -= rot32(b, 16);
-  a ^= c, a -= rot32(c, 4);
-  b ^= a, b -= rot32(a, 14);
-  c ^= b, c -= rot32(b, 24);
-  return c;
-}
-
-/* H5Fget_file_image (HDF5 1.10.8) clears the status flags of a version 2 or 3 superblock in the
- * image without updating the superblock's checksum, so the image would not open ("incorrect
- * metadata checksum"). The superblock is signature (8 bytes), version, offset size, length
- * size, flags, four addresses and a lookup3 checksum of everything before it (HDF5 file
- * format spec, "Version 2 superblock"); this rewrites the checksum. Other images are left. */
-static void fix_superblock(unsigned char *image, size_t len) {
-  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-  if (len < 12 || memcmp(image, sig, 8) != 0 || (image[8] != 2 && image[8] != 3))
-    return;
-  size_t body = 12 + 4 * (size_t)image[9];
-  if (len < body + 4)
-    return;
-  uint32_t sum = lookup3(image, body);
-  for (int i = 0; i < 4; i++)
-    image[body + (size_t)i] = (unsigned char)(sum >> (8 * i));
-}
-
-/* Opens the image in memory and closes it again: a file that HDF5 cannot read back is never
- * written. The name is a label that cannot exist on disk (the core driver refuses an image
- * under the name of an existing file). */
-static nvmm_status check_image(const unsigned char *image, size_t len, const char *path) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
-  if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
-      H5Pset_file_image(fapl, (void *)image, len) >= 0)
-    file = H5Fopen("/dev/null/nvmm-image", H5F_ACC_RDONLY, fapl);
-  if (fapl >= 0)
-    (void)H5Pclose(fapl);
-  NVMM_CHECK(file >= 0, NVMM_EIO, "the in-memory image of '%s' does not reopen", path);
-  NVMM_CHECK(H5Fclose(file) >= 0, NVMM_EIO, "the in-memory image of '%s' does not close", path);
-  return NVMM_OK;
-}
-
-/* Builds the file in memory and returns its image (caller frees). */
-static nvmm_status build_image(const nvmm_model *m, const nvmm_history_view *hist,
-                               const nvmm_fit_meta *meta, nvmm__h5_extra *extra, const void *arg,
-                               const char *path, unsigned char **image, size_t *len) {
-  *image = NULL;
-  *len = 0;
-  hid_t fapl = create_fapl(), file = H5I_INVALID_HID;
-  if (fapl < 0 || (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-    if (fapl >= 0)
-      (void)H5Pclose(fapl);
-    NVMM_ERROR(NVMM_EIO, "cannot create the in-memory image of '%s'", path);
-  }
-  (void)H5Pclose(fapl);
-  nvmm_status st = write_contents(file, m, hist, meta, extra, arg, path);
-  ssize_t size = st == NVMM_OK ? H5Fget_file_image(file, NULL, 0) : -1;
-  if (st == NVMM_OK && size > 0) {
-    *image = malloc((size_t)size);
-    if (!*image)
-      st = NVMM_RAISE(NVMM_ENOMEM, "cannot allocate the %zd-byte image of '%s'", size, path);
-    else if (H5Fget_file_image(file, *image, (size_t)size) != size)
-      st = NVMM_RAISE(NVMM_EIO, "cannot copy the image of '%s'", path);
-    else {
-      *len = (size_t)size;
-      fix_superblock(*image, *len);
-    }
-  } else if (st == NVMM_OK) {
-    st = NVMM_RAISE(NVMM_EIO, "cannot size the image of '%s'", path);
-  }
-  if (H5Fclose(file) < 0 && st == NVMM_OK)
-    st = NVMM_RAISE(NVMM_EIO, "cannot close the image of '%s'", path);
-  if (st == NVMM_OK)
-    st = check_image(*image, *len, path);
-  if (st != NVMM_OK) {
-    free(*image);
-    *image = NULL;
-    *len = 0;
-  }
-  return st;
-}
 
 nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_history_view *hist,
                              const nvmm_fit_meta *meta) {
@@ -398,7 +143,7 @@ nvmm_status nvmm_model_write(const char *path, const nvmm_model *m, const nvmm_h
 
 nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
                                    const nvmm_history_view *hist, const nvmm_fit_meta *meta,
-                                   nvmm__h5_extra *extra, const void *arg) {
+                                   nvmm__h5_fill *extra, const void *arg) {
   NVMM_CHECK(path && m, NVMM_EINVAL, "model file path or model is NULL");
   NVMM_CHECK((unsigned)m->family < NVMM_FAMILY_COUNT && m->d >= 1, NVMM_EINVAL,
              "cannot write an invalid model (family %d, d = %zu) to '%s'", (int)m->family, m->d,
@@ -406,27 +151,8 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
   if (hist)
     NVMM_CALL(check_history(hist));
   int fault = fault_abort_now(extra != NULL);
-  size_t len = strlen(path);
-  char *tmp = malloc(len + sizeof ".tmp");
-  NVMM_CHECK(tmp, NVMM_ENOMEM, "out of memory writing '%s'", path);
-  memcpy(tmp, path, len);
-  memcpy(tmp + len, ".tmp", sizeof ".tmp");
-  unsigned char *image = NULL;
-  size_t size = 0;
-  nvmm__h5_quiet q;
-  nvmm__h5_quiet_begin(&q);
-  nvmm_status st = build_image(m, hist, meta, extra, arg, path, &image, &size);
-  nvmm__h5_quiet_end(&q);
-  if (st == NVMM_OK)
-    st = write_image(tmp, path, image, size, fault);
-  if (st == NVMM_OK)
-    st = nvmm__commit_file(tmp, path);
-  /* Readers of path only ever see a complete file; a failed write leaves no tmp behind. */
-  if (st != NVMM_OK)
-    (void)remove(tmp);
-  free(image);
-  free(tmp);
-  return st;
+  contents c = {m, hist, meta, extra, arg};
+  return nvmm__h5_write_file(path, write_contents, &c, fault);
 }
 
 /* Re-raises the last error with the file name in front, for errors from the model module,
@@ -435,80 +161,6 @@ static nvmm_status with_path(nvmm_status st, const char *path) {
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", nvmm_last_error());
   return NVMM_RAISE(st, "'%s': %s", path, msg);
-}
-
-/* Reads a scalar numeric attribute (converted to mtype). */
-nvmm_status nvmm__h5_get_attr(hid_t obj, const char *name, hid_t mtype, void *buf,
-                              const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t attr = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  htri_t exists = H5Aexists(obj, name);
-  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up attribute '%s'", path, name);
-  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is missing",
-             path, name);
-  if ((attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (space = H5Aget_space(attr)) < 0 ||
-      H5Sget_simple_extent_npoints(space) != 1 || H5Aread(attr, mtype, buf) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "'%s': attribute '%s' is not a single number", path, name);
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (attr >= 0)
-    (void)H5Aclose(attr);
-  return st;
-}
-
-/* Reads a scalar string attribute into buf (size bytes). */
-nvmm_status nvmm__h5_get_attr_str(hid_t obj, const char *name, char *buf, size_t size,
-                                  const char *path) {
-  char **names = NULL;
-  size_t count = 0;
-  char what[512];
-  snprintf(what, sizeof what, "'%s'", path);
-  NVMM_CALL(nvmm__h5_read_strings(obj, name, what, &names, &count));
-  if (count != 1) {
-    free(names);
-    NVMM_ERROR(NVMM_EIO, "'%s' is not an nvmm model file: attribute '%s' is %s", path, name,
-               count ? "not a single string" : "missing");
-  }
-  snprintf(buf, size, "%s", names[0]);
-  free(names);
-  return NVMM_OK;
-}
-
-/* Reads the float64 dataset name of rank 0, 1 or 2, whose shape must be dims. */
-nvmm_status nvmm__h5_get_array(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               double *out, const char *path) {
-  nvmm_status st = NVMM_OK;
-  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  hsize_t got[2] = {0, 0};
-  htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
-  NVMM_CHECK(exists >= 0, NVMM_EIO, "'%s' is damaged: cannot look up dataset '%s'", path, name);
-  NVMM_CHECK(exists > 0, NVMM_EIO, "'%s' is not an nvmm model file: dataset '%s' is missing", path,
-             name);
-  if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0) {
-    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot open dataset '%s'", path, name);
-    goto cleanup;
-  }
-  int ndims = H5Sget_simple_extent_ndims(space);
-  int same = ndims == rank && H5Sget_simple_extent_dims(space, got, NULL) == rank;
-  for (int i = 0; same && i < rank; i++)
-    same = got[i] == dims[i];
-  if (!same) {
-    st = NVMM_RAISE(NVMM_EIO,
-                    "'%s': dataset '%s' has rank %d shape (%llu, %llu); expected rank %d shape "
-                    "(%llu, %llu)",
-                    path, name, ndims, (unsigned long long)got[0], (unsigned long long)got[1], rank,
-                    (unsigned long long)(rank > 0 ? dims[0] : 0),
-                    (unsigned long long)(rank > 1 ? dims[1] : 0));
-    goto cleanup;
-  }
-  if (out && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-    st = NVMM_RAISE(NVMM_EIO, "'%s': cannot read dataset '%s'", path, name);
-cleanup:
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (dset >= 0)
-    (void)H5Dclose(dset);
-  return st;
 }
 
 /* Reads the model stored in the open file into a new validated model. */
@@ -572,286 +224,6 @@ nvmm_status nvmm_model_read(const char *path, nvmm_model **out) {
     st = NVMM_RAISE(NVMM_EIO, "cannot open '%s'", path);
   else
     st = read_model(file, path, out);
-  if (file >= 0)
-    (void)H5Fclose(file);
-  nvmm__h5_quiet_end(&q);
-  return st;
-}
-
-/* Text being written into a caller's buffer; output past its end is dropped. */
-typedef struct text {
-  char *buf;   /* the caller's buffer, always null-terminated */
-  size_t size; /* its size */
-  size_t used; /* characters written (at most size - 1) */
-} text;
-
-static void put(text *t, const char *fmt, ...) NVMM_PRINTF(2, 3);
-static void put(text *t, const char *fmt, ...) {
-  if (t->used + 1 >= t->size)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  int w = vsnprintf(t->buf + t->used, t->size - t->used, fmt, ap);
-  va_end(ap);
-  if (w > 0)
-    t->used += (size_t)w < t->size - t->used ? (size_t)w : t->size - t->used - 1;
-}
-
-/* "[v0, v1, ...]" with at most DESCRIBE_MAX_ENTRIES entries. */
-static void put_list(text *t, size_t n, const double *v) {
-  put(t, "[");
-  for (size_t i = 0; i < n && i < DESCRIBE_MAX_ENTRIES; i++)
-    put(t, "%s%.6g", i ? ", " : "", v[i]);
-  put(t, "%s]", n > DESCRIBE_MAX_ENTRIES ? ", ..." : "");
-}
-
-/* Whether obj has attribute name, without raising an error when it does not. */
-static int has_attr(hid_t obj, const char *name) { return H5Aexists(obj, name) > 0; }
-
-/* The history and meta part of a model description; missing pieces are simply not shown. */
-static void describe_fit(hid_t file, text *t) {
-  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  hsize_t len = 0;
-  if (H5Lexists(file, "history", H5P_DEFAULT) > 0 &&
-      H5Lexists(file, "history/loglik", H5P_DEFAULT) > 0 &&
-      (dset = H5Dopen2(file, "history/loglik", H5P_DEFAULT)) >= 0 &&
-      (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
-      H5Sget_simple_extent_dims(space, &len, NULL) == 1) {
-    double last = 0.0;
-    hsize_t start = len - 1, one = 1;
-    hid_t mspace = len > 0 ? H5Screate_simple(1, &one, NULL) : H5I_INVALID_HID;
-    if (len > 0 && mspace >= 0 &&
-        H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &one, NULL) >= 0 &&
-        H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, &last) >= 0)
-      put(t, "  history: %llu iterations, final mean log-likelihood %.10g\n",
-          (unsigned long long)len, last);
-    else
-      put(t, "  history: %llu iterations\n", (unsigned long long)len);
-    if (mspace >= 0)
-      (void)H5Sclose(mspace);
-  }
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (dset >= 0)
-    (void)H5Dclose(dset);
-  if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
-    return;
-  hid_t meta = H5Gopen2(file, "meta", H5P_DEFAULT);
-  if (meta < 0)
-    return;
-  char reason[64] = "", data_path[512] = "";
-  int64_t iterations = 0, n = 0, ranks = 0;
-  int have_reason = has_attr(meta, "reason") &&
-                    nvmm__h5_get_attr_str(meta, "reason", reason, sizeof reason, "meta") == NVMM_OK;
-  put(t, "  fit: %s", have_reason ? reason : "(no stop reason)");
-  if (has_attr(meta, "iterations") && has_attr(meta, "n") && has_attr(meta, "ranks") &&
-      nvmm__h5_get_attr(meta, "iterations", H5T_NATIVE_INT64, &iterations, "meta") == NVMM_OK &&
-      nvmm__h5_get_attr(meta, "n", H5T_NATIVE_INT64, &n, "meta") == NVMM_OK &&
-      nvmm__h5_get_attr(meta, "ranks", H5T_NATIVE_INT64, &ranks, "meta") == NVMM_OK)
-    put(t, ", %" PRId64 " iterations, n = %" PRId64 " rows, %" PRId64 " ranks", iterations, n,
-        ranks);
-  if (has_attr(meta, "data_path") &&
-      nvmm__h5_get_attr_str(meta, "data_path", data_path, sizeof data_path, "meta") == NVMM_OK)
-    put(t, ", data %s", data_path);
-  put(t, "\n");
-  (void)H5Gclose(meta);
-  if (H5Lexists(file, "state", H5P_DEFAULT) <= 0)
-    return;
-  hid_t st = H5Gopen2(file, "state", H5P_DEFAULT);
-  if (st < 0)
-    return;
-  int64_t it = 0, rs = 0;
-  uint64_t fp = 0;
-  if (nvmm__h5_get_attr(st, "iterations", H5T_NATIVE_INT64, &it, "state") == NVMM_OK &&
-      nvmm__h5_get_attr(st, "reason", H5T_NATIVE_INT64, &rs, "state") == NVMM_OK &&
-      nvmm__h5_get_attr(st, "fingerprint", H5T_NATIVE_UINT64, &fp, "state") == NVMM_OK)
-    put(t,
-        "  checkpoint: state after %" PRId64 " iterations (%s), data fingerprint %016" PRIx64
-        "; resume with nvmm fit --resume\n",
-        it, nvmm_fit_reason_name((nvmm_fit_reason)rs), fp);
-  (void)H5Gclose(st);
-}
-
-static void describe_model(hid_t file, const char *path, text *t) {
-  char version[64] = "?";
-  nvmm_model *m = NULL;
-  if (has_attr(file, "nvmm_version"))
-    (void)nvmm__h5_get_attr_str(file, "nvmm_version", version, sizeof version, path);
-  put(t, "nvmm model file '%s' (written by nvmm %s)\n", path, version);
-  if (read_model(file, path, &m) != NVMM_OK) {
-    put(t, "  invalid model: %s\n", nvmm_last_error());
-    return;
-  }
-  put(t, "  family: %s, d = %zu\n", nvmm_family_name(m->family), m->d);
-  put(t, "  mu: ");
-  put_list(t, m->d, m->mu);
-  put(t, "\n  gamma: ");
-  put_list(t, m->d, m->gamma);
-  double diag[DESCRIBE_MAX_ENTRIES];
-  for (size_t i = 0; i < m->d && i < DESCRIBE_MAX_ENTRIES; i++)
-    diag[i] = m->sigma[i * m->d + i];
-  put(t, "\n  sigma: %zu x %zu, log det %.6g, diagonal ", m->d, m->d, m->logdet);
-  put_list(t, m->d, diag);
-  put(t, "\n");
-  if (m->family != NVMM_FAMILY_GAUSS) {
-    put(t, "  subordinator:");
-    for (int i = 0; i < 3; i++)
-      if (sub_names[m->family][i])
-        put(t, "%s %s = %.6g", i ? "," : "", sub_names[m->family][i], m->sub.par[i]);
-    put(t, "\n");
-  }
-  nvmm_model_free(&m);
-  describe_fit(file, t);
-}
-
-/* State of the walk over a non-model file's objects. */
-typedef struct walk {
-  text *t;       /* output, or NULL when only counting */
-  size_t tables; /* 2-D numeric datasets seen */
-} walk;
-
-static const char *type_word(hid_t type, char *buf, size_t size) {
-  H5T_class_t cls = H5Tget_class(type);
-  size_t bits = 8 * H5Tget_size(type);
-  if (cls == H5T_FLOAT)
-    snprintf(buf, size, "float%zu", bits);
-  else if (cls == H5T_INTEGER)
-    snprintf(buf, size, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", bits);
-  else if (cls == H5T_STRING)
-    snprintf(buf, size, "string");
-  else
-    snprintf(buf, size, "non-numeric");
-  return buf;
-}
-
-static herr_t visit_dataset(hid_t dset, const char *name, walk *w) {
-  hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
-  hsize_t dims[H5S_MAX_RANK];
-  int ndims = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
-  H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-  int table = ndims == 2 && (cls == H5T_FLOAT || cls == H5T_INTEGER);
-  w->tables += (size_t)table;
-  if (w->t) {
-    char word[32];
-    put(w->t, "  /%s: ", name);
-    for (int i = 0; i < ndims; i++)
-      put(w->t, "%s%llu", i ? " x " : "", (unsigned long long)dims[i]);
-    put(w->t, "%s%s", ndims == 0 ? "scalar " : " ",
-        type >= 0 ? type_word(type, word, sizeof word) : "?");
-    if (table)
-      put(w->t, " (rows x columns)");
-    char **names = NULL;
-    size_t count = 0;
-    if (nvmm__h5_read_strings(dset, "columns", name, &names, &count) == NVMM_OK && count > 0) {
-      put(w->t, ", columns:");
-      for (size_t j = 0; j < count && j < DESCRIBE_MAX_ENTRIES; j++)
-        put(w->t, "%s %s", j ? "," : "", names[j]);
-      if (count > DESCRIBE_MAX_ENTRIES)
-        put(w->t, ", ... (%zu in all)", count);
-    }
-    free(names);
-    put(w->t, "\n");
-  }
-  if (space >= 0)
-    (void)H5Sclose(space);
-  if (type >= 0)
-    (void)H5Tclose(type);
-  return 0;
-}
-
-static herr_t visit_link(hid_t group, const char *name, const H5L_info_t *info, void *data) {
-  walk *w = data;
-  (void)info;
-  hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
-  if (obj < 0) {
-    if (w->t)
-      put(w->t, "  /%s: (dangling or external link)\n", name);
-    return 0;
-  }
-  H5I_type_t kind = H5Iget_type(obj);
-  if (kind == H5I_DATASET)
-    (void)visit_dataset(obj, name, w);
-  else if (kind == H5I_GROUP && w->t)
-    put(w->t, "  /%s/ (group)\n", name);
-  (void)H5Oclose(obj);
-  return 0;
-}
-
-/* The link paths of a file, in the order HDF5 gives them. */
-typedef struct paths {
-  char **v;   /* n paths (each malloc'ed) */
-  size_t n;   /* paths */
-  size_t cap; /* allocated pointers */
-} paths;
-
-static herr_t collect_path(hid_t group, const char *name, const H5L_info_t *info, void *data) {
-  paths *l = data;
-  (void)group;
-  (void)info;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 16;
-    char **v = realloc(l->v, cap * sizeof *v);
-    if (!v)
-      return -1;
-    l->v = v;
-    l->cap = cap;
-  }
-  if (!(l->v[l->n] = strdup(name)))
-    return -1;
-  l->n++;
-  return 0;
-}
-
-/* Component by component ('/' before any other character): H5Lvisit's H5_ITER_INC order. */
-static int path_cmp(const void *a, const void *b) {
-  const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
-  for (; *x && *x == *y; x++, y++)
-    ;
-  return (*x == '/' ? 1 : *x) - (*y == '/' ? 1 : *y);
-}
-
-nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size) {
-  NVMM_CHECK(path && buf && size > 0, NVMM_EINVAL, "path or output buffer is NULL or empty");
-  buf[0] = '\0';
-  NVMM_CALL(nvmm__h5_probe(path));
-  text t = {buf, size, 0};
-  paths l = {NULL, 0, 0};
-  nvmm__h5_quiet q;
-  nvmm__h5_quiet_begin(&q);
-  nvmm_status st = NVMM_OK;
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) {
-    st = NVMM_RAISE(NVMM_EIO, "cannot open '%s'", path);
-    goto cleanup;
-  }
-  if (has_attr(file, "family")) {
-    describe_model(file, path, &t);
-    goto cleanup;
-  }
-  /* The paths are listed in HDF5's native order and sorted here. Asked for name order, HDF5
-   * 1.10.8 first copies a group's links into a table, and when a link of a large (dense)
-   * group does not decode, it frees table entries it never filled: a damaged file crashed
-   * `nvmm info` (found by tests/fuzz/fuzz_h5). The native order walks the group's index. */
-  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_path, &l) < 0) {
-    st = NVMM_RAISE(NVMM_EIO, "cannot list the objects of '%s'", path);
-    goto cleanup;
-  }
-  qsort(l.v, l.n, sizeof *l.v, path_cmp);
-  walk w = {NULL, 0};
-  for (size_t i = 0; i < l.n; i++)
-    (void)visit_link(file, l.v[i], NULL, &w);
-  if (w.tables > 0)
-    put(&t, "data file '%s' (%zu 2-D numeric dataset%s)\n", path, w.tables,
-        w.tables == 1 ? "" : "s");
-  else
-    put(&t, "HDF5 file '%s' (no 2-D numeric dataset, not an nvmm model)\n", path);
-  w.t = &t;
-  for (size_t i = 0; i < l.n; i++)
-    (void)visit_link(file, l.v[i], NULL, &w);
-cleanup:
-  for (size_t i = 0; i < l.n; i++)
-    free(l.v[i]);
-  free(l.v);
   if (file >= 0)
     (void)H5Fclose(file);
   nvmm__h5_quiet_end(&q);

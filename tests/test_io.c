@@ -1,7 +1,7 @@
 /* test_io.c: the io module in one process: CSV import (values, names, skipped columns and every
  * error), opening and reading data sets (shapes, conversions, non-finite values, bad files; data
- * sets of several files, virtual datasets), model files of every family (bitwise round trip,
- * history, bad files) and `nvmm info` text. */
+ * sets of several files, virtual datasets) and model files of every family (bitwise round trip,
+ * history, bad files). What `nvmm info` says about them is tested in test_info.c. */
 #define _GNU_SOURCE
 #include <mpi.h>
 #include <string.h>
@@ -661,12 +661,6 @@ START_TEST(test_model_roundtrip) {
     ck_assert(read_scalar(file, "gig_b") == b);
   }
   H5Fclose(file);
-
-  char text[4096];
-  ck_assert_ok(nvmm_file_describe(path, text, sizeof text));
-  char want[64];
-  snprintf(want, sizeof want, "family: %s, d = 3", nvmm_family_name(f));
-  ck_assert_msg(strstr(text, want), "description lacks '%s':\n%s", want, text);
   nvmm_model_free(&m);
   nvmm_model_free(&r);
 }
@@ -732,12 +726,6 @@ START_TEST(test_model_history) {
   H5Tclose(vstr);
   H5Fclose(file);
 
-  char text[4096];
-  ck_assert_ok(nvmm_file_describe(path, text, sizeof text));
-  ck_assert_msg(strstr(text, "history: 4 iterations, final mean log-likelihood -2.87490001"), "%s",
-                text);
-  ck_assert_msg(strstr(text, "converged"), "%s", text);
-
   /* An empty history is written as zero-length datasets. */
   nvmm_history_view empty = {0, NULL, NULL, NULL, NULL, 0, NULL};
   ck_assert_ok(nvmm_model_write(path, m, &empty, NULL));
@@ -797,39 +785,6 @@ START_TEST(test_model_errors) {
 }
 END_TEST
 
-START_TEST(test_describe) {
-  const char *path = tpath("desc.h5");
-  write_csv(tpath("desc.csv"), 1003);
-  ck_assert_ok(nvmm_import_csv(tpath("desc.csv"), path, "/X", NULL));
-  char text[4096];
-  ck_assert_ok(nvmm_file_describe(path, text, sizeof text));
-  ck_assert_msg(strstr(text, "data file"), "%s", text);
-  ck_assert_msg(strstr(text, "/X: 1003 x 3 float64"), "%s", text);
-  ck_assert_msg(strstr(text, "columns: SMI, x2, x3"), "%s", text);
-
-  /* An HDF5 file with only a 1-D dataset is described as such. */
-  const char *other = tpath("other.h5");
-  double v[4] = {1, 2, 3, 4};
-  hsize_t d1[1] = {4};
-  h5_write(other, "/v", 1, d1, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v);
-  ck_assert_ok(nvmm_file_describe(other, text, sizeof text));
-  ck_assert_msg(strstr(text, "no 2-D numeric dataset") && strstr(text, "/v: 4 float64"), "%s",
-                text);
-
-  /* A small buffer is filled and terminated, not overrun. */
-  char small[16];
-  memset(small, 'x', sizeof small);
-  ck_assert_ok(nvmm_file_describe(path, small, 12));
-  ck_assert_uint_eq(strlen(small), 11);
-  ck_assert_int_eq(small[12], 'x');
-
-  ck_assert_fails(nvmm_file_describe(tpath("nothing.h5"), text, sizeof text), NVMM_EIO,
-                  "nothing.h5");
-  ck_assert_fails(nvmm_file_describe(tpath("desc.csv"), text, sizeof text), NVMM_EIO,
-                  "not an HDF5 file");
-}
-END_TEST
-
 static Suite *make_suite(void) {
   Suite *s = suite_create("io");
   TCase *tc = tcase_create("import");
@@ -851,7 +806,6 @@ static Suite *make_suite(void) {
   tcase_add_loop_test(tc, test_model_roundtrip, 0, NVMM_FAMILY_COUNT);
   tcase_add_test(tc, test_model_history);
   tcase_add_test(tc, test_model_errors);
-  tcase_add_test(tc, test_describe);
   suite_add_tcase(s, tc);
   return s;
 }

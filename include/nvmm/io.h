@@ -150,10 +150,4 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_write(const char *path, c
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_checkpoint_read(const char *path, nvmm_fit_state *state,
                                                             char *config, size_t size);
 
-/* What kind of nvmm file path is, in words, written into buf (for `nvmm info`): a data file
- * (its datasets with shapes and column names), a model file (family, d, parameters, history
- * length and final log-likelihood), or another HDF5 file (its top-level objects).
- * Not collective. Errors: NVMM_EIO. */
-NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_file_describe(const char *path, char *buf, size_t size);
-
 #endif

@@ -4,6 +4,7 @@
 #ifndef NVMM_CLI_H
 #define NVMM_CLI_H
 
+#include <jansson.h>
 #include <mpi.h>
 #include <stdio.h>
 
@@ -112,6 +113,14 @@ const char *cli_init_name(const cli_fit_config *c);
 /* Reads a stored configuration (what cli_config_text wrote) into the table; origin (the
  * checkpoint) names it in errors. */
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
+
+/* What `nvmm info` says about the HDF5 file path (src/cli/info.c): writes its text to text
+ * (when not NULL) and, when json is not NULL, returns the same facts as a new JSON object (the
+ * one `nvmm info --json` prints; free with json_decref). The text is written only once the file
+ * has opened and its objects are listed; on failure *json is NULL. Not collective.
+ * Errors: NVMM_EIO (a missing, unreadable or non-HDF5 file, or one whose objects cannot be
+ * listed: the message names the path), NVMM_ENOMEM. */
+nvmm_status cli_info_describe(const char *path, FILE *text, json_t **json);
 
 /* Subcommands. Each is collective over comm and returns an exit code. */
 int cli_demo(MPI_Comm comm, int argc, char **argv);

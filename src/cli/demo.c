@@ -30,8 +30,9 @@ static int parse(MPI_Comm comm, int argc, char **argv, demo_opts *o) {
       {"block", "ROWS", "rows per random stream and per partial sum (default 4096)", 0},
       {0}};
   cli_args a;
-  if (cli_args_parse(comm, "demo", opts, argc, argv, &a) != CLI_OK)
-    return -1;
+  int prc = cli_args_parse(comm, "demo", opts, argc, argv, &a);
+  if (prc != CLI_OK)
+    return prc == CLI_FAIL ? -2 : -1; /* -2: out of memory, exit 1 */
   int rc = cli_help_wanted(comm, &a, demo_usage, opts);
   if (rc == 0 && a.npos > 0) {
     cli_error(comm, "demo: unexpected argument '%s'", a.pos[0]);
@@ -101,7 +102,7 @@ int cli_demo(MPI_Comm comm, int argc, char **argv) {
   demo_opts o = {200000, 4096, 2026};
   int pr = parse(comm, argc, argv, &o);
   if (pr)
-    return pr > 0 ? CLI_OK : CLI_USAGE;
+    return pr > 0 ? CLI_OK : pr == -2 ? CLI_FAIL : CLI_USAGE;
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);

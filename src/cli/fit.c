@@ -178,8 +178,9 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
 static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg) {
   const cli_opt *opts = cli_fit_opts();
   cli_args a;
-  if (cli_args_parse(comm, "fit", opts, argc, argv, &a) != CLI_OK)
-    return -1;
+  int prc = cli_args_parse(comm, "fit", opts, argc, argv, &a);
+  if (prc != CLI_OK)
+    return prc == CLI_FAIL ? -2 : -1; /* -2: out of memory, exit 1 */
   int rank, rc = 0;
   MPI_Comm_rank(comm, &rank);
   if (a.help) {
@@ -542,6 +543,6 @@ int cli_fit(MPI_Comm comm, int argc, char **argv) {
   cli_fit_config cfg;
   int pr = parse_args(comm, argc, argv, &cfg);
   if (pr)
-    return pr > 0 ? CLI_OK : CLI_USAGE;
+    return pr > 0 ? CLI_OK : pr == -2 ? CLI_FAIL : CLI_USAGE;
   return run_fit(comm, &cfg);
 }

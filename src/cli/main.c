@@ -23,7 +23,7 @@ static const char usage[] =
     "  import    convert a CSV file with a header line to an HDF5 data set\n"
     "  sample    draw rows from a model into an HDF5 data set\n"
     "  score     mean log-likelihood of a data set under a model\n"
-    "  info      describe a data, model or checkpoint file\n"
+    "  info      describe a data, model or checkpoint file, in words or as JSON\n"
     "  demo      sample an NIG data set across the ranks and score it under the true and a\n"
     "            perturbed model\n"
     "\n"

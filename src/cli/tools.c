@@ -1,23 +1,9 @@
-/* tools.c: `nvmm import`, `nvmm sample`, `nvmm score` and `nvmm info`. */
+/* tools.c: `nvmm import`, `nvmm sample` and `nvmm score`. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-static int want_help(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-      return 1;
-  return 0;
-}
-
-static void say(MPI_Comm comm, const char *text) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  if (rank == 0)
-    fputs(text, stdout);
-}
 
 int cli_import(MPI_Comm comm, int argc, char **argv) {
   static const char help[] =
@@ -348,33 +334,4 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   free(lf);
   free(scratch);
   return rc;
-}
-
-int cli_info(MPI_Comm comm, int argc, char **argv) {
-  static const char help[] = "Usage: nvmm info FILE.h5\n"
-                             "\n"
-                             "Describes a data, model or checkpoint file in words.\n";
-  if (want_help(argc, argv)) {
-    say(comm, help);
-    return CLI_OK;
-  }
-  /* A file name never starts with "--" here (a file so named is ./--name): read it as an
-   * option, the same usage error as every other subcommand's. */
-  if (argc >= 2 && !strncmp(argv[1], "--", 2)) {
-    cli_error(comm, "info: unknown option '%s' (see nvmm info --help)", argv[1]);
-    return CLI_USAGE;
-  }
-  if (argc != 2) {
-    cli_error(comm, "info: needs exactly one FILE.h5 (see nvmm info --help)");
-    return CLI_USAGE;
-  }
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  static char buf[1 << 16];
-  nvmm_status st = rank == 0 ? nvmm_file_describe(argv[1], buf, sizeof buf) : NVMM_OK;
-  if (cli_failed(comm, st, "info"))
-    return CLI_FAIL;
-  if (rank == 0)
-    fputs(buf, stdout);
-  return CLI_OK;
 }

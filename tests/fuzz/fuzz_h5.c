@@ -1,13 +1,13 @@
 /* fuzz_h5.c: libFuzzer target for the HDF5 readers of model and checkpoint files: the input
  * bytes are written as a file and read with nvmm_model_read (`nvmm score`, `nvmm sample`,
- * `nvmm fit --init`), nvmm_checkpoint_read (`nvmm fit --resume`) and nvmm_file_describe
- * (`nvmm info`).
+ * `nvmm fit --init`), nvmm_checkpoint_read (`nvmm fit --resume`) and the program's
+ * cli_info_describe (`nvmm info`, src/cli/info.c).
  *
  * Checked on every input: each reader either fails with a status and a message, or returns
  * what its header promises (a valid model: finite parameters, a positive-definite Sigma with
- * its factor; a checkpoint state of a known family and a positive size; a null-terminated
- * description that a shorter buffer cuts to a prefix); nothing leaks on either path, memory
- * or HDF5 handles. */
+ * its factor; a checkpoint state of a known family and a positive size; a description whose
+ * text is not empty and whose JSON object has a known kind and prints; no text on failure);
+ * nothing leaks on either path, memory or HDF5 handles. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,15 +15,12 @@
 
 #include "fuzz_common.h"
 #include "nvmm.h"
+#include "src/cli/cli.h"
 
 /* Config text buffer of a checkpoint read: the size `nvmm fit --resume` uses. */
 #define CONFIG_SIZE 16384
-/* Description buffer (the size `nvmm info` uses) and a short one that must cut it. */
-#define DESCRIBE_SIZE 8192
-#define DESCRIBE_SHORT 17
-
 static char *h5_path;
-static char config[CONFIG_SIZE], describe[DESCRIBE_SIZE], describe_short[DESCRIBE_SHORT];
+static char config[CONFIG_SIZE];
 
 static int all_finite(const double *v, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -41,6 +38,32 @@ static void check_model(const nvmm_model *m) {
     FUZZ_ASSERT(m->chol[i * d + i] > 0);
   FUZZ_ASSERT(m->sub.kind == nvmm_family_sub_kind(m->family));
   FUZZ_ASSERT(all_finite(m->sub.par, 3));
+}
+
+/* Describes the input as `nvmm info` and `nvmm info --json` do; returns the status. */
+static nvmm_status check_describe(void) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  FUZZ_ASSERT(f != NULL);
+  json_t *json = NULL;
+  nvmm_clear_error();
+  nvmm_status st = cli_info_describe(h5_path, f, &json);
+  FUZZ_ASSERT(fclose(f) == 0);
+  if (st == NVMM_OK) {
+    FUZZ_ASSERT(json != NULL && len > 0 && strlen(text) == len);
+    const char *kind = json_string_value(json_object_get(json, "kind"));
+    FUZZ_ASSERT(kind && (!strcmp(kind, "data") || !strcmp(kind, "hdf5") || !strcmp(kind, "model") ||
+                         !strcmp(kind, "checkpoint")));
+    char *dump = json_dumps(json, JSON_REAL_PRECISION(17) | JSON_INDENT(2));
+    FUZZ_ASSERT(dump != NULL);
+    free(dump);
+    json_decref(json);
+  } else {
+    FUZZ_ASSERT(json == NULL && len == 0 && nvmm_last_error()[0] != '\0');
+  }
+  free(text);
+  return st;
 }
 
 /* HDF5 1.10.8 trusts the object layout of a global heap collection (where variable-length
@@ -123,7 +146,7 @@ static void warm_up(void) {
   nvmm_model_free(&m);
   nvmm_fit_state state;
   FUZZ_ASSERT(nvmm_checkpoint_read(h5_path, &state, config, sizeof config) != NVMM_OK);
-  FUZZ_ASSERT(nvmm_file_describe(h5_path, describe, sizeof describe) == NVMM_OK);
+  FUZZ_ASSERT(check_describe() == NVMM_OK);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -167,15 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   FUZZ_ASSERT(fuzz_h5_open_ids() == ids_baseline);
 
-  nvmm_clear_error();
-  st = nvmm_file_describe(h5_path, describe, sizeof describe);
-  FUZZ_ASSERT(memchr(describe, '\0', sizeof describe));
-  if (st == NVMM_OK && strlen(describe) >= DESCRIBE_SHORT) {
-    st = nvmm_file_describe(h5_path, describe_short, sizeof describe_short);
-    FUZZ_ASSERT(st == NVMM_OK);
-    FUZZ_ASSERT(strlen(describe_short) == DESCRIBE_SHORT - 1);
-    FUZZ_ASSERT(!memcmp(describe, describe_short, DESCRIBE_SHORT - 1));
-  }
+  (void)check_describe();
   FUZZ_ASSERT(fuzz_h5_open_ids() == ids_baseline);
   return 0;
 }

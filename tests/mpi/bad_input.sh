@@ -255,7 +255,8 @@ h5imp int.txt 400 3 FP 64 i64.h5
 for pair in "f32 f64 float32" "i32 i64 int32"; do
   read -r -a words <<< "$pair"
   set -- "${words[@]}"
-  "$nvmm" info "$1.h5" | grep -q " $3 " || { echo "FAIL [$3]: $1.h5 is not $3"; fails=$((fails + 1)); }
+  [ "$(info_json "$1.h5" '.objects[] | select(.path == "/X") | .type')" = "$3" ] ||
+    { echo "FAIL [$3]: $1.h5 is not $3"; fails=$((fails + 1)); }
   t0=$(date +%s%N)
   timeout -k 5 "$limit" mpirun -n 2 "$nvmm" fit --data "$1.h5" --out "m_$1.h5" --verbose 0 --json 1 > "$1.json" 2> "$1.err"
   rc=$?

@@ -73,12 +73,12 @@ case $case in
       [import]="--dataset"
       [sample]="--model --family --d --mu --gamma --sigma --sub --n --out --seed --block"
       [score]="--model --data --out"
-      [info]=""
+      [info]="--json"
       [demo]="--n --seed --block --help"
     )
-    # -h for fit and demo, which parse it themselves, and for one of the four that share
+    # -h for fit, demo and info, which parse it themselves, and for one of the three that share
     # want_help (src/cli/tools.c): each run starts MPI, a second or so.
-    for c in $commands "fit -h" "demo -h" "sample -h"; do
+    for c in $commands "fit -h" "demo -h" "info -h" "sample -h"; do
       read -r c flag <<< "$c"
       flag=${flag:---help}
       run 0 "$nvmm" "$c" "$flag"
@@ -102,7 +102,7 @@ case $case in
       fail "2 ranks: message: $(nvmm_err)"
     ;;
   unknown-option)
-    # `nvmm info` takes no options but --help: an argument starting with "--" is one.
+    # Every subcommand names the unknown option (info through getopt_long, the others by hand).
     for c in fit import sample score info demo; do
       run 2 "$nvmm" "$c" --frobnicate 1
       no_stdout "$c --frobnicate 1"

@@ -60,11 +60,6 @@ grep -q '"converged": true' ref.json || fail "the reference fit did not converge
 [ "$iters" -ge 30 ] || fail "the reference fit is too short ($iters iterations) to interrupt"
 echo "reference: 20000 x 3 GH, 2 ranks, $iters iterations, $(($(ms_now) - t)) ms"
 
-ck_state() {
-  "$nvmm" info ck.h5 |
-    sed -n 's/.*checkpoint: state after \([0-9]*\) iterations (\([a-z_]*\)).*/\1 \2/p'
-}
-
 # interrupt KIND NP K VICTIM TARGET: runs the checkpointed fit on NP ranks and interrupts it (see the
 # top); sets rc (mpirun's exit status) and what.
 interrupt() {
@@ -155,7 +150,7 @@ for ((trial = 1; trial <= trials; trial++)); do
     [ ! -e ck.h5 ] || fail "trial $trial: $what: a checkpoint before the first scheduled one"
   else
     [ -f ck.h5 ] || fail "trial $trial: $what: no checkpoint"
-    state=$(ck_state)
+    state=$(ck_state ck.h5)
     [ "$state" = "$want $why" ] ||
       { "$nvmm" info ck.h5; fail "trial $trial: $what: checkpoint '$state', expected '$want $why'"; }
   fi

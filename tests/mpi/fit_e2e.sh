@@ -59,16 +59,35 @@ same_h5 s2.h5 s4.h5
 h5dump -H -d /X s2.h5 > s2.txt || fail "s2.h5 has no /X"
 grep -q "( 10000, 3 )" s2.txt || fail "s2.h5:/X is not 10000 x 3"
 
-# info: a model file and a data file, in words (src/io_model.c nvmm_model_describe): the family,
-# the dimensions and the fit's record, as the files hold them.
+# info: a model file and a data file, in words (src/cli/info.c): the family, the dimensions and
+# the fit's record, as the files hold them.
 "$nvmm" info m2.h5 | tee info_model.out
 grep -q "^  family: nig, d = 3$" info_model.out || fail "info: no 'family: nig, d = 3'"
-it=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["iterations"])' fit2.json)
+it=$(jq .iterations fit2.json)
 grep -q "^  fit: converged, $it iterations, n = 5000 rows, 2 ranks, data nig.h5:/X$" \
   info_model.out || fail "info: the fit line does not match fit2.json ($it iterations)"
 "$nvmm" info nig.h5 | tee info_data.out
 grep -q "^  /X: 5000 x 3 float64 (rows x columns), columns: x1, x2, x3$" info_data.out ||
   fail "info: the data file's /X is not described as 5000 x 3 with its column names"
+# The same facts as one JSON object (info --json): the parameters bit for bit those of the fit's
+# own summary (both print every double with 17 digits) but Sigma, which the model reader
+# symmetrizes (the fit's differs by a rounding across the diagonal), mu's d numbers those the
+# text shows (%.6g, as awk prints the same doubles), and the fit's record and the data's shape.
+info_json m2.h5 . > info_model.json
+[ "$(jq -r '[.kind, .family, .d, (.mu | length)] | join(" ")' info_model.json)" = "model nig 3 3" ] ||
+  fail "info --json: not a model of family nig, d = 3 with 3 mu entries"
+jq -e --slurpfile f fit2.json '[.mu, .gamma, .subordinator] == [$f[0].mu, $f[0].gamma,
+  $f[0].subordinator] and .sigma == (.sigma | transpose) and ([range(3) as $i | range(3) as $j |
+  (.sigma[$i][$j] - $f[0].sigma[$i][$j]) as $e | ($e * $e <= 1e-30 * .sigma[$i][$j] *
+  .sigma[$i][$j])] | all)' info_model.json > /dev/null ||
+  fail "info --json: the parameters differ from the fit's summary fit2.json"
+mu_text=$(jq -r '.mu[]' info_model.json | awk '{ printf "%s%.6g", (NR > 1 ? ", " : ""), $1 }')
+grep -qxF "  mu: [$mu_text]" info_model.out || fail "info --json: mu [$mu_text] is not the text's"
+[ "$(jq -r '[.fit.reason, .fit.iterations, .fit.n, .fit.ranks, .fit.data, .history.iterations,
+  .fit.loglik_mean == $f[0].loglik_mean] | join(" ")' --slurpfile f fit2.json info_model.json)" = \
+  "converged $it 5000 2 nig.h5:/X $it true" ] || fail "info --json: the fit's record is not fit2.json's"
+[ "$(info_json nig.h5 '[.kind, (.objects[] | .path, .shape[], .type, .columns[])] | join(" ")')" = \
+  "data /X 5000 3 float64 x1 x2 x3" ] || fail "info --json: the data file's /X is not 5000 x 3 float64"
 
 # A data set of two files (nvmm fit/score --data a.h5,b.h5): the first 2000 rows and the last
 # 3000. Rows are reduced in fixed global blocks, so the fit is bitwise the single-file one.

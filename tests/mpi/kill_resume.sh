@@ -33,7 +33,13 @@ RANDOM=$seed
 echo "random seed $seed (NVMM_TEST_SEED=$seed repeats this run's choices); timeouts x$TMUL"
 now() { date +%s.%N; }
 since() { python3 -c "import sys,time; print('%.1f' % (time.time() - float(sys.argv[1])))" "$1"; }
-ck_line() { "$nvmm" info ck.h5 | grep 'checkpoint:'; }
+# The state of ck.h5, "ITERATIONS REASON", shown and returned.
+ck_shown() {
+  local s
+  s=$(ck_state ck.h5)
+  echo "checkpoint: state after ${s% *} iterations (${s#* })" >&2
+  echo "$s"
+}
 
 # A failed test must not leave a background fit running (running: the timeout(1) around its
 # mpirun, while it runs).
@@ -93,7 +99,7 @@ interrupt() {
 # checkpoint and end bitwise the reference.
 resume() {
   local it
-  it=$(ck_line | sed -n 's/.*state after \([0-9]*\) iterations.*/\1/p')
+  it=$(info_json ck.h5 .state.iterations)
   timeout -k 5 "$(scaled 180)" mpirun -n "$2" "$nvmm" "${ckfit[@]}" > "$1$2.json" 2> "$1$2.err" ||
     { tail -n 20 "$1$2.err"; fail "($1) resume on $2 ranks failed"; }
   grep -q "Resumed from ck.h5 after $it iterations" "$1$2.err" || { cat "$1$2.err"; fail "($1) did not resume"; }
@@ -107,8 +113,7 @@ t=$(now)
 interrupt a kill9
 echo "(a) mpirun exited $rc"
 [ "$rc" -ne 0 ] || fail "(a) mpirun exited 0 after a rank was killed"
-ck_line
-ck_line | grep -q "state after $((k / 5 * 5)) iterations (iterating)" ||
+[ "$(ck_shown)" = "$((k / 5 * 5)) iterating" ] ||
   fail "(a) the checkpoint is not that of iteration $((k / 5 * 5))"
 resume a 3
 echo "(a) done ($(since "$t") s)"
@@ -118,8 +123,7 @@ t=$(now)
 interrupt b TERM
 echo "(b) SIGTERM to mpirun: mpirun exited $rc (Open MPI 4.1 exits 1 after forwarding TERM)"
 [ "$rc" -ne 0 ] || fail "(b) mpirun exited 0 after SIGTERM"
-ck_line
-ck_line | grep -q "state after $k iterations (stopped)" || fail "(b) the checkpoint is not stopped after $k"
+[ "$(ck_shown)" = "$k stopped" ] || fail "(b) the checkpoint is not stopped after $k"
 resume b 1
 echo "(b) done ($(since "$t") s)"
 
@@ -128,8 +132,7 @@ t=$(now)
 interrupt c USR1
 echo "(c) SIGUSR1 to mpirun: mpirun exited $rc"
 [ "$rc" -eq 75 ] || { tail -n 20 c.err; fail "(c) mpirun exited $rc after SIGUSR1, not 75"; }
-ck_line
-ck_line | grep -q "state after $k iterations (stopped)" || fail "(c) the checkpoint is not stopped after $k"
+[ "$(ck_shown)" = "$k stopped" ] || fail "(c) the checkpoint is not stopped after $k"
 resume c 2
 echo "(c) done ($(since "$t") s)"
 
@@ -201,7 +204,7 @@ echo "(e) SIGINT to rank $victim (PID $hp), held after iteration $k: mpirun exit
 [ "$rc" -eq 75 ] || { tail -n 20 e.err; fail "(e) mpirun exited $rc after SIGINT to a rank, not 75"; }
 [ ! -s e.json ] || fail "(e) the stopped fit printed a summary"
 [ ! -e model.h5 ] || fail "(e) the stopped fit wrote its model file"
-"$nvmm" info model.h5.ckpt.h5 | grep -q "state after $k iterations (stopped)" ||
+[ "$(ck_state model.h5.ckpt.h5)" = "$k stopped" ] ||
   fail "(e) model.h5.ckpt.h5 is not the stopped state after $k iterations"
 timeout -k 5 "$(scaled 180)" mpirun -n 2 "$nvmm" fit --resume model.h5.ckpt.h5 > e2.json 2> e2.err ||
   { tail -n 20 e2.err; fail "(e) --resume model.h5.ckpt.h5 failed"; }

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # lib.sh: shell helpers shared by the end-to-end tests (tests/mpi/*.sh, tests/slurm/preempt.sh):
-# failing, bounded waits that scale with meson's timeout multiplier,
+# failing, bounded waits that scale with meson's timeout multiplier, reading a file's facts
+# from `nvmm info --json` with jq (never from its text),
 # comparing fits bit for bit (JSON summary and the whole model file), and the NVMM_FAULT_HOLD
 # hook that stops a fit at a chosen iteration so a signal lands there and nowhere else.
 # Sourced, not run; the caller sets `set -euo pipefail`.
@@ -44,6 +45,18 @@ nvmm_timeout_multiplier() {
 TMUL=$(nvmm_timeout_multiplier)
 # A bound of S seconds, scaled (the multiplier may be fractional; at least 1 s).
 scaled() { awk -v s="$1" -v m="$TMUL" 'BEGIN { v = int(s * m + 0.5); print (v < 1 ? 1 : v) }'; }
+
+# info_json FILE FILTER: what jq's FILTER picks from `nvmm info --json FILE` (strings without
+# quotes; "null" where the file lacks it), with $nvmm the program under test. jq is a test
+# dependency (scripts/deps.sh).
+info_json() {
+  command -v jq > /dev/null || fail "jq is not installed (scripts/deps.sh installs it)"
+  # shellcheck disable=SC2154 # nvmm: set by the test that sources this file
+  "$nvmm" info --json "$1" | jq -r "$2"
+}
+
+# ck_state FILE: the state of the checkpoint FILE, "ITERATIONS REASON" ("null null" for none).
+ck_state() { info_json "$1" '"\(.state.iterations) \(.state.reason)"'; }
 
 # The JSON summary without the fields that legitimately differ between equal fits.
 strip_json() { grep -v -E '"(ranks|elapsed_s|passes)"' "$1"; }

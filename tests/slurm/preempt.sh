@@ -111,9 +111,9 @@ for ((i = 0; i < $(scaled 120) * 5; i++)); do
   sleep 0.2
 done
 [ "$(job_field Restarts)" = 1 ] || fail "job $jid was not requeued (Restarts=$(job_field Restarts))"
-echo "requeued $(elapsed "$t_sig") s after the signal: $("$nvmm" info ck.h5 | grep checkpoint:)"
-"$nvmm" info ck.h5 | grep -q "checkpoint: state after $k iterations (stopped)" ||
-  fail "the checkpoint does not say stopped after $k iterations"
+ck=$(ck_state ck.h5)
+echo "requeued $(elapsed "$t_sig") s after the signal: checkpoint state '$ck'"
+[ "$ck" = "$k stopped" ] || fail "the checkpoint does not say stopped after $k iterations"
 t_req=$(now)
 for ((i = 0; i < 30; i++)); do                       # retried: the update may race the requeue
   [ "$(job_field JobState)" = PENDING ] || break
@@ -150,5 +150,5 @@ sed -n '/^{$/,/^}$/p' job.out > final.json
 [ "$(grep -c '^{$' final.json)" = 1 ] || fail "expected one JSON summary in job.out"
 diff <(strip_json ref.json) <(strip_json final.json) || fail "the preempted fit's summary differs from the reference"
 same_model ref_model.h5 model.h5 || fail "the preempted fit's model file differs from the reference"
-"$nvmm" info ck.h5 | grep checkpoint:
+echo "checkpoint state '$(ck_state ck.h5)'"
 echo "preempted and requeued fit == uninterrupted fit (bitwise); test took $(elapsed "$t0") s"
