@@ -12,10 +12,10 @@ of a converged fit. Under SQUAREM (the default) the updates that were extrapolat
 with green triangles and the rejected ones (the fit went back to the plain EM iterate; the
 curve dips there) with red crosses, from the accel_step and accel_reject counters.
 
-The tolerance comes from the fit's own record: the `tol = X` line of the /meta config_text
-attribute (io_model.c stores there the keys the user set, from the config file or a flag). A fit
-run at the default tolerance has no such line, since the file does not record defaults; then
---tol X is used, and without it the line is left out. When the file and --tol disagree, the file
+The tolerance comes from the fit's own record: the "tol" member of the JSON object in the /meta
+config_text attribute (`nvmm fit` stores there its effective configuration, every key; files of
+versions before the JSON record hold `key = value` lines, read too). A file without it (one not
+written by `nvmm fit`) takes --tol X, and without it the line is left out. When the file and --tol disagree, the file
 wins and a note says so on stderr.
 
 Needs /usr/bin/python3 with Debian's python3-h5py and python3-matplotlib (scripts/deps.sh).
@@ -23,6 +23,7 @@ Exits 0 on success, 1 when the model file is missing, unreadable or has no usabl
 2 on a usage error.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -51,7 +52,15 @@ def as_str(v):
 
 
 def tol_from_config(text):
-    """The value of the last `tol = X` line of a config text, or None when there is none."""
+    """The tol of a stored configuration (a JSON object; or, from versions before it, the last
+    `tol = X` line), or None when there is none."""
+    try:
+        cfg = json.loads(text)
+    except ValueError:
+        cfg = None
+    if isinstance(cfg, dict):
+        tol = cfg.get("tol")
+        return float(tol) if isinstance(tol, (int, float)) else None
     tol = None
     for line in text.splitlines():
         key, sep, value = line.partition("=")
