@@ -35,7 +35,7 @@ case $reps in
   ''|*[!0-9]*|0) echo "bench_pchol.sh: --reps must be a positive integer" >&2; exit 2 ;;
 esac
 
-# mpirun as root, oversubscribed, one BLAS thread (toolchain.md section 3).
+# mpirun as root, oversubscribed, one BLAS thread (src/architecture.md 7.1).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl=self,vader
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1

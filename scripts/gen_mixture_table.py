@@ -6,7 +6,7 @@ genhyperbolic are independent implementations (their own parametrization and Bes
 agreement checks both nvmm's density formula and its parameter mapping.
 
 nvmm's model: X | Y ~ N(mu + gamma Y, Y sigma2). With W = sigma2 Y, X | W ~ N(mu + beta W, W),
-beta = gamma / sigma2, and W ~ GIG(p, a / sigma2, b sigma2) (scale rule of numerics.md 1.4).
+beta = gamma / sigma2, and W ~ GIG(p, a / sigma2, b sigma2) (scale rule of src/numerics.md 2.5).
 The classical GH(lambda, alpha, beta, delta, mu) has W ~ GIG(lambda, chi = delta^2,
 psi = alpha^2 - beta^2); scipy's genhyperbolic(p, a, b, loc, scale) is that law with
 a = alpha delta, b = beta delta, scale = delta, loc = mu, and norminvgauss(a, b, loc, scale) is

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: installs what is missing, builds nvmm from scratch and runs every test, in three passes:
-#   1. normal   build/ (-Werror): every suite (unit, mpi, cli, slurm, install, fuzz);
+#   1. normal   build/ (-Werror): every suite (unit, mpi, cli, slurm, install, fuzz, docs);
 #   2. asan     build-asan/: the unit, MPI and CLI suites again under AddressSanitizer,
 #               UndefinedBehaviorSanitizer and LeakSanitizer (tests/lsan.supp: Open MPI's and
 #               HDF5's own allocations only);

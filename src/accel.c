@@ -1,4 +1,4 @@
-/* accel.c: SQUAREM's coordinates and extrapolation (src/numerics.md, acceleration): a model as
+/* accel.c: SQUAREM's coordinates and extrapolation (src/numerics.md 8.4): a model as
  * a vector of unconstrained coordinates and back, and the S3 step from three EM iterates. */
 #include <math.h>
 #include <string.h>

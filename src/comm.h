@@ -9,7 +9,7 @@
 
 #include "nvmm/agree.h"
 
-/* Duplicates comm for the library's own traffic (style.md rule 11) with MPI_ERRORS_RETURN as
+/* Duplicates comm for the library's own traffic (src/architecture.md 2.7) with MPI_ERRORS_RETURN as
  * its error handler, so that a failed MPI call on it returns a code the library turns into a
  * status instead of aborting the job. Collective. */
 nvmm_status nvmm__comm_dup(MPI_Comm comm, MPI_Comm *out);

@@ -1,6 +1,6 @@
 /* digamma.c: digamma(x), and the inverse of digamma(x) - log(x) that the Gamma and InverseGamma
  * fits and the GIG solve's seeds use: the Stirling series or GSL, Minka's start and safeguarded
- * Newton (numerics.md section 3.2). */
+ * Newton (src/numerics.md 5.3). */
 #include "digamma.h"
 
 #include <float.h>
@@ -14,7 +14,7 @@
 
 /* digamma(x) - log(x) comes from the Stirling series at and above this x. Its truncation error
  * after the B_16 term is below 3e-18 at x = 10; GSL's psi(x) - log(x) would instead lose
- * log10(log(x)/|g(x)|) digits to cancellation (1e-11 relative at x = 1e4, numerics.md 3.2). */
+ * log10(log(x)/|g(x)|) digits to cancellation (1e-11 relative at x = 1e4, src/numerics.md 5.3). */
 #define DIGAMMA_SERIES_MIN 10.0
 /* s = -target outside [1e-100, 1e100] means a shape outside about [1e-100, 5e99]: the data are
  * degenerate. Inside, trigamma(alpha) and 1/(2 alpha^2) stay far from overflow/underflow. */
@@ -29,7 +29,7 @@
 #define DIGAMMA_NOISE_STEP 1e-10
 /* Accepted relative residual |f| / |target|: the computed g(alpha) is good to ~1e-14, so a
  * true root shows |f| of that order; 1e-12 leaves a 100x margin and still exposes a wrong root
- * (normix's bug of pitfall 5 left residuals of 1e4 and more). */
+ * (normix's bug, src/numerics.md 12.5, left residuals of 1e4 and more). */
 #define DIGAMMA_RESID_TOL 1e-12
 
 /* Stirling-series coefficients B_2k / (2k), k = 1..8 (A&S 6.3.18). */
@@ -78,7 +78,7 @@ static double minka_start(double s) {
 }
 
 /* Solves digamma(alpha) - log(alpha) = target by safeguarded Newton from Minka's start
- * (section 3.2). The function is increasing and concave, so after the first step the
+ * (src/numerics.md 5.3). The function is increasing and concave, so after the first step the
  * iterates approach the root from the left; the halving only guards alpha > 0. */
 nvmm__dg_result nvmm__digamma_log_solve(double target, double *alpha, int *iters, double *resid) {
   double s = -target;

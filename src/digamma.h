@@ -12,8 +12,8 @@ double nvmm__digamma(double x);
 /* How a digamma solve ended; nvmm__digamma_log_inverse_info turns it into a message. */
 typedef enum { NVMM__DG_OK, NVMM__DG_RANGE, NVMM__DG_NOCONV } nvmm__dg_result;
 
-/* Solves digamma(alpha) - log(alpha) = target (section 3.2) without raising an error: the GIG
- * solve's seeds and boundary test try it and go on without it. *iters and *resid (the relative
+/* Solves digamma(alpha) - log(alpha) = target (src/numerics.md 5.3) without raising an error: the
+ * GIG solve's seeds and boundary test try it and go on without it. *iters and *resid (the relative
  * residual) describe the solve; *alpha is the root only with NVMM__DG_OK. */
 nvmm__dg_result nvmm__digamma_log_solve(double target, double *alpha, int *iters, double *resid);
 

@@ -1,5 +1,5 @@
 /* estep.c: the E-step block kernel: posterior GIG of Y given each row, its moments, the
- * row's log-density, and the plain sums one reduction combines (numerics.md 2.1-2.3). */
+ * row's log-density, and the plain sums one reduction combines (src/numerics.md 4). */
 #include "nvmm/estep.h"
 
 #include <limits.h>
@@ -29,7 +29,8 @@ typedef struct post {
 static nvmm_status posterior(double nu, double a, double b, int need_l, post *r) {
   if (a == 0.0) {
     /* Inverse-gamma posterior (NInvG with gamma = 0): shape -nu, rate b/2, in closed form
-     * rather than through a Bessel function at a vanishing argument (pitfall 12). */
+     * rather than through a Bessel function at a vanishing argument
+     * (src/numerics.md 4.2, 12.12). */
     double k = -nu, rate = 0.5 * b;
     r->u = k / rate;
     r->v = k > 1.0 ? rate / (k - 1.0) : INFINITY;
@@ -66,7 +67,7 @@ typedef struct pass {
 static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
   NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
   c->gauss = m->family == NVMM_FAMILY_GAUSS;
-  /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (architecture.md). */
+  /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (src/numerics.md 4.2). */
   c->need_l =
       m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG || m->family == NVMM_FAMILY_NINVG;
   c->nu = c->pre.p - 0.5 * (double)m->d;
@@ -87,8 +88,8 @@ static nvmm_status row_post(const pass *c, size_t i, double q, double zw, post *
   }
   double b_post = c->pre.b + q;
   if (b_post < NVMM_B_POST_FLOOR) {
-    /* Pitfall 1: near x = mu the VG posterior has b -> 0 and E[1/Y|x] -> inf. The moments
-     * use the floor; the log-density below uses the true b. Counted. */
+    /* src/numerics.md 4.3, 12.1: near x = mu the VG posterior has b -> 0 and E[1/Y|x] -> inf. The
+     * moments use the floor; the log-density below uses the true b. Counted. */
     *floors += 1.0;
     NVMM_CALL(posterior(c->nu, c->a_post, NVMM_B_POST_FLOOR, c->need_l, r));
     NVMM_CALL(nvmm__log_gig_integral(c->nu, c->a_post, b_post, &r->lint));

@@ -158,7 +158,7 @@ static nvmm_status em_map(nvmm_fit *f, int *diverged) {
   NVMM_CALL(mstep_bcast(f, f->model, 1, diverged));
   if (*diverged)
     return NVMM_OK;
-  /* Second E-step with the new Gaussian block and the old subordinator (6.2). */
+  /* Second E-step with the new Gaussian block and the old subordinator (src/numerics.md 5.10). */
   double floors = f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR];
   NVMM_CALL(nvmm__estep_all(f, f->next));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
@@ -311,7 +311,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   NVMM_CALL(em_map(f, &diverged));
   double change = diverged ? NAN : nvmm__param_change(f->next, f->model, with_sub);
   if (diverged || !isfinite(change)) {
-    /* 5.4: keep the last finite iterate and stop. */
+    /* The divergence guard (src/numerics.md 8.5): keep the last finite iterate and stop. */
     record(f, change);
     f->reason = NVMM_FIT_DIVERGED;
     return NVMM_OK;
@@ -351,7 +351,7 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
 nvmm_fit_reason nvmm_fit_reason_get(const nvmm_fit *f) { return f->reason; }
 
 /* Standardized -> user units: x = center + scale * x~, so mu = c + s mu~, gamma = s gamma~,
- * Sigma = S Sigma~ S, L = S L~ (numerics.md A.1: exact equivariance). */
+ * Sigma = S Sigma~ S, L = S L~ (src/numerics.md 7.1: exact equivariance). */
 static nvmm_status to_user(const nvmm_fit *f, const nvmm_model *std, nvmm_model *out) {
   NVMM_CALL(nvmm_model_copy(out, std));
   size_t d = f->d;

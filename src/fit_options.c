@@ -31,7 +31,7 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
 }
 
 void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
-  /* numerics.md A.10: det_sigma_one for every family, max_iter 200, tol 1e-3, em. */
+  /* src/numerics.md 8.1: det_sigma_one for every family, max_iter 200, tol 1e-3, em. */
   memset(o, 0, sizeof *o);
   o->family = family;
   o->algorithm = NVMM_ALG_EM;
@@ -42,11 +42,11 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   o->tol = 1e-3;
   /* 1e-3 nats in total: a parameter off the MLE by delta standard errors costs about delta^2/2
    * nats whatever n is, so this is ~0.05 standard errors, and well inside the 0.005 nats by
-   * which the reference optima must be reached (src/numerics.md, stopping). */
+   * which the reference optima must be reached (src/numerics.md 8.3). */
   o->tol_ll = 1e-3;
   o->alpha_min = 0.0;
   /* The moment start for GH too: with SQUAREM it reaches the same optima as the sub-model start
-   * in fewer passes (src/numerics.md, the GH start). */
+   * in fewer passes (src/numerics.md 7.4). */
   o->init = NVMM_INIT_MOMENTS;
   /* 4096 rows: block sums cost one exact accumulation per statistic per block, negligible
    * next to 4096 E-step rows, and a block of d = 100 doubles still fits in L2. */

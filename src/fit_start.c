@@ -61,10 +61,10 @@ static nvmm_status first_row(nvmm_fit *f, double *s) {
 #define MOMENT_SHIFT_MAX 1e4
 
 /* Global mean and covariance in one exact pass over the rows shifted by the data's first row
- * (src/numerics.md, start-up): raw moments would cancel (A.1), and a shift to a data point leaves
- * only the cancellation of its distance from the mean. The rare data whose first row lies
- * hundreds of standard deviations out take a second pass about the mean (counted in passes).
- * Then the standardization. */
+ * (src/numerics.md 7.2): raw moments would cancel (src/numerics.md 7.1, 12.25), and a shift to a
+ * data point leaves only the cancellation of its distance from the mean. The rare data whose first
+ * row lies hundreds of standard deviations out take a second pass about the mean (counted in
+ * passes). Then the standardization. */
 nvmm_status nvmm__moments(nvmm_fit *f) {
   const size_t d = f->d;
   double *tmp = f->stats; /* len >= np + d + 1 */
@@ -146,7 +146,7 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
   return start(f);
 }
 
-/* The GH start (numerics.md 5.6): the moment init and the GH embeddings of NIG, VG and NInvG
+/* The GH start (src/numerics.md 7.4): the moment init and the GH embeddings of NIG, VG and NInvG
  * after five EM iterations each, best GH log-likelihood first found wins. The three short fits
  * share their passes (and the moment init's score rides in the first), so the start costs 6
  * passes instead of 19, with the same sums and so the same start bit for bit. Every rank runs
@@ -216,7 +216,8 @@ static nvmm_status embed(const nvmm_model *m, nvmm_model *gh, int *ok) {
 }
 
 static nvmm_status gh_submodel_start(nvmm_fit *f) {
-  /* 5 iterations: normix's choice; enough to separate the tail shapes, cheap next to the fit. */
+  /* 5 iterations: normix's choice (src/numerics.md 7.4); enough to separate the tail shapes, cheap
+   * next to the fit. */
   const int iters = 5;
   static const nvmm_family subs[3] = {NVMM_FAMILY_NIG, NVMM_FAMILY_VG, NVMM_FAMILY_NINVG};
   gh_start g = {{f->model}, {1, 1, 1, 1}, {0}, -1, 0.0};

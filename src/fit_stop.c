@@ -1,5 +1,5 @@
 /* fit_stop.c: the stopping rules: the parameter change (subordinator included in the MLE rule)
- * and the MLE rule's estimate of the log-likelihood still to gain (src/numerics.md, stopping). */
+ * and the MLE rule's estimate of the log-likelihood still to gain (src/numerics.md 8.3). */
 #include <float.h>
 #include <math.h>
 
@@ -34,9 +34,10 @@ static double sub_change(const nvmm_sub *new, const nvmm_sub *old) {
   return m;
 }
 
-/* numerics.md 5.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
- * entries. normix's rule (NVMM_STOP_PARAMS) excludes the subordinator (pitfall 22); the MLE rule
- * includes it, because on real data the subordinator keeps moving after (mu, gamma, L) settle. */
+/* src/numerics.md 8.2: max over mu, gamma, L of rms(new - old) / (1 + rms(old)); L over all d^2
+ * entries. normix's rule (NVMM_STOP_PARAMS, src/numerics.md 8.3) excludes the subordinator
+ * (src/numerics.md 12.22); the MLE rule includes it, because on real data the subordinator keeps
+ * moving after (mu, gamma, L) settle. */
 double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with_sub) {
   size_t d = new->d;
   double c[4] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
@@ -51,7 +52,7 @@ double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with
   return m;
 }
 
-/* The MLE rule (src/numerics.md, stopping), from the history only, so a resumed fit decides
+/* The MLE rule (src/numerics.md 8.3), from the history only, so a resumed fit decides
  * exactly as the uninterrupted one. ll(s) is the mean LL of the model after s updates and
  * g_s = n (ll(s) - ll(s-1)) the total gain of update s. EM converges linearly, so the gains of
  * consecutive EM steps shrink by a ratio rho = g_s / g_{s-1} and what is still to gain is about

@@ -1,7 +1,7 @@
 /* gig.c: the subordinators (Gamma, InverseGamma, InverseGaussian, GIG): validation, the GIG
- * embedding, expectation parameters, moments, the scale action Y -> sY (numerics.md sections
- * 1.1-1.4 and 4.1), and the GIG integral of the log-densities. The inverse map eta -> parameters
- * is gig_solve.c's. */
+ * embedding, expectation parameters, moments, the scale action Y -> sY
+ * (src/numerics.md 2.1-2.5), and the GIG integral of the log-densities (src/numerics.md 3.1).
+ * The inverse map eta -> parameters is gig_solve.c's. */
 #include "nvmm/gig.h"
 
 #include <math.h>
@@ -98,7 +98,7 @@ nvmm_status nvmm_sub_to_gig(const nvmm_sub *s, double *p, double *a, double *b) 
     *p = -q[0], *a = 0.0, *b = 2.0 * q[1];
     return NVMM_OK;
   case NVMM_SUB_INVGAUSS:
-    /* lambda / mu^2 as (lambda / mu) / mu: no intermediate overflow (section 1.3). */
+    /* lambda / mu^2 as (lambda / mu) / mu: no intermediate overflow (src/numerics.md 2.3). */
     *p = -0.5, *a = q[1] / q[0] / q[0], *b = q[1];
     return NVMM_OK;
   case NVMM_SUB_GIG:
@@ -110,7 +110,7 @@ nvmm_status nvmm_sub_to_gig(const nvmm_sub *s, double *p, double *a, double *b) 
   NVMM_ERROR(NVMM_EINVAL, "sub_to_gig: the degenerate subordinator (Y = 1) has no GIG form");
 }
 
-/* E log Y, E 1/Y, E Y of GIG(p, a, b) from the Bessel ratios and d/dnu log K (section 1.4).
+/* E log Y, E 1/Y, E Y of GIG(p, a, b) from the Bessel ratios and d/dnu log K (src/numerics.md 2.4).
  * sqrt(b)/sqrt(a) rather than sqrt(b/a): no overflow for extreme a, b. */
 nvmm_status nvmm__gig_eta(double p, double a, double b, double eta[3]) {
   double omega = sqrt(a) * sqrt(b), delta = sqrt(b) / sqrt(a);
@@ -134,7 +134,7 @@ nvmm_status nvmm_sub_eta(const nvmm_sub *s, double eta[3]) {
     eta[0] = 0.0, eta[1] = 1.0, eta[2] = 1.0;
     return NVMM_OK;
   case NVMM_SUB_GAMMA:
-    /* Section 1.1; E 1/Y = beta / (alpha - 1) exists only for alpha > 1. */
+    /* src/numerics.md 2.1; E 1/Y = beta / (alpha - 1) exists only for alpha > 1. */
     NVMM_CHECK(gsl_sf_psi_e(q[0], &psi) == GSL_SUCCESS, NVMM_EDOM,
                "Gamma: digamma(alpha = %g) failed", q[0]);
     eta[0] = psi.val - log(q[1]);
@@ -142,7 +142,7 @@ nvmm_status nvmm_sub_eta(const nvmm_sub *s, double eta[3]) {
     eta[2] = q[0] / q[1];
     return NVMM_OK;
   case NVMM_SUB_INVGAMMA:
-    /* Section 1.2; E Y = beta / (alpha - 1) exists only for alpha > 1. */
+    /* src/numerics.md 2.2; E Y = beta / (alpha - 1) exists only for alpha > 1. */
     NVMM_CHECK(gsl_sf_psi_e(q[0], &psi) == GSL_SUCCESS, NVMM_EDOM,
                "InverseGamma: digamma(alpha = %g) failed", q[0]);
     eta[0] = log(q[1]) - psi.val;
@@ -150,8 +150,8 @@ nvmm_status nvmm_sub_eta(const nvmm_sub *s, double eta[3]) {
     eta[2] = q[0] > 1.0 ? q[1] / (q[0] - 1.0) : INFINITY;
     return NVMM_OK;
   case NVMM_SUB_INVGAUSS: {
-    /* Section 1.3: E Y, E 1/Y in closed form; E log Y through GIG(-1/2, lambda/mu^2, lambda),
-     * whose omega = lambda / mu and delta = mu. */
+    /* src/numerics.md 2.3: E Y, E 1/Y in closed form; E log Y through GIG(-1/2, lambda/mu^2,
+     * lambda), whose omega = lambda / mu and delta = mu. */
     double d1;
     NVMM_CALL(nvmm_bessel_dnu(-0.5, q[1] / q[0], &d1, NULL));
     eta[0] = log(q[0]) + d1;
@@ -165,7 +165,7 @@ nvmm_status nvmm_sub_eta(const nvmm_sub *s, double eta[3]) {
   NVMM_ERROR(NVMM_EINVAL, "sub_eta: unknown subordinator kind %d", (int)s->kind);
 }
 
-/* E[Y^r] = (b/a)^(r/2) K_{p+r}(omega) / K_p(omega) in log form (section 1.4). */
+/* E[Y^r] = (b/a)^(r/2) K_{p+r}(omega) / K_p(omega) in log form (src/numerics.md 2.4). */
 static nvmm_status gig_moment(double p, double a, double b, double r, double *m) {
   double omega = sqrt(a) * sqrt(b), l0, l1;
   NVMM_CALL(nvmm_bessel_lnk(p, omega, &l0));
@@ -219,7 +219,7 @@ nvmm_status nvmm_sub_rescale(nvmm_sub *sub, double s) {
   NVMM_CHECK(nvmm__pos_finite(s), NVMM_EDOM,
              "sub_rescale: scale s = %g must be positive and finite", s);
   nvmm_sub t = *sub;
-  /* Pitfall 16: Y -> sY is Gamma beta/s, InverseGamma beta*s, IG (s mu, s lambda),
+  /* src/numerics.md 2.5, 12.16: Y -> sY is Gamma beta/s, InverseGamma beta*s, IG (s mu, s lambda),
    * GIG (p, a/s, b*s). No clipping: an over/underflow is an error, not a silent clamp. */
   switch (sub->kind) {
   case NVMM_SUB_DEGENERATE:

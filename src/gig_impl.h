@@ -20,20 +20,20 @@ static inline double nvmm__dot3(const double u[3], const double v[3]) {
   return u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
 }
 
-/* eta = (E log Y, E 1/Y, E Y) of GIG(p, a, b), a, b > 0 (numerics.md section 1.4). */
+/* eta = (E log Y, E 1/Y, E Y) of GIG(p, a, b), a, b > 0 (src/numerics.md 2.4). */
 nvmm_status nvmm__gig_eta(double p, double a, double b, double eta[3]);
 
 /* log of the integral over y > 0 of y^(nu-1) exp(-(a y + b / y) / 2), a, b >= 0, including the
  * limits a = 0 (needs nu < 0) and b = 0 (needs nu > 0); +inf where the integral diverges.
  * Both the GIG normalizer and the marginal density are this one function, so every term of a
- * log-density uses the same (unfloored) a and b (numerics.md pitfall 6). */
+ * log-density uses the same (unfloored) a and b (src/numerics.md 3.1, 12.6). */
 nvmm_status nvmm__log_gig_integral(double nu, double a, double b, double *out);
 
 /* A Newton system H d = -g prepared for damped (Levenberg-Marquardt) steps d(mu) =
  * -(H + mu S)^{-1} g with the damping metric S = diag(sc)^-2 (sc: the natural unit of each
  * coordinate). H is equilibrated to unit diagonal, A = D H D with D = diag(H)^{-1/2} (its
  * entries span many decades), and eigenvalues of A below GIG_EIG_FLOOR (newton3.c) times the
- * largest are raised to it (modified Newton, section A.4). */
+ * largest are raised to it (modified Newton, src/numerics.md 5.6). */
 typedef struct nvmm__newton_sys {
   double A[9];  /* equilibrated Hessian, eigenvalues floored (row-major) */
   double D[3];  /* diag(H)^{-1/2} */

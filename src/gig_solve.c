@@ -1,7 +1,7 @@
 /* gig_solve.c: the inverse map eta = (E log Y, E 1/Y, E Y) -> parameters of the subordinators:
  * InverseGaussian in closed form, Gamma and InverseGamma through the digamma inversion, and the
  * GIG by Newton on its convex Bregman objective from warm or cold starts, with the boundary
- * limits where no GIG has eta (numerics.md sections 3.2-3.6 and A.4-A.5). */
+ * limits where no GIG has eta (src/numerics.md 5.3-5.7). */
 #include "nvmm/gig.h"
 
 #include <float.h>
@@ -13,15 +13,15 @@
 #include "gig_impl.h"
 #include "nvmm/bessel.h"
 
-/* Sanity bound on |p| (scale-free, section A.5): the Bessel module is accurate for |nu| <= 60
- * and the Hessian evaluates the orders p - 1 and p + 1; 50 is also normix's GIG_P_MAX, so a
+/* Sanity bound on |p| (scale-free, src/numerics.md 5.7): the Bessel module is accurate for |nu| <=
+ * 60 and the Hessian evaluates the orders p - 1 and p + 1; 50 is also normix's GIG_P_MAX, so a
  * rejected solve means the same in both systems. */
 #define GIG_P_MAX 50.0
 /* Range of omega = sqrt(ab) (scale-free): the Bessel module's accurate domain. Above 1e5 the
  * GIG has a coefficient of variation below 0.3% and is degenerate for any data set. */
 #define GIG_OMEGA_MIN 1e-300
 #define GIG_OMEGA_MAX 1e5
-/* A solve whose max relative moment mismatch exceeds this is rejected (section A.4). The
+/* A solve whose max relative moment mismatch exceeds this is rejected (src/numerics.md 5.6). The
  * converged mismatch is ~1e-15; sampling noise in eta is ~1/sqrt(n) >> 1e-8 for any n. */
 #define GIG_ACCEPT_MISMATCH 1e-8
 
@@ -60,15 +60,15 @@
 /* Stall test: once lambda^2 < 1e-10 it can only grow again through rounding noise (Newton on
  * a convex F decreases it monotonically in its quadratic and its boundary-limited phase). */
 #define GIG_STALL_LAMBDA2 1e-10
-/* omega of the Gamma and InverseGamma seeds when the missing parameter is added (section 3.5):
- * small enough that the seed's log-density is close to the fitted limit law, large enough
- * that the seed is not on the boundary. */
+/* omega of the Gamma and InverseGamma seeds when the missing parameter is added
+ * (src/numerics.md 5.7): small enough that the seed's log-density is close to the fitted limit
+ * law, large enough that the seed is not on the boundary. */
 #define GIG_SEED_OMEGA 0.1
 /* Cold-start seeds: Gamma, InverseGamma, InverseGaussian and a p = 0 default. */
 #define GIG_MAX_SEEDS 4
 
 /* One evaluated GIG point of the (rescaled) eta -> theta problem. theta = (p - 1, -b/2, -a/2)
- * and t(Y) = (log Y, 1/Y, Y) (section 1.4). */
+ * and t(Y) = (log Y, 1/Y, Y) (src/numerics.md 2.4). */
 typedef struct gig_point {
   double p, a, b; /* classical parameters */
   double omega;   /* sqrt(ab) */
@@ -129,7 +129,7 @@ static bool gig_eval_moments(gig_point *x) {
   return isfinite(x->mom[0]) && isfinite(x->mom[1]) && isfinite(x->mom[2]);
 }
 
-/* Cov t(Y) from Bessel ratios and nu-derivatives (the brief's formulas, section 3.3):
+/* Cov t(Y) from Bessel ratios and nu-derivatives (src/numerics.md 2.4):
  *   Var log Y = d2/dnu2 log K at p,
  *   Cov(log Y, Y) = E Y (d1(p+1) - d1(p)),  Cov(log Y, 1/Y) = E 1/Y (d1(p-1) - d1(p)),
  *   Var Y = delta^2 R+(p) (R+(p+1) - R+(p)),  Var 1/Y = delta^-2 R-(p) (R-(p-1) - R-(p)),
@@ -179,10 +179,10 @@ static void phi_gradient(const gig_point *x, const double g[3], double gphi[3]) 
   gphi[2] = -0.5 * x->a * g[2];
 }
 
-/* The modified Newton Hessian in phi (section A.4): J Cov t(Y) J, positive definite, plus the
- * chain-rule term diag(0, g_phi[1], g_phi[2]) (d^2 theta_i / d phi_i^2 = theta_i) where it is
- * positive. Its negative part is dropped: it is what makes the exact H_phi indefinite away
- * from the solution, and it vanishes there with g, so Newton stays quadratic. */
+/* The modified Newton Hessian in phi (src/numerics.md 5.6): J Cov t(Y) J, positive definite, plus
+ * the chain-rule term diag(0, g_phi[1], g_phi[2]) (d^2 theta_i / d phi_i^2 = theta_i) where it is
+ * positive. Its negative part is dropped: it is what makes the exact H_phi indefinite away from the
+ * solution, and it vanishes there with g, so Newton stays quadratic. */
 static void phi_hessian(const gig_point *x, const double gphi[3], double H[9]) {
   double j[3] = {1.0, -0.5 * x->b, -0.5 * x->a};
   for (int i = 0; i < 3; i++)
@@ -303,7 +303,7 @@ static double moment_mismatch(const double mom[3], const double eta[3]) {
 }
 
 /* True when every moment mismatch is at the rounding level of the moments: Newton can do no
- * better (section 3.3; the brief's "iterate to the rounding floor"). */
+ * better (src/numerics.md 5.6, 5.8: Newton iterates to the rounding floor). */
 static bool at_rounding_floor(const double g[3], const double eta[3]) {
   double tol = GIG_GRAD_ULPS * DBL_EPSILON;
   return fabs(g[0]) <= tol * (1.0 + fabs(eta[0])) && fabs(g[1]) <= tol * eta[1] &&
@@ -348,8 +348,8 @@ static bool newton_step(const gig_point *x, const double eta[3], const nvmm__new
   return true;
 }
 
-/* Newton on F(theta) = psi(theta) - theta.eta, the convex Bregman objective of section 3.3,
- * from the point x (p, a, b set), which it overwrites with the result (section A.4: descent
+/* Newton on F(theta) = psi(theta) - theta.eta, the convex Bregman objective of src/numerics.md 5.5,
+ * from the point x (p, a, b set), which it overwrites with the result (src/numerics.md 5.6: descent
  * directions only, Armijo on every step). The Hessian in theta is Cov t(Y), positive definite,
  * so F has one stationary point, its minimizer, in both coordinate systems. Stops when the
  * moment mismatch or the Newton step is at its rounding floor, when the decrement lambda^2
@@ -397,10 +397,10 @@ static void gig_newton(const double eta[3], gig_point *x, gig_run *run) {
   run->mismatch = moment_mismatch(x->mom, eta);
 }
 
-/* Cold-start seeds on the rescaled eta (section 3.5): the Gamma fit to (E log Y, E Y) with a
- * small b added, the InverseGamma fit to (E log Y, E 1/Y) with a small a added, the
- * InverseGaussian fit to (E 1/Y, E Y), and p = 0 with the IG's omega. Infeasible seeds are
- * skipped. Returns the number of seeds written to s[][3] as (p, a, b). */
+/* Cold-start seeds on the rescaled eta (src/numerics.md 5.7): the Gamma fit to (E log Y, E Y) with
+ * a small b added, the InverseGamma fit to (E log Y, E 1/Y) with a small a added, the
+ * InverseGaussian fit to (E 1/Y, E Y), and p = 0 with the IG's omega. Infeasible seeds are skipped.
+ * Returns the number of seeds written to s[][3] as (p, a, b). */
 static int gig_seeds(const double eta[3], double s[GIG_MAX_SEEDS][3]) {
   int n = 0, iters;
   double alpha, resid;
@@ -450,8 +450,8 @@ static nvmm_status check_eta(nvmm_sub_kind kind, const double eta[3], const bool
   return NVMM_OK;
 }
 
-/* Gamma (VG) from (E log Y, E Y), section 3.2; alpha_min (section 4.5) raises alpha before
- * beta = alpha / E Y is formed. */
+/* Gamma (VG) from (E log Y, E Y), src/numerics.md 5.3; alpha_min (src/numerics.md 5.9) raises alpha
+ * before beta = alpha / E Y is formed. */
 static nvmm_status gamma_from_eta(const double eta[3], double alpha_min, nvmm_sub *out,
                                   nvmm_sub_info *info) {
   static const bool used[3] = {true, false, true};
@@ -464,7 +464,7 @@ static nvmm_status gamma_from_eta(const double eta[3], double alpha_min, nvmm_su
   return nvmm_sub_make(NVMM_SUB_GAMMA, par, out);
 }
 
-/* InverseGamma (NInvG) from (E log Y, E 1/Y), section 3.2: beta = alpha / E 1/Y. */
+/* InverseGamma (NInvG) from (E log Y, E 1/Y), src/numerics.md 5.3: beta = alpha / E 1/Y. */
 static nvmm_status invgamma_from_eta(const double eta[3], nvmm_sub *out, nvmm_sub_info *info) {
   static const bool used[3] = {true, true, false};
   NVMM_CALL(check_eta(NVMM_SUB_INVGAMMA, eta, used));
@@ -475,7 +475,7 @@ static nvmm_status invgamma_from_eta(const double eta[3], nvmm_sub *out, nvmm_su
   return nvmm_sub_make(NVMM_SUB_INVGAMMA, par, out);
 }
 
-/* InverseGaussian (NIG) in closed form, section 3.2 and pitfall 23: mu = E Y,
+/* InverseGaussian (NIG) in closed form, src/numerics.md 5.4 and 12.23: mu = E Y,
  * lambda = E Y / (E 1/Y E Y - 1); check_eta has rejected E 1/Y E Y <= 1. */
 static nvmm_status invgauss_from_eta(const double eta[3], nvmm_sub *out) {
   static const bool used[3] = {false, true, true};
@@ -484,7 +484,7 @@ static nvmm_status invgauss_from_eta(const double eta[3], nvmm_sub *out) {
   return nvmm_sub_make(NVMM_SUB_INVGAUSS, par, out);
 }
 
-/* The GIG family is not steep (numerics.md 1.4): E 1/Y stays finite as b -> 0 for p > 1 and
+/* The GIG family is not steep (src/numerics.md 2.4): E 1/Y stays finite as b -> 0 for p > 1 and
  * E Y as a -> 0 for p < -1, so eta beyond those limits has no GIG. Along the curve of fixed
  * (E log Y, E Y), E 1/Y increases with theta_2 = -b/2 <= 0 (its derivative there is a Schur
  * complement of Cov t(Y), positive), so the supremum is the Gamma fit's E 1/Y; likewise for E Y
@@ -520,7 +520,7 @@ static bool gig_beyond_limit(const double eta[3], const char **which, double *li
   return false;
 }
 
-/* Returns the warm GIG with info->fallback = 1 (the counted fallback of section 3.6). */
+/* Returns the warm GIG with info->fallback = 1 (the counted fallback of src/numerics.md 5.7). */
 static nvmm_status gig_fallback(const double eta[3], double wp, double wa, double wb, nvmm_sub *out,
                                 nvmm_sub_info *info) {
   double wpar[3] = {wp, wa, wb}, weta[3];
@@ -545,13 +545,13 @@ static void keep_best(const gig_point *x, const gig_run *run, gig_point *best, b
   }
 }
 
-/* GIG (GH) from (E log Y, E 1/Y, E Y), sections 3.3-3.6 and A.4-A.5. An eta beyond the Gamma
+/* GIG (GH) from (E log Y, E 1/Y, E Y), src/numerics.md 5.5-5.7. An eta beyond the Gamma
  * or InverseGamma limit has no GIG: the limit's fit is returned at once (info->boundary). Otherwise
  * the problem is solved for sY with s = 2^k ~ sqrt(E 1/Y / E Y): a power of two, so scaling eta and
  * unscaling (a, b) are exact, while E 1/(sY) and E sY agree within a factor 2 (the preconditioning
- * of section 3.3). The warm start is tried first; the cold seeds run if there is no warm start or
- * the warm run fails. The accepted run with the lowest F wins; if none is accepted the warm GIG is
- * returned with info->fallback = 1, or NVMM_ENOCONV without one. */
+ * of src/numerics.md 5.5). The warm start is tried first; the cold seeds run if there is no warm
+ * start or the warm run fails. The accepted run with the lowest F wins; if none is accepted the
+ * warm GIG is returned with info->fallback = 1, or NVMM_ENOCONV without one. */
 static nvmm_status gig_from_eta(const double eta[3], const nvmm_sub *warm, nvmm_sub *out,
                                 nvmm_sub_info *info) {
   static const bool used[3] = {true, true, true};

@@ -1,5 +1,5 @@
 /* io_checkpoint.c: checkpoints: a model file plus the /state group that lets a fit continue
- * bit for bit (architecture.md: everything the next iteration depends on is in the
+ * bit for bit (src/architecture.md 2.8: everything the next iteration depends on is in the
  * checkpoint, so resume == uninterrupted). */
 #include <inttypes.h>
 #include <stdlib.h>

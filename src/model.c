@@ -1,6 +1,6 @@
 /* model.c: the five families as one model type: names, construction and validation, the
  * marginal and joint log-densities, the scale orbit and its regularizations, moments and the
- * moment-based initialization (numerics.md sections 0, 1.5, 4, 5.6-5.8). */
+ * moment-based initialization (src/numerics.md 1.2, 2.6, 3.2, 3.3, 6 and 7.3). */
 #include "nvmm/model.h"
 
 #include <math.h>
@@ -57,7 +57,7 @@ nvmm_status nvmm_regularization_parse(const char *name, nvmm_regularization *r) 
 }
 
 /* The family's default subordinator, scaled to E[Y] = 1 so that Sigma is the covariance of X
- * when gamma = 0 (numerics.md 5.6 uses unscaled defaults; with E[Y] = 1 the moment init
+ * when gamma = 0 (normix used unscaled defaults, src/numerics.md 7.3; with E[Y] = 1 the moment init
  * reproduces the sample covariance exactly). */
 static nvmm_status default_sub(nvmm_family family, nvmm_sub *sub) {
   static const double par[NVMM_FAMILY_COUNT][3] = {
@@ -228,8 +228,8 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
       out[i] = pre.c0 - 0.5 * q;
       continue;
     }
-    /* log f = c0 + zw + I(p - d/2, a + w2, b + q) - I(p, a, b) (numerics.md 5.7 and its
-     * identity): one formula for the four families through their GIG embeddings. */
+    /* log f = c0 + zw + I(p - d/2, a + w2, b + q) - I(p, a, b) (src/numerics.md 3.1-3.2): one
+     * formula for the four families through their GIG embeddings. */
     double lpost;
     NVMM_CALL(nvmm__log_gig_integral(nu, a_post, pre.b + q, &lpost));
     out[i] = pre.c0 + zw + lpost - pre.lnorm;
@@ -249,7 +249,7 @@ nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double
   NVMM_CALL(nvmm__model_pre(m, w, &pre));
   double zw, q = nvmm__model_row(m, x, w, z, &zw);
   double ly = log(y);
-  /* log N(x; mu + gamma y, y Sigma) + log f_Y(y) (numerics.md 1.5). */
+  /* log N(x; mu + gamma y, y Sigma) + log f_Y(y) (src/numerics.md 3.3). */
   double cond = pre.c0 - 0.5 * (double)d * ly - 0.5 * q / y + zw - 0.5 * y * pre.w2;
   double prior = (pre.p - 1.0) * ly - 0.5 * (pre.a * y + pre.b / y) - pre.lnorm;
   *out = cond + prior;
@@ -260,7 +260,7 @@ nvmm_status nvmm_model_rescale(nvmm_model *m, double s) {
   NVMM_CHECK(m, NVMM_EINVAL, "model is NULL");
   NVMM_CHECK(s > 0 && isfinite(s), NVMM_EDOM, "scale s = %g must be positive and finite", s);
   NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL, "the Gaussian family has no scale orbit");
-  /* (mu, gamma / s, Sigma / s, sY) has the law of (mu, gamma, Sigma, Y) (numerics.md 4.1). */
+  /* (mu, gamma / s, Sigma / s, sY) has the law of (mu, gamma, Sigma, Y) (src/numerics.md 6.1). */
   nvmm_sub sub = m->sub;
   NVMM_CALL(nvmm_sub_rescale(&sub, s));
   size_t d = m->d;
@@ -330,7 +330,7 @@ nvmm_status nvmm_model_moments(const nvmm_model *m, double *mean, double *cov) {
     var = m2 - m1 * m1;
   }
   size_t d = m->d;
-  /* E[X] = mu + gamma E[Y]; Cov[X] = E[Y] Sigma + Var[Y] gamma gamma^T (numerics.md 5.8). */
+  /* E[X] = mu + gamma E[Y]; Cov[X] = E[Y] Sigma + Var[Y] gamma gamma^T (src/numerics.md 2.6). */
   for (size_t i = 0; i < d; i++) {
     mean[i] = m->mu[i] + m->gamma[i] * m1;
     for (size_t j = 0; j < d; j++)

@@ -1,5 +1,5 @@
 /* mstep.c: the M-step: the closed-form Gaussian block (mu, gamma, Sigma) and the subordinator's
- * from_expectation, with every floor and fallback counted (numerics.md 3.1-3.6, A.2). */
+ * from_expectation, with every floor and fallback counted (src/numerics.md 5.1-5.2). */
 #include "nvmm/mstep.h"
 
 #include <math.h>
@@ -7,13 +7,13 @@
 
 #include "linalg.h"
 
-/* Floor on |D| = |1 - S_inv S_y| (numerics.md 3.1, pitfall 3): D <= 0 always by Jensen, and
+/* Floor on |D| = |1 - S_inv S_y| (src/numerics.md 5.1, 12.3): D <= 0 always by Jensen, and
  * the floor keeps its sign. 1e-10 is normix's SAFE_DENOMINATOR: below it the data carry no
  * information on the (mu, gamma) split. */
 #define D_FLOOR 1e-10
 
-/* Relative ridges tried, in units of tr(Sigma)/d, when Sigma fails to factorize (A.2): only
- * ever applied on failure, smallest first, and counted. */
+/* Relative ridges tried, in units of tr(Sigma)/d, when Sigma fails to factorize
+ * (src/numerics.md 5.2): only ever applied on failure, smallest first, and counted. */
 static const double ridge_ladder[] = {1e-14, 1e-12, 1e-10, 1e-8};
 
 static nvmm_status check_stats(const double *stats, size_t d) {
@@ -95,8 +95,9 @@ nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_m
       gamma[j] = (exinv - s_inv * ex) / dd;
     }
   }
-  /* Sigma = S_xxinv - S_xinv mu^T - mu S_xinv^T + S_inv mu mu^T - S_y gamma gamma^T (3.1). For
-   * the Gaussian u = 1, so this is the biased covariance. Only the lower triangle is packed. */
+  /* Sigma = S_xxinv - S_xinv mu^T - mu S_xinv^T + S_inv mu mu^T - S_y gamma gamma^T
+   * (src/numerics.md 5.1). For the Gaussian u = 1, so this is the biased covariance. Only the
+   * lower triangle is packed. */
   const double *row = suxx;
   for (size_t j = 0; j < d; j++, row += j) {
     for (size_t k = 0; k <= j; k++) {

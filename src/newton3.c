@@ -1,6 +1,6 @@
 /* newton3.c: the damped Newton systems of the GIG solve (gig_solve.c): a 3x3 Hessian
  * equilibrated and its eigenvalues floored (modified Newton), and the Levenberg-Marquardt steps
- * d(mu) with the damping mu for a given step length (numerics.md section A.4). */
+ * d(mu) with the damping mu for a given step length (src/numerics.md 5.6). */
 #include "gig_impl.h"
 
 #include <float.h>
@@ -9,7 +9,7 @@
 
 /* Eigenvalues of the equilibrated (unit-diagonal) Hessian below this fraction of the largest
  * are raised to it: 1e-13 is ~500 ulps, below which the matrix is numerically singular and
- * the Newton step meaningless (modified Newton, section A.4; counted in info->ridge). */
+ * the Newton step meaningless (modified Newton, src/numerics.md 5.6; counted in info->ridge). */
 #define GIG_EIG_FLOOR 1e-13
 
 /* Symmetric 3x3 eigen-decomposition by cyclic Jacobi rotations: A (row-major, destroyed)

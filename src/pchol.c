@@ -146,7 +146,7 @@ static nvmm_status move(nvmm_pchol *p, double *w, int gather) {
 nvmm_status nvmm_pchol_create(MPI_Comm comm, size_t d, int nb, nvmm_pchol **out) {
   NVMM_CHECK(out != NULL, NVMM_EINVAL, "out is NULL");
   *out = NULL;
-  /* Library traffic, argument agreement included, runs on a duplicate (style.md rule 11). */
+  /* Library traffic, argument agreement included, runs on a duplicate (src/architecture.md 2.7). */
   MPI_Comm dup;
   NVMM_CALL(nvmm__comm_dup(comm, &dup));
   int rank, size;

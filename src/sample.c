@@ -1,6 +1,6 @@
 /* sample.c: seeded random streams (xoshiro256** as a GSL generator type) and exact samplers for
  * the subordinators (Gamma, InverseGamma, InverseGaussian, GIG) and the mixtures built on them.
- * See numerics.md sections 0 and 5.9 and pitfall 24. */
+ * See src/numerics.md 9 and 12.24. */
 #include "nvmm/sample.h"
 
 #include <float.h>
@@ -146,7 +146,7 @@ void nvmm_rng_reseed(gsl_rng *rng, uint64_t seed, uint64_t stream) {
 /* A proposal is accepted with probability 0.84 or more in every setting measured (see above);
  * even at 1/2, 1000 successive rejections have probability 1e-301. Reaching this count means
  * the hat is broken (a bug) and is reported as NVMM_ESANITY, never by returning an unaccepted
- * proposal (pitfall 24). */
+ * proposal (src/numerics.md 12.24). */
 #define GIG_MAX_PROPOSALS 1000
 
 typedef struct gig_hat {
@@ -362,7 +362,8 @@ static nvmm_status gig_draw(const gig_hat *g, gsl_rng *rng, double *y) {
 /* ---- Subordinator dispatch ---------------------------------------------------------------- */
 
 /* The law actually drawn: GIG with a = 0 or b = 0 is the InverseGamma or Gamma limit and is
- * dispatched there (pitfall 24: the Devroye mode formula is not valid in those limits). */
+ * dispatched there (src/numerics.md 9.2, 12.24: the Devroye mode formula is not valid in those
+ * limits). */
 typedef struct sub_sampler {
   nvmm_sub_kind kind; /* effective kind after the GIG limits are dispatched */
   double c1, c2;      /* Gamma/InvGamma (alpha, beta), InvGauss (mu, lambda) */
@@ -429,7 +430,7 @@ static nvmm_status sub_sampler_init(const nvmm_sub *s, sub_sampler *sm) {
 /* Michael, Schucany and Haas (1976), "Generating random variates using transformations with
  * multiple roots", Am. Stat. 30: with t = mu nu^2 / (2 lambda), nu ~ N(0, 1), the two roots of
  * the chi-square transformation are mu r and mu / r with r = 1 + t - sqrt(t (2 + t)). The
- * textbook form (numerics.md 5.9) subtracts two numbers of size mu t; we use
+ * textbook form (src/numerics.md 9.2) subtracts two numbers of size mu t; we use
  * r = 1 / (1 + t + sqrt(t) sqrt(2 + t)), which has no cancellation and no overflow of t^2. The
  * small root is taken with probability mu / (mu + mu r) = 1 / (1 + r). */
 static double invgauss_draw(double mu, double lambda, gsl_rng *rng) {

@@ -1,6 +1,6 @@
 /* test_em.c: the E-step and M-step against independent references: posterior moments by
  * quadrature of a joint density written here from its formula, the M-step as the exact inverse
- * of the population expectations, the floors and counters of numerics.md section 9, and EM
+ * of the population expectations, the floors and counters of src/numerics.md 12, and EM
  * monotonicity on heavy-tailed samples. References use the parameters the test chose, the
  * test's own Cholesky factor (GSL) and the subordinators' closed forms, never the model's
  * derived fields (chol, logdet) or the library's density and subordinator functions. */
@@ -51,7 +51,7 @@ static nvmm_model *make_model(nvmm_family f, size_t d, const double par[3]) {
 static const double default_par[NVMM_FAMILY_COUNT][3] = {
     {0, 0, 0}, {2.6, 1.4, 0}, {3.2, 2.1, 0}, {1.2, 1.9, 0}, {-1.3, 1.6, 2.2}};
 
-/* The joint density of (X, Y) written from its definition (numerics.md 0 and 1):
+/* The joint density of (X, Y) written from its definition (src/numerics.md 1.2, 2 and 3.3):
  * log f(x, y) = log N(x; mu + gamma y, y Sigma) + log f_Y(y), with the subordinator densities in
  * closed form: Gamma(alpha, beta) beta^alpha / Gamma(alpha) y^(alpha-1) e^(-beta y);
  * InverseGamma(alpha, beta) beta^alpha / Gamma(alpha) y^(-alpha-1) e^(-beta/y);
@@ -376,7 +376,7 @@ START_TEST(test_estep_block_std_bitwise) {
 END_TEST
 
 /* eta = (E log Y, E 1/Y, E Y) of the family's subordinator, from the test's formulas: the
- * closed forms of numerics.md 1.1-1.3 (GSL digamma; the InverseGaussian's E log Y =
+ * closed forms of src/numerics.md 2.1-2.3 (GSL digamma; the InverseGaussian's E log Y =
  * log mu - e^{2 lambda/mu} E1(2 lambda/mu)), and for the GIG quadrature of its density above
  * (relative error ~1e-13). The Gaussian's Y = 1 gives (0, 1, 1); a moment that does not exist
  * is +inf. */
@@ -408,7 +408,7 @@ static void test_eta(nvmm_family f, const double q[3], double eta[3]) {
 }
 
 /* The M-step inverts the population expectations: feeding it the statistics of the test's
- * parameters (numerics.md 1.5: E[X] = mu + gamma E Y, E[X/Y] = mu E[1/Y] + gamma,
+ * parameters (src/numerics.md 3.3: E[X] = mu + gamma E Y, E[X/Y] = mu E[1/Y] + gamma,
  * E[XX^T/Y] = Sigma + mu mu^T E[1/Y] + gamma gamma^T E Y + mu gamma^T + gamma mu^T, with the
  * subordinator's eta from test_eta) returns those parameters. Tolerances (to max(1, |.|)):
  * the Gaussian block is closed-form arithmetic on numbers of order 1 (7e-16 seen): 1e-12. The
@@ -459,8 +459,9 @@ START_TEST(test_mstep_inverts_eta) {
 }
 END_TEST
 
-/* Pitfall 3: D = 1 - S_inv S_y <= 0; a tiny or round-off-positive D is floored to -1e-10 with
- * its sign kept, so mu and gamma keep the signs they have at D = -1e-8; the floor is counted. */
+/* src/numerics.md 5.1, 12.3: D = 1 - S_inv S_y <= 0; a tiny or round-off-positive D is floored to
+ * -1e-10 with its sign kept, so mu and gamma keep the signs they have at D = -1e-8; the floor is
+ * counted. */
 START_TEST(test_mstep_d_sign) {
   const double ds[4] = {-1e-8, -1e-12, -5e-11, 1e-13};
   double sign_mu = 0, sign_g = 0;
@@ -490,10 +491,10 @@ START_TEST(test_mstep_d_sign) {
 }
 END_TEST
 
-/* Pitfall 1: VG at x = mu with alpha = 0.7, d = 1, a_post = 2: E[1/Y|x] is capped by the
- * b_post floor at sqrt(a/b) K_{nu-1}/K_nu(sqrt(ab)), nu = alpha - 1/2 = 0.2, b = 1e-6: about
- * 2.99e4 (numerics.md 2.5). Reference from GSL's Bessel (independent code), 1e-10 relative.
- * The floor is counted; it stays dormant for GH, NIG and NInvG at x = mu. */
+/* src/numerics.md 4.3, 12.1: VG at x = mu with alpha = 0.7, d = 1, a_post = 2: E[1/Y|x] is capped
+ * by the b_post floor at sqrt(a/b) K_{nu-1}/K_nu(sqrt(ab)), nu = alpha - 1/2 = 0.2, b = 1e-6: about
+ * 2.99e4 (src/numerics.md 4.3). Reference from GSL's Bessel (independent code), 1e-10 relative. The
+ * floor is counted; it stays dormant for GH, NIG and NInvG at x = mu. */
 START_TEST(test_vg_floor) {
   nvmm_model *m;
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_VG, 1, &m));
@@ -506,7 +507,7 @@ START_TEST(test_vg_floor) {
   double b = NVMM_B_POST_FLOOR, a = 2.0, z = sqrt(a * b);
   double ref = sqrt(a / b) * exp(gsl_sf_bessel_lnKnu(0.8, z) - gsl_sf_bessel_lnKnu(0.2, z));
   ck_assert_rel(st[NVMM_ST_U], ref, 1e-10);
-  ck_assert_rel(st[NVMM_ST_U], 2.99e4, 5e-3); /* the note quotes 3 digits */
+  ck_assert_rel(st[NVMM_ST_U], 2.99e4, 5e-3); /* src/numerics.md 4.3 quotes 3 digits */
   ck_assert_double_eq(st[NVMM_ST_FLOOR], 1.0);
   nvmm_model_free(&m);
   for (int fi = 1; fi < 4; fi++) {
@@ -519,10 +520,10 @@ START_TEST(test_vg_floor) {
 }
 END_TEST
 
-/* Pitfall 12: NInvG with gamma = 0 has a_post = 0; its posterior is InverseGamma(alpha + d/2,
- * beta + q/2) in closed form, with q = (x - mu)^T Sigma^-1 (x - mu) from the test's own factor.
- * The same row with gamma = 1e-9 (Bessel at an argument ~1e-9) must agree to 1e-12: the
- * perturbation is O(w2) ~ 1e-18. */
+/* src/numerics.md 4.2, 12.12: NInvG with gamma = 0 has a_post = 0; its posterior is
+ * InverseGamma(alpha + d/2, beta + q/2) in closed form, with q = (x - mu)^T Sigma^-1 (x - mu) from
+ * the test's own factor. The same row with gamma = 1e-9 (Bessel at an argument ~1e-9) must agree to
+ * 1e-12: the perturbation is O(w2) ~ 1e-18. */
 START_TEST(test_ninvg_zero_gamma) {
   const size_t d = 3;
   const double *par = default_par[NVMM_FAMILY_NINVG];
@@ -600,7 +601,7 @@ START_TEST(test_em_monotone_gh) {
 }
 END_TEST
 
-/* Pitfall 2 / numerics.md 4.5: alpha_min bounds the VG shape before beta = alpha / E[Y] is
+/* src/numerics.md 5.9, 12.2: alpha_min bounds the VG shape before beta = alpha / E[Y] is
  * formed, and every time it binds it is counted. Statistics of a heavy-peaked Gamma (shape 0.4)
  * with alpha_min = d/2 + 0.1 = 0.6 at d = 1. */
 START_TEST(test_alpha_min) {

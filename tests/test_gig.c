@@ -15,7 +15,7 @@
  * is 50 ulps, 1.1e-14, with epsabs = 0). */
 #define QUAD_EPSREL 1e-13
 
-/* The GIG round-trip grid of the brief. */
+/* The GIG round-trip grid of src/numerics.md 5.8. */
 static const double GRID_P[] = {-20.0, -5.0, -1.5, -0.5, 0.0, 0.3, 1.0, 4.5, 20.0};
 static const double GRID_AB[] = {1e-4, 1e-2, 1.0, 1e2, 1e4};
 #define NP (sizeof GRID_P / sizeof GRID_P[0])
@@ -64,9 +64,9 @@ static double digamma_minus_log_ref(double x) {
   return r / x;
 }
 
-/* Minka start + safeguarded Newton over alpha in [1e-3, 1e4], both ways (numerics.md 3.2,
- * pitfall 5). The equation is well conditioned (d log alpha / d log|target| ~ -1 at both
- * ends), so the 1e-13 reference carries over: 1e-12 relative leaves a 10x margin. */
+/* Minka start + safeguarded Newton over alpha in [1e-3, 1e4], both ways
+ * (src/numerics.md 5.3, 12.5). The equation is well conditioned (d log alpha / d log|target| ~ -1
+ * at both ends), so the 1e-13 reference carries over: 1e-12 relative leaves a 10x margin. */
 START_TEST(test_digamma_inverse) {
   const double tol = 1e-12;
   for (int i = 0; i <= 140; i++) {
@@ -194,7 +194,7 @@ static double gig_moment_quad(double p, double a, double b, double r) {
   return pow(delta, r) * gig_ref_integral(&g, 4) / gig_ref_integral(&g, 0);
 }
 
-/* Gamma and InverseGamma eta against the closed forms of numerics.md 1.1-1.2 (GSL psi), IG
+/* Gamma and InverseGamma eta against the closed forms of src/numerics.md 2.1-2.2 (GSL psi), IG
  * against its own closed form E log Y = log mu - e^{2 lambda/mu} E1(2 lambda/mu) (the
  * nu-derivative of K at nu = 1/2 is sqrt(pi/2z) e^z E1(2z)), which is independent of the
  * Bessel module the library uses. Gamma/InvGamma: a few roundings, TOL1. IG: the Bessel
@@ -236,8 +236,8 @@ START_TEST(test_eta_closed_forms) {
 }
 END_TEST
 
-/* GIG eta against quadrature of the density (the brief asks for ~1e-10). The quadrature is
- * asked for 1e-13 relative and the library agrees with it to ~2e-15 on these points; 1e-12
+/* GIG eta against quadrature of the density (src/numerics.md 5.8 asks for ~1e-10). The quadrature
+ * is asked for 1e-13 relative and the library agrees with it to ~2e-15 on these points; 1e-12
  * leaves a 10x margin over the reference (absolute for E log Y, which can be near 0). */
 START_TEST(test_eta_gig_quadrature) {
   const double tol = 1e-12;
@@ -298,7 +298,7 @@ START_TEST(test_moments) {
 }
 END_TEST
 
-/* Y -> sY (numerics.md 4.1, pitfall 16): the exact parameter maps, and eta(sY) = (eta_log +
+/* Y -> sY (src/numerics.md 2.5, 12.16): the exact parameter maps, and eta(sY) = (eta_log +
  * log s, eta_inv / s, s eta_y). The parameter maps are one multiplication (TOL0); eta goes
  * through Bessel evaluations at the same omega (TOL2, and TOL2 absolute for E log Y). */
 START_TEST(test_rescale) {
@@ -410,7 +410,8 @@ START_TEST(test_from_eta_closed) {
   double e_gamma[3] = {0.1, INFINITY, 2.0};
   ck_assert_ok(nvmm_sub_from_eta(NVMM_SUB_GAMMA, e_gamma, NULL, 0.0, &out, NULL));
 
-  /* Inconsistent or invalid eta: EDOM naming the problem, never a silent clamp (pitfall 23). */
+  /* Inconsistent or invalid eta: EDOM naming the problem, never a silent clamp
+   * (src/numerics.md 5.4, 12.23). */
   double jensen_ig[3] = {0.0, 0.5, 1.9}; /* E 1/Y E Y = 0.95 < 1 */
   ck_assert_fails(nvmm_sub_from_eta(NVMM_SUB_INVGAUSS, jensen_ig, NULL, 0, &out, NULL), NVMM_EDOM,
                   "E 1/Y * E Y");
@@ -516,7 +517,7 @@ static void inv3_ld(const long double A[9], long double X[9]) {
 #define ETA_NOISE 1e-15
 /* Safety factor between the first-order error prediction and the test tolerance. */
 #define COND_SAFETY 10.0
-/* The brief's target for the parameters where the conditioning allows it. */
+/* The target of src/numerics.md 5.8 for the parameters where the conditioning allows it. */
 #define PARAM_TOL 1e-10
 /* Moment (eta) round trip: the returned parameters reproduce eta to this relative level. */
 #define ETA_TOL 1e-12
@@ -598,11 +599,11 @@ static void check_solve(const double par[3], const double eta[3], const nvmm_sub
   }
 }
 
-/* The brief's grid p in [-20, 20], a, b in [1e-4, 1e4]: classical -> eta -> classical, cold
- * and from a perturbed warm start. Where eta pins the parameters the tolerance is 1e-10; in
- * the corners it is set by the conditioning (gig_conditioning): for omega = sqrt(ab) large, p
- * enters eta only through the third cumulant of log Y, ~p/omega^3 (the first-order effect of
- * p is confounded with the scale), and for omega small with |p| > 1 the smaller of a, b enters
+/* The grid of src/numerics.md 5.8, p in [-20, 20], a, b in [1e-4, 1e4]: classical -> eta ->
+ * classical, cold and from a perturbed warm start. Where eta pins the parameters the tolerance is
+ * 1e-10; in the corners it is set by the conditioning (gig_conditioning): for omega = sqrt(ab)
+ * large, p enters eta only through the third cumulant of log Y, ~p/omega^3 (the first-order effect
+ * of p is confounded with the scale), and for omega small with |p| > 1 the smaller of a, b enters
  * eta only at O(omega^2 / p^2). */
 START_TEST(test_gig_round_trip_grid) {
   grid_stats cold = {0}, warm = {0};
@@ -675,7 +676,7 @@ START_TEST(test_gig_warm_iterations) {
 }
 END_TEST
 
-/* The counted fallbacks (numerics.md 3.6, A.4). (1) eta = (psi(3), 0.6, 3) matches a
+/* The counted fallbacks (src/numerics.md 5.6-5.7). (1) eta = (psi(3), 0.6, 3) matches a
  * Gamma(3, 1) in E log Y and E Y but asks for E 1/Y = 0.6 > 0.5, the Gamma's; since E 1/Y
  * increases with theta_2 = -b/2 along the fixed-(E log Y, E Y) curve, it needs b < 0: no GIG
  * has it, the M-step objective's supremum is that Gamma (the KKT condition on the boundary

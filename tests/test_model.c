@@ -66,7 +66,7 @@ static nvmm_model *make_model(nvmm_family f, size_t d, int variant) {
   return model_from(&t);
 }
 
-/* The subordinator's GIG(p, a, b) embedding, numerics.md section 0 (b = 0: Gamma, a = 0:
+/* The subordinator's GIG(p, a, b) embedding, src/numerics.md 1.2 (b = 0: Gamma, a = 0:
  * InverseGamma). */
 static void test_gig_embedding(nvmm_family f, const double q[3], double *p, double *a, double *b) {
   switch (f) {
@@ -93,7 +93,7 @@ static double gsl_lnk(double nu, double z, double *err) {
   return r.val;
 }
 
-/* E[Y] and Var[Y] of the family's subordinator in closed form (numerics.md section 1): Gamma
+/* E[Y] and Var[Y] of the family's subordinator in closed form (src/numerics.md 2): Gamma
  * alpha/beta, alpha/beta^2; InverseGamma beta/(alpha-1), beta^2/((alpha-1)^2 (alpha-2));
  * InverseGaussian mu, mu^3/lambda; GIG E[Y^r] = delta^r K_{p+r}(omega)/K_p(omega) with
  * omega = sqrt(ab), delta = sqrt(b/a), Bessel functions from GSL. +inf where the moment does
@@ -230,7 +230,7 @@ START_TEST(test_logpdf_vs_quadrature) {
 END_TEST
 
 /* NInvG with gamma = 0 is the multivariate t with 2 alpha degrees of freedom and scale
- * (beta/alpha) Sigma (numerics.md 0). The closed form of t uses only lgamma and log1p, with
+ * (beta/alpha) Sigma (src/numerics.md 1.2). The closed form of t uses only lgamma and log1p, with
  * the quadratic form and log|Sigma| from the test's own Cholesky factor, so the agreement tests
  * the Bessel-limit path; 1e-12 relative allows a few roundings of terms ~30. */
 START_TEST(test_ninvg_student_t) {
@@ -292,7 +292,7 @@ START_TEST(test_d1_vs_scipy) {
 }
 END_TEST
 
-/* Pitfall 6 / A.9: VG at x = mu (q = 0 exactly) equals its closed-form limit
+/* src/numerics.md 3.2, 12.6: VG at x = mu (q = 0 exactly) equals its closed-form limit
  * c0 - lgamma(alpha) + alpha log(beta) + lgamma(nu) - nu log(c), nu = alpha - d/2,
  * c = beta + w2/2, w2 = gamma^T Sigma^-1 gamma and log|Sigma| from the test's own Cholesky
  * factor; and the density is continuous there (q = 1e-200 agrees). */
@@ -320,7 +320,7 @@ START_TEST(test_vg_at_mu) {
 }
 END_TEST
 
-/* E[X] = mu + E[Y] gamma and Cov[X] = E[Y] Sigma + Var[Y] gamma gamma^T (numerics.md 5.8) of
+/* E[X] = mu + E[Y] gamma and Cov[X] = E[Y] Sigma + Var[Y] gamma gamma^T (src/numerics.md 2.6) of
  * the given parameters, with E[Y], Var[Y] from test_sub_mean_var. */
 static void test_moments(nvmm_family f, size_t d, const double *mu, const double *gamma,
                          const double *sigma, const double par[3], double *mean, double *cov,
@@ -378,7 +378,7 @@ END_TEST
 
 /* Every regularization moves along the scale orbit: the density is unchanged to 1e-10
  * (a few roundings of log-terms of size ~10), the target is hit, and applying it twice is the
- * identity. Orbit invariants (numerics.md 4.1): mu, gamma E[Y], Cov[X]; the moments of the
+ * identity. Orbit invariants (src/numerics.md 6.1): mu, gamma E[Y], Cov[X]; the moments of the
  * regularized parameters, by the test's closed forms, equal those of the original parameters
  * (1e-12: the parameters are rescaled by s and the moments rescale by 1/s, a few roundings of
  * numbers of order 1-10). The gauge targets are checked on log|Sigma| of the stored Sigma by the

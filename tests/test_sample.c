@@ -1,6 +1,6 @@
 /* test_sample.c: the seeded streams and the exact samplers. Subordinator moments against exact
  * raw moments (GIG through GSL's log K_nu as an independent reference), Kolmogorov-Smirnov tests
- * of the GIG sampler against a numerically integrated CDF, mixture moments (numerics.md 5.8),
+ * of the GIG sampler against a numerically integrated CDF, mixture moments (src/numerics.md 2.6),
  * reproducibility of streams and every error path. */
 #include <stdint.h>
 #include <string.h>
@@ -54,7 +54,7 @@ static double gig_log_moment(double p, double a, double b, double r) {
   return 0.5 * r * (log(b) - log(a)) + ln_bessel_k(p + r, omega) - ln_bessel_k(p, omega);
 }
 
-/* log E[Y^r], +inf where the moment does not exist (numerics.md 1.1-1.4). */
+/* log E[Y^r], +inf where the moment does not exist (src/numerics.md 2.1-2.4). */
 static double log_moment(const nvmm_sub *s, double r) {
   const double *c = s->par;
   switch (s->kind) {
@@ -366,7 +366,7 @@ static double chol3(const double *s, double *l) {
 
 /* Draws N_MOMENT rows and checks, within Z_MAX standard errors:
  * - the sample mean against E X = mu + gamma E Y (SE from the exact Cov X);
- * - the sample covariance against Cov X = E[Y] Sigma + Var[Y] gamma gamma^T (numerics.md 5.8).
+ * - the sample covariance against Cov X = E[Y] Sigma + Var[Y] gamma gamma^T (src/numerics.md 2.6).
  *   The SE of entry (j, k) is sqrt(Var[(X_j - m_j)(X_k - m_k)] / n) with that variance estimated
  *   from the sample's own 4th moments: the exact value needs E[Y^4] cross terms, and with all
  *   moments finite the plug-in estimate is within O(n^-1/2) of it (a ~0.1% change in SE).

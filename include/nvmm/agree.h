@@ -1,6 +1,7 @@
 /* nvmm/agree.h: making a rank-local status collective before anyone branches on it: the one
- * failure protocol of the library and the program (style.md rule 12), public so that a program
- * can put its own rank-local failures through it before a collective call of the library. */
+ * failure protocol of the library and the program (src/architecture.md 2.3, 4.2), public so
+ * that a program can put its own rank-local failures through it before a collective call of the
+ * library. */
 #ifndef NVMM_AGREE_H
 #define NVMM_AGREE_H
 

@@ -1,5 +1,5 @@
 /* nvmm/estep.h: the E-step kernels: each adds the statistics (nvmm/stats.h) of a block of rows
- * under a model. See src/numerics.md 2. */
+ * under a model. See src/numerics.md 4. */
 #ifndef NVMM_ESTEP_H
 #define NVMM_ESTEP_H
 
@@ -9,7 +9,7 @@
 #include "nvmm/stats.h"
 #include "nvmm/status.h"
 
-/* Floor on the posterior b (numerics.md 2.1, pitfall 1): it binds only for VG near x = mu. */
+/* Floor on the posterior b (src/numerics.md 4.3, 12.1): it binds only for VG near x = mu. */
 #define NVMM_B_POST_FLOOR 1e-6
 
 /* Adds the statistics of n rows x (n x d row-major) under model m to stats (len

@@ -1,6 +1,6 @@
 /* nvmm/fit.h: the distributed batch EM fit: options with their defaults, the fit object over a
  * communicator and this rank's rows, INITIALIZE / ITERATE / TEST, history and results.
- * See numerics.md sections A, 5 and 6.2, and architecture.md. */
+ * See src/numerics.md 5.10, 7 and 8, and src/architecture.md 1. */
 #ifndef NVMM_FIT_H
 #define NVMM_FIT_H
 
@@ -15,21 +15,23 @@
 
 typedef enum nvmm_algorithm {
   NVMM_ALG_EM = 0, /* E-step, full M-step, regularize */
-  NVMM_ALG_MCECM,  /* E, M(mu, gamma, Sigma), regularize, E, M(subordinator) (6.2) */
+  NVMM_ALG_MCECM,  /* E, M(mu, gamma, Sigma), regularize, E, M(subordinator)
+                      (src/numerics.md 5.10) */
   NVMM_ALG_COUNT
 } nvmm_algorithm;
 
-/* The convergence test (src/numerics.md, stopping). */
+/* The convergence test (src/numerics.md 8.3). */
 typedef enum nvmm_stop_rule {
   NVMM_STOP_MLE = 0, /* the log-likelihood still to gain (estimated from the linear rate of the
                         gains) below tol_ll nats in total, and the parameter change including
                         the subordinator below tol, at NVMM_STOP_WINDOW consecutive iterations */
-  NVMM_STOP_PARAMS,  /* normix's hybrid rule: RMS change of (mu, gamma, L) below tol */
+  NVMM_STOP_PARAMS,  /* normix's hybrid rule (src/numerics.md 8.3): RMS change of
+                        (mu, gamma, L) below tol */
   NVMM_STOP_COUNT
 } nvmm_stop_rule;
 
 /* Consecutive iterations that must meet the MLE rule. Measured on the 13 reference fits
- * (src/numerics.md, stopping): with 1 every fit ends within 0.001 nats of its optimum, with 2
+ * (src/numerics.md 8.3): with 1 every fit ends within 0.001 nats of its optimum, with 2
  * within 0.0009 for one more pass, with 3 within 0.0008; 2 keeps a single stalled EM step
  * (a tiny gain after a good start) from stopping a fit. */
 #define NVMM_STOP_WINDOW 2
@@ -44,7 +46,7 @@ typedef enum nvmm_fit_reason {
   NVMM_FIT_STOPPED = -3          /* a stop was requested (signal); resumable from a checkpoint */
 } nvmm_fit_reason;
 
-/* Acceleration of the EM map (src/numerics.md, acceleration). */
+/* Acceleration of the EM map (src/numerics.md 8.4). */
 typedef enum nvmm_accel {
   NVMM_ACCEL_SQUAREM = 0, /* SQUAREM, scheme S3 with step bounds and a monotone safeguard */
   NVMM_ACCEL_NONE,        /* plain EM (or MCECM) steps */
@@ -52,8 +54,9 @@ typedef enum nvmm_accel {
 } nvmm_accel;
 
 typedef enum nvmm_init_kind {
-  NVMM_INIT_MOMENTS = 0, /* mean and covariance of the data, gamma = 0 (5.6) */
-  NVMM_INIT_SUBMODELS,   /* GH: best of NIG, VG, NInvG short fits and the moments (5.6) */
+  NVMM_INIT_MOMENTS = 0, /* mean and covariance of the data, gamma = 0 (src/numerics.md 7.3) */
+  NVMM_INIT_SUBMODELS,   /* GH: best of NIG, VG, NInvG short fits and the moments
+                            (src/numerics.md 7.4) */
   NVMM_INIT_MODEL        /* a given model (nvmm_fit_set_model) */
 } nvmm_init_kind;
 
@@ -74,7 +77,8 @@ typedef struct nvmm_fit_options {
   nvmm_init_kind init;
   int64_t block_rows;      /* rows per reduction block (default 4096; results do not depend on the
                               rank count for a fixed value) */
-  int standardize;         /* 1: run EM on scaled data (A.1; default 1); data are always centred */
+  int standardize;         /* 1: run EM on scaled data (src/numerics.md 7.1; default 1); data
+                              are always centred */
   int64_t scalapack_min_d; /* from this dimension on, and with more than one rank, Sigma is
                               factored by ScaLAPACK on a process grid of all ranks (default 2048,
                               the measured crossover) */
@@ -113,7 +117,7 @@ typedef struct nvmm_fit nvmm_fit;
  * row-major, borrowed until nvmm_fit_destroy; ranks hold disjoint ranges that cover all n
  * rows). first_row must be a multiple of o->block_rows unless n_local is 0 or this is the last
  * range (nvmm_fit_shard gives such ranges). Computes the global mean and scale (one exact
- * pass over the rows, two where the first row lies far out: src/numerics.md, start-up).
+ * pass over the rows, two where the first row lies far out: src/numerics.md 7.2).
  * Collective on comm. Errors: NVMM_EINVAL (bad options, ranges), NVMM_EDOM (n <= d,
  * constant column), NVMM_ENOMEM. Every rank gets the same status. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create(MPI_Comm comm, const nvmm_fit_options *o,
@@ -161,7 +165,7 @@ NVMM_EXTERN nvmm_fit_reason nvmm_fit_reason_get(const nvmm_fit *f);
 NVMM_EXTERN const char *nvmm_fit_reason_name(nvmm_fit_reason r);
 
 /* The current model in the user's units, with the requested gauge honoured there
- * (numerics.md A.1). Identical on every rank. */
+ * (src/numerics.md 7.1). Identical on every rank. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out);
 
 /* Asks the fit to stop at the next iteration boundary when *flag is nonzero on any rank (a
@@ -231,7 +235,7 @@ typedef struct nvmm_fit_summary {
   double t_total;      /* seconds from create to the end: start-up (moments, init) included */
   double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
   int passes; /* passes over the data: the moment pass at create (two where the first row lies
-                 far out: see src/numerics.md) and every E-step pass (start, iterations,
+                 far out: see src/numerics.md 7.2) and every E-step pass (start, iterations,
                  MCECM's second pass, a closing pass) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);

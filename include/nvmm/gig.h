@@ -1,6 +1,6 @@
 /* nvmm/gig.h: the subordinators (Gamma, InverseGamma, InverseGaussian, GIG): parameters,
  * expectation parameters eta = (E log Y, E 1/Y, E Y), the inverse map from_expectation, and the
- * scale action Y -> sY. See numerics.md sections 1 and 3. */
+ * scale action Y -> sY. See src/numerics.md 2 and 5.3-5.7. */
 #ifndef NVMM_GIG_H
 #define NVMM_GIG_H
 
@@ -48,7 +48,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_eta(const nvmm_sub *s, double et
 /* Raw moment E[Y^r] (+inf where it does not exist). Errors: NVMM_EDOM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_moment(const nvmm_sub *s, double r, double *m);
 
-/* The law of sY for s > 0 (numerics.md section 4.1, pitfall 16). Exact, no clipping. */
+/* The law of sY for s > 0 (src/numerics.md 2.5, 12.16). Exact, no clipping. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_rescale(nvmm_sub *sub, double s);
 
 /* The parameters of kind whose expectation matches eta. Which entries are used: Gamma
@@ -63,7 +63,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, con
                                                          nvmm_sub *out, nvmm_sub_info *info);
 
 /* Solves digamma(alpha) - log(alpha) = target (target < 0) for alpha > 0 (Minka's start,
- * safeguarded Newton; numerics.md section 3.2). Errors: NVMM_EDOM, NVMM_ENOCONV. */
+ * safeguarded Newton; src/numerics.md 5.3). Errors: NVMM_EDOM, NVMM_ENOCONV. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_digamma_log_inverse(double target, double *alpha);
 
 #endif

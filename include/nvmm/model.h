@@ -1,6 +1,6 @@
 /* nvmm/model.h: the five families (Gaussian, VG, NInvG, NIG, GH) as one model type:
  * classical parameters, validation, the marginal log-density, the scale-gauge regularizations
- * and the moment-based initialization. See numerics.md sections 0, 4, 5.6 and 5.7. */
+ * and the moment-based initialization. See src/numerics.md 1.2, 3.2, 6 and 7.3. */
 #ifndef NVMM_MODEL_H
 #define NVMM_MODEL_H
 
@@ -72,7 +72,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf(const nvmm_model *m, si
                                                          const double *x, double *out,
                                                          double *scratch);
 
-/* Joint log-density log f(x, y) (numerics.md 1.5) of one row x and y > 0. */
+/* Joint log-density log f(x, y) (src/numerics.md 3.3) of one row x and y > 0. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x,
                                                                double y, double *out,
                                                                double *scratch);
@@ -81,13 +81,13 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model 
  * unchanged. Errors: NVMM_EDOM (s <= 0 or not finite). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_rescale(nvmm_model *m, double s);
 
-/* Applies a regularization (numerics.md 4.2); target_logdet is used by det_sigma_x only. */
+/* Applies a regularization (src/numerics.md 6.2); target_logdet is used by det_sigma_x only. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r,
                                                              double target_logdet);
 
-/* Moment initialization (numerics.md 5.6): mu = mean, Sigma = cov (no ridge), gamma = 0, and the
- * family's default subordinator scaled so E[Y] = 1. cov is d x d row-major.
- * Errors: NVMM_EFACTOR (cov singular), NVMM_EDOM (non-finite input). */
+/* Moment initialization (src/numerics.md 7.3): mu = mean, Sigma = cov (no ridge), gamma = 0, and
+ * the family's default subordinator scaled so E[Y] = 1. cov is d x d row-major. Errors:
+ * NVMM_EFACTOR (cov singular), NVMM_EDOM (non-finite input). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean,
                                                                const double *cov);
 

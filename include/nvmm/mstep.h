@@ -1,6 +1,6 @@
 /* nvmm/mstep.h: the M-step: a new model from reduced statistics (nvmm/stats.h), whole or in
  * the two halves MCECM alternates, with every floor, clamp and fallback counted. See
- * src/numerics.md 3. */
+ * src/numerics.md 5. */
 #ifndef NVMM_MSTEP_H
 #define NVMM_MSTEP_H
 
@@ -12,10 +12,11 @@
 
 /* Counters of every floor, clamp and fallback the M-step applied. */
 typedef struct nvmm_mstep_counts {
-  long d_floor;      /* times D = 1 - S_inv S_y was floored to -1e-10 (pitfall 3) */
-  long sigma_ridge;  /* times Sigma needed a relative ridge to factorize (A.2) */
+  long d_floor;      /* times D = 1 - S_inv S_y was floored to -1e-10 (src/numerics.md 5.1, 12.3) */
+  long sigma_ridge;  /* times Sigma needed a relative ridge to factorize (src/numerics.md 5.2) */
   long gig_fallback; /* GIG solves without an interior solution: the Gamma or InverseGamma
-                      * limit's fit taken (eta beyond it), or the previous GIG kept (pitfall 8) */
+                      * limit's fit taken (eta beyond it), or the previous GIG kept
+                      * (src/numerics.md 5.7, 12.8) */
   long gig_ridge;    /* GIG Newton steps whose Hessian needed an eigenvalue floor */
   long alpha_clamp;  /* times the VG shape was raised to alpha_min */
 } nvmm_mstep_counts;
@@ -26,12 +27,12 @@ typedef struct nvmm_mstep_counts {
 typedef nvmm_status nvmm_factor_fn(void *ctx, size_t d, const double *a, double *l, double *logdet);
 
 typedef struct nvmm_mstep_opts {
-  double alpha_min;       /* lower bound on the VG shape alpha (0: none; numerics.md 4.5) */
+  double alpha_min;       /* lower bound on the VG shape alpha (0: none; src/numerics.md 5.9) */
   nvmm_factor_fn *factor; /* Sigma's factorizer; NULL for LAPACK on this rank */
   void *factor_ctx;       /* its context */
 } nvmm_mstep_opts;
 
-/* Full M-step (numerics.md 3.1-3.6): the Gaussian block in closed form and the subordinator
+/* Full M-step (src/numerics.md 5): the Gaussian block in closed form and the subordinator
  * from its expectation parameters; cur is the current model (warm start, fallback); next
  * receives the new model (may alias cur). counts may be NULL; opts may be NULL (defaults).
  * scratch holds d*d + 2d doubles. Errors: NVMM_EDOM (empty or non-finite statistics),

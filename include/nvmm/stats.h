@@ -1,6 +1,6 @@
 /* nvmm/stats.h: the sufficient-statistic vector that the E-step produces, the ranks reduce and
  * the M-step consumes. Its entries are plain sums over rows, so the ranks combine them with one
- * (exact) reduction. See src/numerics.md 2 and 3. */
+ * (exact) reduction. See src/numerics.md 4.4 and 11. */
 #ifndef NVMM_STATS_H
 #define NVMM_STATS_H
 
@@ -14,7 +14,7 @@
  *   [NVMM_ST_V]     sum v_i = E[Y | x_i]
  *   [NVMM_ST_L]     sum l_i = E[log Y | x_i] (0 for families that do not need it)
  *   [NVMM_ST_LOGF]  sum log f(x_i) under the model the E-step used
- *   [NVMM_ST_FLOOR] rows whose posterior b hit the B_POST floor (counted, numerics.md 2.1)
+ *   [NVMM_ST_FLOOR] rows whose posterior b hit the B_POST floor (counted, src/numerics.md 4.3)
  *   then sum x_i (d), sum u_i x_i (d), sum u_i x_i x_i^T (lower triangle packed by rows,
  *   d(d+1)/2: entry (j, k), k <= j, at j(j+1)/2 + k). */
 enum {

@@ -1,7 +1,7 @@
 /* nvmm/xsum.h: exact, order-independent sums of doubles. A sum is kept as an integer multiple
  * of 2^-1074 spread over 32-bit digits held in 64-bit limbs, so adding the same terms in any
  * order, on any number of ranks, gives the same bits; one MPI_Allreduce of the limbs with
- * MPI_INT64_T / MPI_SUM combines ranks exactly (architecture.md, reproducible reduction). */
+ * MPI_INT64_T / MPI_SUM combines ranks exactly (src/numerics.md 11.2-11.3). */
 #ifndef NVMM_XSUM_H
 #define NVMM_XSUM_H
 

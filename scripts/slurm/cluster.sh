@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cluster.sh: a throwaway single-node Slurm cluster (munge + slurmctld + slurmd) for tests and
-# for trying scripts/slurm/fit.sbatch on one machine. Follows the toolchain recipe
-# (design/toolchain.md §4): no systemd, every daemon started and stopped by PID.
+# for trying scripts/slurm/fit.sbatch on one machine. Follows src/architecture.md 7.2:
+# no systemd, every daemon started and stopped by PID.
 #
 #   cluster.sh start  STATE_DIR   start the daemons, wait (bounded) until the node is idle
 #   cluster.sh stop   STATE_DIR   cancel this cluster's jobs, stop the daemons by PID

@@ -1,5 +1,5 @@
-/* fit.c: `nvmm fit`: configuration, sharded data read, the EM loop with normix-style progress on
- * rank 0, the model file and the JSON summary. */
+/* fit.c: `nvmm fit`: configuration, sharded data read, the EM loop with progress rows on rank 0
+ * in the style of normix (src/numerics.md 1.3), the model file and the JSON summary. */
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>

@@ -71,8 +71,8 @@ static nvmm_status check_describe(void) {
  * (index 0) of size 0 makes H5HG__cache_heap_deserialize loop forever, and an object larger
  * than its collection makes H5HG_read copy past the heap (ASan: memcpy-param-overlap or a
  * heap-buffer-overflow read). No check in nvmm can prevent either short of parsing the file
- * format itself, so inputs with such a collection are not run (README.md, "HDF5"). A
- * collection is "GCOL", version, 3 reserved bytes, its size (a length), then objects: index
+ * format itself, so inputs with such a collection are not run (tests/fuzz/README.md, "HDF5").
+ * A collection is "GCOL", version, 3 reserved bytes, its size (a length), then objects: index
  * (2 bytes), reference count (2), reserved (4), size (a length), data padded to 8 bytes; the
  * free-space object's size includes its header; past the end of the file HDF5 reads zeros.
  * A length has the superblock's size-of-lengths bytes. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stop.sh: the default stopping rule lands on the MLE (src/numerics.md, stopping), and the pass
+# stop.sh: the default stopping rule lands on the MLE (src/numerics.md 8.3), and the pass
 # accounting of the JSON is exact.
 #
 #  (a) Default settings reach the optimum within 0.005 nats of total log-likelihood (the target
@@ -10,9 +10,9 @@
 #      rule never fires) is the reference: it checks the stopping rule, not the EM, which the
 #      ghyp optima check. (The tight fits' LLs do not move in the 7th digit from 1000 to 20000
 #      iterations.) It must also reach the ghyp optima, from above: they are maxima.
-#  (b) --stop params is normix's rule: reason "converged_params", and on smi_stocks GH it stops
-#      more than 1 nat short (after 4 iterations from the moment start, 1 from the sub-model
-#      start: what the MLE rule exists for).
+#  (b) --stop params is normix's rule (src/numerics.md 8.3): reason "converged_params", and on
+#      smi_stocks GH it stops more than 1 nat short (after 4 iterations from the moment start, 1
+#      from the sub-model start: what the MLE rule exists for).
 #  (c) passes = 1 moment pass + the GH sub-model start's 6 (init = submodels, also checked on
 #      smi_stocks GH, where it must reach the same optimum) + one E-step pass per iteration +
 #      the pass that scored the final model (the deciding pass of the MLE rule, or the

@@ -189,7 +189,7 @@ START_TEST(test_em_vs_mcecm) {
 }
 END_TEST
 
-/* The requested gauge holds in the user's units (numerics.md A.1), and moving between gauges
+/* The requested gauge holds in the user's units (src/numerics.md 7.1), and moving between gauges
  * leaves the fitted law unchanged: the same final log-likelihood to 1e-10. */
 START_TEST(test_gauges) {
   const int64_t n = 3000;
@@ -284,7 +284,7 @@ static void check_gauss(int64_t n, uint64_t seed, double offset, int far, int mo
 START_TEST(test_gauss) { check_gauss(4000, 5, 0.0, 0, 1, 1e-12L); }
 END_TEST
 
-/* The moment pass (src/numerics.md, start-up): sums shifted by the data's first row. Columns
+/* The moment pass (src/numerics.md 7.2): sums shifted by the data's first row. Columns
  * with mean 1e6 and SD 1, where raw moments would lose 12 digits (an error ~1e-4): the fit
  * matches the reference to 1e-9 after one moment pass (each value of ~1e6 carries an absolute
  * rounding of 6e-11, so x - mean is good to ~1e-10 relative, and the shifted sums add ~n eps =
@@ -298,7 +298,7 @@ START_TEST(test_moment_pass) {
 END_TEST
 
 #ifdef NVMM_FAULT_HOOKS
-/* Divergence guard (numerics.md 5.4, pitfall 15): a NaN forced into the M-step of iteration 3
+/* Divergence guard (src/numerics.md 8.5, 12.15): a NaN forced into the M-step of iteration 3
  * (the test hook NVMM_FAULT_NONFINITE_AT, in every build but a release one)
  * stops the fit as diverged after 3 counted iterations, with the NaN change in the history and
  * the finite model of iteration 2 kept (its LL recomputed by the closing pass). */
