@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/build.sh OUTDIR        # -> OUTDIR/fuzz_config, OUTDIR/fuzz_csv, OUTDIR/fuzz_h5
 #
-# Every library source (src/*.c), plus src/cli/config.c, src/cli/common.c and src/cli/info.c
+# Every library source (src/*.c), plus src/cli/config.c, src/cli/common.c, src/cli/info.c and src/cli/opts.c
 # (the config target, and `nvmm info` for the h5 target), is compiled with clang and -fsanitize=fuzzer-no-link,address,undefined (UB aborts:
 # -fno-sanitize-recover=all), and each target is linked with -fsanitize=fuzzer against the
 # system libraries found through pkg-config. Objects are rebuilt only when a source or a
@@ -64,7 +64,7 @@ ldflags="-fsanitize=fuzzer,address,undefined"
 newest_header=$(ls -t "$root"/include/*.h "$root"/include/nvmm/*.h "$root"/src/*.h \
   "$root"/src/cli/*.h "$here"/*.h "$vh" | head -n 1)
 
-sources=("$root"/src/*.c "$root/src/cli/config.c" "$root/src/cli/common.c" "$root/src/cli/info.c"
+sources=("$root"/src/*.c "$root/src/cli/config.c" "$root/src/cli/common.c" "$root/src/cli/info.c" "$root/src/cli/opts.c"
   "$here/fuzz_common.c")
 stale=()
 for s in "${sources[@]}"; do
