@@ -3,12 +3,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "family.h"
 #include "fit_impl.h"
 
-/* Subordinator coordinates: the log of each positive parameter, GH's p as it is. */
-static size_t sub_len(nvmm_sub_kind k) {
-  return k == NVMM_SUB_DEGENERATE ? 0 : k == NVMM_SUB_GIG ? 3 : 2;
-}
+/* Subordinator coordinates: the log of each positive parameter, the others (GH's p) as they
+ * are (family.h: par_positive). */
+static size_t sub_len(nvmm_sub_kind k) { return (size_t)nvmm__family_of_kind(k)->info.nsub; }
 
 size_t nvmm__theta_len(const nvmm_model *m) {
   size_t d = m->d;
@@ -25,9 +25,10 @@ void nvmm__theta_get(const nvmm_model *m, double *t) {
   for (size_t i = 0; i < d; i++)
     for (size_t j = 0; j <= i; j++)
       t[k++] = i == j ? log(m->chol[i * d + i]) : m->chol[i * d + j];
+  const nvmm__family *fd = nvmm__family_of_kind(m->sub.kind);
   size_t ns = sub_len(m->sub.kind);
   for (size_t s = 0; s < ns; s++)
-    t[k++] = m->sub.kind == NVMM_SUB_GIG && s == 0 ? m->sub.par[0] : log(m->sub.par[s]);
+    t[k++] = fd->par_positive[s] ? log(m->sub.par[s]) : m->sub.par[s];
 }
 
 /* The model of coordinates t (family and d of m): L from t, Sigma = L L^T, log|Sigma| from L's
@@ -56,14 +57,15 @@ nvmm_status nvmm__theta_set(nvmm_model *m, const double *t) {
       m->sigma[i * d + j] = m->sigma[j * d + i] = s;
     }
   m->logdet = logdet;
+  const nvmm__family *fd = nvmm__family_of_kind(m->sub.kind);
   size_t ns = sub_len(m->sub.kind);
   double par[3] = {0.0, 0.0, 0.0};
   for (size_t s = 0; s < ns; s++)
-    par[s] = m->sub.kind == NVMM_SUB_GIG && s == 0 ? t[k + s] : exp(t[k + s]);
+    par[s] = fd->par_positive[s] ? exp(t[k + s]) : t[k + s];
   for (size_t i = 0; i < 2 * d + 2 * d * d; i++)
     NVMM_CHECK(isfinite(m->mu[i]), NVMM_EDOM, "the extrapolated model is not finite");
   NVMM_CHECK(isfinite(logdet), NVMM_EDOM, "the extrapolated model is not finite");
-  if (m->sub.kind == NVMM_SUB_DEGENERATE)
+  if (ns == 0)
     return NVMM_OK;
   return nvmm_sub_make(m->sub.kind, par, &m->sub);
 }

@@ -9,6 +9,7 @@
 
 #include "bessel_impl.h"
 #include "digamma.h"
+#include "family.h"
 #include "gig_impl.h"
 #include "lapack.h"
 #include "linalg.h"
@@ -66,10 +67,9 @@ typedef struct pass {
 
 static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
   NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
-  c->gauss = m->family == NVMM_FAMILY_GAUSS;
+  c->gauss = !nvmm__latent(m->family);
   /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (src/numerics.md 4.2). */
-  c->need_l =
-      m->family == NVMM_FAMILY_GH || m->family == NVMM_FAMILY_VG || m->family == NVMM_FAMILY_NINVG;
+  c->need_l = nvmm__family_of(m->family)->eta_used[0];
   c->nu = c->pre.p - 0.5 * (double)m->d;
   c->a_post = c->pre.a + c->pre.w2;
   c->sa = sqrt(c->a_post);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "family.h"
 #include "fit_impl.h"
 #include "nvmm/pchol.h"
 
@@ -153,7 +154,7 @@ static void record(nvmm_fit *f, double change) {
 
 /* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank. */
 static nvmm_status em_map(nvmm_fit *f, int *diverged) {
-  if (f->o.algorithm == NVMM_ALG_EM || f->o.family == NVMM_FAMILY_GAUSS)
+  if (f->o.algorithm == NVMM_ALG_EM || !nvmm__latent(f->o.family))
     return mstep_bcast(f, f->model, 0, diverged);
   NVMM_CALL(mstep_bcast(f, f->model, 1, diverged));
   if (*diverged)

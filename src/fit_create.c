@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "comm.h"
+#include "family.h"
 #include "fault.h"
 #include "fit_impl.h"
 #include "nvmm/xsum.h"
@@ -67,7 +68,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
   /* The Gaussian's M-step is its MLE: nothing to accelerate. */
-  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && f->o.family != NVMM_FAMILY_GAUSS;
+  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family);
   f->sq_p = nvmm__theta_len(f->model);
   f->sq_t0 = calloc(3 * f->sq_p, sizeof(double));
   NVMM_CHECK(f->sq_t0, NVMM_ENOMEM, "cannot allocate SQUAREM's coordinates (%zu)", f->sq_p);

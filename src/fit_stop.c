@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "family.h"
 #include "fit_impl.h"
 
 static double rms_change(size_t k, const double *a, const double *b) {
@@ -23,7 +24,7 @@ static double sub_change(const nvmm_sub *new, const nvmm_sub *old) {
     double a = new->par[k], b = old->par[k], c;
     if (a == b)
       continue; /* unused entries are 0 in both */
-    if (new->kind == NVMM_SUB_GIG && k == 0)
+    if (!nvmm__family_of_kind(new->kind)->par_positive[k])
       c = fabs(a - b) / (1.0 + fabs(b));
     else
       c = a > 0 && b > 0 ? fabs(log(a / b)) : NAN;

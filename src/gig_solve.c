@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "digamma.h"
+#include "family.h"
 #include "gig_impl.h"
 #include "nvmm/bessel.h"
 
@@ -428,8 +429,9 @@ static int gig_seeds(const double eta[3], double s[GIG_MAX_SEEDS][3]) {
   return n;
 }
 
-/* Validates eta for the kinds that use it; `used` flags the entries the kind reads. */
-static nvmm_status check_eta(nvmm_sub_kind kind, const double eta[3], const bool used[3]) {
+/* Validates the entries of eta that the kind's inverse map uses (family.h: eta_used). */
+static nvmm_status check_eta(nvmm_sub_kind kind, const double eta[3]) {
+  const bool *used = nvmm__family_of_kind(kind)->eta_used;
   static const char *names[3] = {"E log Y", "E 1/Y", "E Y"};
   NVMM_CHECK(!used[0] || isfinite(eta[0]), NVMM_EDOM, "%s from_eta: %s = %g must be finite",
              nvmm__sub_kind_name(kind), names[0], eta[0]);
@@ -452,10 +454,10 @@ static nvmm_status check_eta(nvmm_sub_kind kind, const double eta[3], const bool
 
 /* Gamma (VG) from (E log Y, E Y), src/numerics.md 5.3; alpha_min (src/numerics.md 5.9) raises alpha
  * before beta = alpha / E Y is formed. */
-static nvmm_status gamma_from_eta(const double eta[3], double alpha_min, nvmm_sub *out,
-                                  nvmm_sub_info *info) {
-  static const bool used[3] = {true, false, true};
-  NVMM_CALL(check_eta(NVMM_SUB_GAMMA, eta, used));
+nvmm_status nvmm__gamma_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                                 nvmm_sub *out, nvmm_sub_info *info) {
+  (void)warm;
+  NVMM_CALL(check_eta(NVMM_SUB_GAMMA, eta));
   double target = eta[0] - log(eta[2]), alpha, resid;
   NVMM_CALL(nvmm__digamma_log_inverse_info(target, &alpha, &info->iterations, &resid));
   info->grad_norm = resid;
@@ -465,9 +467,10 @@ static nvmm_status gamma_from_eta(const double eta[3], double alpha_min, nvmm_su
 }
 
 /* InverseGamma (NInvG) from (E log Y, E 1/Y), src/numerics.md 5.3: beta = alpha / E 1/Y. */
-static nvmm_status invgamma_from_eta(const double eta[3], nvmm_sub *out, nvmm_sub_info *info) {
-  static const bool used[3] = {true, true, false};
-  NVMM_CALL(check_eta(NVMM_SUB_INVGAMMA, eta, used));
+nvmm_status nvmm__invgamma_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                                    nvmm_sub *out, nvmm_sub_info *info) {
+  (void)warm, (void)alpha_min;
+  NVMM_CALL(check_eta(NVMM_SUB_INVGAMMA, eta));
   double target = -eta[0] - log(eta[1]), alpha, resid;
   NVMM_CALL(nvmm__digamma_log_inverse_info(target, &alpha, &info->iterations, &resid));
   info->grad_norm = resid;
@@ -477,9 +480,10 @@ static nvmm_status invgamma_from_eta(const double eta[3], nvmm_sub *out, nvmm_su
 
 /* InverseGaussian (NIG) in closed form, src/numerics.md 5.4 and 12.23: mu = E Y,
  * lambda = E Y / (E 1/Y E Y - 1); check_eta has rejected E 1/Y E Y <= 1. */
-static nvmm_status invgauss_from_eta(const double eta[3], nvmm_sub *out) {
-  static const bool used[3] = {false, true, true};
-  NVMM_CALL(check_eta(NVMM_SUB_INVGAUSS, eta, used));
+nvmm_status nvmm__invgauss_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                                    nvmm_sub *out, nvmm_sub_info *info) {
+  (void)warm, (void)alpha_min, (void)info;
+  NVMM_CALL(check_eta(NVMM_SUB_INVGAUSS, eta));
   double par[3] = {eta[2], eta[2] / fma(eta[1], eta[2], -1.0), 0.0};
   return nvmm_sub_make(NVMM_SUB_INVGAUSS, par, out);
 }
@@ -552,10 +556,10 @@ static void keep_best(const gig_point *x, const gig_run *run, gig_point *best, b
  * of src/numerics.md 5.5). The warm start is tried first; the cold seeds run if there is no warm
  * start or the warm run fails. The accepted run with the lowest F wins; if none is accepted the
  * warm GIG is returned with info->fallback = 1, or NVMM_ENOCONV without one. */
-static nvmm_status gig_from_eta(const double eta[3], const nvmm_sub *warm, nvmm_sub *out,
-                                nvmm_sub_info *info) {
-  static const bool used[3] = {true, true, true};
-  NVMM_CALL(check_eta(NVMM_SUB_GIG, eta, used));
+nvmm_status nvmm__gig_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                               nvmm_sub *out, nvmm_sub_info *info) {
+  (void)alpha_min;
+  NVMM_CALL(check_eta(NVMM_SUB_GIG, eta));
   double wp = 0.0, wa = 0.0, wb = 0.0;
   if (warm != NULL) {
     NVMM_CHECK(warm->kind == NVMM_SUB_GIG || warm->kind == NVMM_SUB_INVGAUSS, NVMM_EINVAL,
@@ -619,20 +623,16 @@ nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3], const nvm
   if (info == NULL)
     info = &local;
   memset(info, 0, sizeof *info);
-  switch (kind) {
-  case NVMM_SUB_DEGENERATE:
-    /* Nothing to estimate: Y = 1 is fixed. */
-    out->kind = NVMM_SUB_DEGENERATE;
-    out->par[0] = out->par[1] = out->par[2] = 0.0;
-    return NVMM_OK;
-  case NVMM_SUB_GAMMA:
-    return gamma_from_eta(eta, alpha_min, out, info);
-  case NVMM_SUB_INVGAMMA:
-    return invgamma_from_eta(eta, out, info);
-  case NVMM_SUB_INVGAUSS:
-    return invgauss_from_eta(eta, out);
-  case NVMM_SUB_GIG:
-    return gig_from_eta(eta, warm, out, info);
-  }
-  NVMM_ERROR(NVMM_EINVAL, "sub_from_eta: unknown subordinator kind %d", (int)kind);
+  const nvmm__family *fd = nvmm__family_of_kind(kind);
+  NVMM_CHECK(fd != NULL, NVMM_EINVAL, "sub_from_eta: unknown subordinator kind %d", (int)kind);
+  return fd->from_eta(eta, warm, alpha_min, out, info);
+}
+
+/* Nothing to estimate: Y = 1 is fixed. */
+nvmm_status nvmm__degenerate_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                                      nvmm_sub *out, nvmm_sub_info *info) {
+  (void)eta, (void)warm, (void)alpha_min, (void)info;
+  out->kind = NVMM_SUB_DEGENERATE;
+  out->par[0] = out->par[1] = out->par[2] = 0.0;
+  return NVMM_OK;
 }

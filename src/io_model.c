@@ -17,15 +17,7 @@
 /* Largest dimension a model file may claim; the same bound as nvmm_model_alloc. */
 #define MODEL_D_MAX (1 << 20)
 
-/* The subordinator's classical parameters under their natural names, in nvmm_sub.par order
- * (include/nvmm/gig.h); NULL where a family has fewer. */
-static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
-    {NULL, NULL, NULL},        /* gauss: no subordinator */
-    {"alpha", "beta", NULL},   /* vg: Gamma(alpha, beta) */
-    {"alpha", "beta", NULL},   /* ninvg: InverseGamma(alpha, beta) */
-    {"mu_ig", "lambda", NULL}, /* nig: InverseGaussian(mu_ig, lambda) */
-    {"p", "a", "b"},           /* gh: GIG(p, a, b) */
-};
+/* The GIG embedding, stored beside the natural parameters (nvmm_family_info.sub_par). */
 static const char *const gig_names[3] = {"gig_p", "gig_a", "gig_b"};
 
 static nvmm_status check_history(const nvmm_history_view *h) {
@@ -113,12 +105,13 @@ static nvmm_status write_contents(hid_t file, const void *varg, const char *path
   NVMM_CALL(nvmm__h5_put_array(file, "mu", 1, dims, m->mu, path));
   NVMM_CALL(nvmm__h5_put_array(file, "gamma", 1, dims, m->gamma, path));
   NVMM_CALL(nvmm__h5_put_array(file, "sigma", 2, dims, m->sigma, path));
-  if (m->family != NVMM_FAMILY_GAUSS) {
+  const nvmm_family_info *fi = nvmm_family_get(m->family);
+  if (fi->nsub > 0) {
     double gig[3];
     NVMM_CALL(nvmm_sub_to_gig(&m->sub, &gig[0], &gig[1], &gig[2]));
     for (int i = 0; i < 3; i++) {
-      if (sub_names[m->family][i])
-        NVMM_CALL(nvmm__h5_put_array(file, sub_names[m->family][i], 0, NULL, &m->sub.par[i], path));
+      if (i < fi->nsub)
+        NVMM_CALL(nvmm__h5_put_array(file, fi->sub_par[i], 0, NULL, &m->sub.par[i], path));
       NVMM_CALL(nvmm__h5_put_array(file, gig_names[i], 0, NULL, &gig[i], path));
     }
   }
@@ -145,7 +138,7 @@ nvmm_status nvmm__model_write_with(const char *path, const nvmm_model *m,
                                    const nvmm_history_view *hist, const nvmm_fit_meta *meta,
                                    nvmm__h5_fill *extra, const void *arg) {
   NVMM_CHECK(path && m, NVMM_EINVAL, "model file path or model is NULL");
-  NVMM_CHECK((unsigned)m->family < NVMM_FAMILY_COUNT && m->d >= 1, NVMM_EINVAL,
+  NVMM_CHECK(nvmm_family_get(m->family) && m->d >= 1, NVMM_EINVAL,
              "cannot write an invalid model (family %d, d = %zu) to '%s'", (int)m->family, m->d,
              path);
   if (hist)
@@ -182,19 +175,19 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
   double *buf = malloc((2 * d + d * d) * sizeof *buf);
   NVMM_CHECK(buf, NVMM_ENOMEM, "'%s': cannot allocate a model of dimension %zu", path, d);
   double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
-  nvmm_sub sub = {.kind = NVMM_SUB_DEGENERATE, .par = {0, 0, 0}};
+  const nvmm_family_info *fi = nvmm_family_get(family);
+  nvmm_sub sub = {.kind = fi->sub_kind, .par = {0, 0, 0}};
   nvmm_model *m = NULL;
   nvmm_status st = nvmm__h5_get_array(file, "mu", 1, dims, mu, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(file, "gamma", 1, dims, gamma, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(file, "sigma", 2, dims, sigma, path);
-  if (family != NVMM_FAMILY_GAUSS) {
+  if (fi->nsub > 0) {
     double par[3] = {0, 0, 0};
-    for (int i = 0; i < 3 && st == NVMM_OK; i++)
-      if (sub_names[family][i])
-        st = nvmm__h5_get_array(file, sub_names[family][i], 0, NULL, &par[i], path);
-    if (st == NVMM_OK && (st = nvmm_sub_make(nvmm_family_sub_kind(family), par, &sub)) != NVMM_OK)
+    for (int i = 0; i < fi->nsub && st == NVMM_OK; i++)
+      st = nvmm__h5_get_array(file, fi->sub_par[i], 0, NULL, &par[i], path);
+    if (st == NVMM_OK && (st = nvmm_sub_make(fi->sub_kind, par, &sub)) != NVMM_OK)
       st = with_path(st, path);
   }
   if (st == NVMM_OK)

@@ -4,16 +4,15 @@
 #include "nvmm/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "family.h"
 #include "gig_impl.h"
 #include "linalg.h"
 #include "model_impl.h"
 
-static const char *const family_names[NVMM_FAMILY_COUNT] = {"gauss", "vg", "ninvg", "nig", "gh"};
-static const nvmm_sub_kind family_kinds[NVMM_FAMILY_COUNT] = {
-    NVMM_SUB_DEGENERATE, NVMM_SUB_GAMMA, NVMM_SUB_INVGAMMA, NVMM_SUB_INVGAUSS, NVMM_SUB_GIG};
 static const char *const reg_names[NVMM_REG_COUNT] = {"none", "det_sigma_one", "det_sigma_x",
                                                       "a_eq_b"};
 
@@ -22,21 +21,31 @@ static const char *const reg_names[NVMM_REG_COUNT] = {"none", "det_sigma_one", "
 #define SYMMETRY_RTOL 1e-10
 
 const char *nvmm_family_name(nvmm_family f) {
-  return (unsigned)f < NVMM_FAMILY_COUNT ? family_names[f] : "unknown";
+  const nvmm__family *fd = nvmm__family_of(f);
+  return fd ? fd->info.name : "unknown";
 }
 
 nvmm_status nvmm_family_parse(const char *name, nvmm_family *f) {
   NVMM_CHECK(name && f, NVMM_EINVAL, "family name is NULL");
-  for (int i = 0; i < NVMM_FAMILY_COUNT; i++)
-    if (strcmp(name, family_names[i]) == 0) {
+  char expected[128] = "";
+  for (int i = 0; i < NVMM_FAMILY_COUNT; i++) {
+    if (strcmp(name, nvmm__families[i].info.name) == 0) {
       *f = (nvmm_family)i;
       return NVMM_OK;
     }
-  NVMM_ERROR(NVMM_EINVAL, "unknown family '%s' (expected gauss, vg, ninvg, nig or gh)", name);
+    size_t used = strlen(expected);
+    snprintf(expected + used, sizeof expected - used, "%s%s",
+             i == 0                      ? ""
+             : i + 1 < NVMM_FAMILY_COUNT ? ", "
+                                         : " or ",
+             nvmm__families[i].info.name);
+  }
+  NVMM_ERROR(NVMM_EINVAL, "unknown family '%s' (expected %s)", name, expected);
 }
 
 nvmm_sub_kind nvmm_family_sub_kind(nvmm_family f) {
-  return (unsigned)f < NVMM_FAMILY_COUNT ? family_kinds[f] : NVMM_SUB_DEGENERATE;
+  const nvmm__family *fd = nvmm__family_of(f);
+  return fd ? fd->info.sub_kind : NVMM_SUB_DEGENERATE;
 }
 
 const char *nvmm_regularization_name(nvmm_regularization r) {
@@ -60,10 +69,9 @@ nvmm_status nvmm_regularization_parse(const char *name, nvmm_regularization *r) 
  * when gamma = 0 (normix used unscaled defaults, src/numerics.md 7.3; with E[Y] = 1 the moment init
  * reproduces the sample covariance exactly). */
 static nvmm_status default_sub(nvmm_family family, nvmm_sub *sub) {
-  static const double par[NVMM_FAMILY_COUNT][3] = {
-      {0, 0, 0}, {2.0, 2.0, 0}, {3.0, 2.0, 0}, {1.0, 1.0, 0}, {1.0, 1.0, 1.0}};
-  NVMM_CALL(nvmm_sub_make(family_kinds[family], par[family], sub));
-  if (family == NVMM_FAMILY_GH) {
+  const nvmm__family *fd = nvmm__family_of(family);
+  NVMM_CALL(nvmm_sub_make(fd->info.sub_kind, fd->start, sub));
+  if (fd->start_unit_mean) {
     double m1;
     NVMM_CALL(nvmm_sub_moment(sub, 1.0, &m1));
     NVMM_CALL(nvmm_sub_rescale(sub, 1.0 / m1));
@@ -134,16 +142,16 @@ nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
   NVMM_CALL(check_vector("mu", d, mu));
   if (gamma) {
     NVMM_CALL(check_vector("gamma", d, gamma));
-    if (m->family == NVMM_FAMILY_GAUSS)
+    if (!nvmm__latent(m->family))
       for (size_t i = 0; i < d; i++)
         NVMM_CHECK(gamma[i] == 0.0, NVMM_EINVAL, "the Gaussian family has gamma = 0");
   }
   NVMM_CALL(check_sigma(d, sigma));
-  NVMM_CHECK(sub->kind == family_kinds[m->family], NVMM_EINVAL,
-             "family %s needs subordinator kind %d, got %d", family_names[m->family],
-             (int)family_kinds[m->family], (int)sub->kind);
-  if (sub->kind != NVMM_SUB_DEGENERATE)
-    NVMM_CALL(nvmm_sub_validate(sub));
+  const nvmm_family_info *fi = &nvmm__family_of(m->family)->info;
+  NVMM_CHECK(sub->kind == fi->sub_kind, NVMM_EINVAL,
+             "family %s needs subordinator kind %d (%s), got %d", fi->name, (int)fi->sub_kind,
+             fi->sub_title, (int)sub->kind);
+  NVMM_CALL(nvmm_sub_validate(sub));
   /* Factorize a symmetrized copy in the model's scratch first, so that on failure the model
    * is unchanged. */
   double *w = m->chol + d * d, logdet;
@@ -189,7 +197,7 @@ nvmm_status nvmm__model_pre(const nvmm_model *m, double *w, nvmm__pre *pre) {
   for (size_t i = 0; i < d; i++)
     w2 += w[i] * w[i];
   pre->w2 = w2;
-  if (m->family == NVMM_FAMILY_GAUSS) {
+  if (!nvmm__latent(m->family)) {
     pre->p = pre->a = pre->b = pre->lnorm = 0.0;
     return NVMM_OK;
   }
@@ -224,7 +232,7 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
   for (size_t i = 0; i < n; i++) {
     double zw, q = nvmm__model_row(m, x + i * d, w, z, &zw);
     NVMM_CHECK(isfinite(q), NVMM_EDOM, "row %zu of x is not finite", i);
-    if (m->family == NVMM_FAMILY_GAUSS) {
+    if (!nvmm__latent(m->family)) {
       out[i] = pre.c0 - 0.5 * q;
       continue;
     }
@@ -240,8 +248,7 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
 nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double y, double *out,
                                     double *scratch) {
   NVMM_CHECK(m && x && out && scratch, NVMM_EINVAL, "model, x, out and scratch must not be NULL");
-  NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL,
-             "the Gaussian family has no latent variable");
+  NVMM_CHECK(nvmm__latent(m->family), NVMM_EINVAL, "the Gaussian family has no latent variable");
   NVMM_CHECK(y > 0 && isfinite(y), NVMM_EDOM, "y = %g must be positive and finite", y);
   size_t d = m->d;
   double *w = scratch, *z = scratch + d;
@@ -259,7 +266,7 @@ nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double
 nvmm_status nvmm_model_rescale(nvmm_model *m, double s) {
   NVMM_CHECK(m, NVMM_EINVAL, "model is NULL");
   NVMM_CHECK(s > 0 && isfinite(s), NVMM_EDOM, "scale s = %g must be positive and finite", s);
-  NVMM_CHECK(m->family != NVMM_FAMILY_GAUSS, NVMM_EINVAL, "the Gaussian family has no scale orbit");
+  NVMM_CHECK(nvmm__latent(m->family), NVMM_EINVAL, "the Gaussian family has no scale orbit");
   /* (mu, gamma / s, Sigma / s, sY) has the law of (mu, gamma, Sigma, Y) (src/numerics.md 6.1). */
   nvmm_sub sub = m->sub;
   NVMM_CALL(nvmm_sub_rescale(&sub, s));
@@ -283,7 +290,7 @@ nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r, double t
   NVMM_CHECK(isfinite(target_logdet), NVMM_EDOM, "target log-determinant %g is not finite",
              target_logdet);
   /* The Gaussian law is identified: every gauge fix is the identity. */
-  if (r == NVMM_REG_NONE || m->family == NVMM_FAMILY_GAUSS)
+  if (r == NVMM_REG_NONE || !nvmm__latent(m->family))
     return NVMM_OK;
   double d = (double)m->d, s = 1.0;
   switch (r) {
@@ -293,14 +300,14 @@ nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r, double t
   case NVMM_REG_DET_SIGMA_X:
     s = exp((m->logdet - target_logdet) / d);
     break;
-  case NVMM_REG_A_EQ_B:
-    if (m->family == NVMM_FAMILY_GH)
-      s = sqrt(m->sub.par[1] / m->sub.par[2]); /* a / s = b s */
-    else if (m->family == NVMM_FAMILY_NIG)
-      s = 1.0 / m->sub.par[0]; /* mu_ig = 1, hence a = b = lambda */
-    else
+  case NVMM_REG_A_EQ_B: {
+    /* GH: a = b; NIG: mu_ig = 1; the identity where the family has no such gauge. */
+    double (*scale)(const double q[3]) = nvmm__family_of(m->family)->a_eq_b_scale;
+    if (!scale)
       return NVMM_OK;
+    s = scale(m->sub.par);
     break;
+  }
   default:
     return NVMM_OK;
   }
@@ -321,7 +328,7 @@ nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean, const dou
 nvmm_status nvmm_model_moments(const nvmm_model *m, double *mean, double *cov) {
   NVMM_CHECK(m && mean && cov, NVMM_EINVAL, "model, mean and cov must not be NULL");
   double m1 = 1.0, var = 0.0;
-  if (m->family != NVMM_FAMILY_GAUSS) {
+  if (nvmm__latent(m->family)) {
     double m2;
     NVMM_CALL(nvmm_sub_moment(&m->sub, 1.0, &m1));
     NVMM_CALL(nvmm_sub_moment(&m->sub, 2.0, &m2));

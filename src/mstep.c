@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "family.h"
 #include "linalg.h"
 
 /* Floor on |D| = |1 - S_inv S_y| (src/numerics.md 5.1, 12.3): D <= 0 always by Jensen, and
@@ -77,7 +78,7 @@ nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_m
   const double *sx = stats + nvmm_stats_x(d), *sux = stats + nvmm_stats_ux(d);
   const double *suxx = stats + nvmm_stats_uxx(d);
   double *sigma = scratch, *mu = scratch + d * d, *gamma = mu + d;
-  if (cur->family == NVMM_FAMILY_GAUSS) {
+  if (!nvmm__latent(cur->family)) {
     for (size_t j = 0; j < d; j++) {
       mu[j] = sx[j] / n;
       gamma[j] = 0.0;
@@ -119,7 +120,7 @@ nvmm_status nvmm_mstep_sub(const double *stats, const nvmm_model *cur, nvmm_mode
   NVMM_CHECK(stats && cur && next, NVMM_EINVAL, "stats and models must not be NULL");
   NVMM_CHECK(cur->d == next->d && cur->family == next->family, NVMM_EINVAL,
              "current and next model differ in family or dimension");
-  if (cur->family == NVMM_FAMILY_GAUSS) {
+  if (!nvmm__latent(cur->family)) {
     next->sub = cur->sub;
     return NVMM_OK;
   }

@@ -10,6 +10,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "family.h"
 #include "nvmm/gig.h"
 
 /* ---- Random streams ----------------------------------------------------------------------
@@ -361,70 +362,31 @@ static nvmm_status gig_draw(const gig_hat *g, gsl_rng *rng, double *y) {
 
 /* ---- Subordinator dispatch ---------------------------------------------------------------- */
 
-/* The law actually drawn: GIG with a = 0 or b = 0 is the InverseGamma or Gamma limit and is
- * dispatched there (src/numerics.md 9.2, 12.24: the Devroye mode formula is not valid in those
- * limits). */
-typedef struct sub_sampler {
-  nvmm_sub_kind kind; /* effective kind after the GIG limits are dispatched */
-  double c1, c2;      /* Gamma/InvGamma (alpha, beta), InvGauss (mu, lambda) */
-  gig_hat gig;        /* GIG with a, b > 0 */
-} sub_sampler;
+/* A subordinator law prepared for drawing: its draw and the constants it needs. GIG with a = 0 or
+ * b = 0 is the InverseGamma or Gamma limit and is drawn as that law (src/numerics.md 9.2, 12.24:
+ * the Devroye mode formula is not valid in those limits). */
+struct nvmm__sampler {
+  nvmm_status (*draw)(const nvmm__sampler *sm, gsl_rng *rng, double *y);
+  double c1, c2; /* Gamma/InvGamma (alpha, beta), InvGauss (mu, lambda) */
+  gig_hat gig;   /* GIG with a, b > 0 */
+};
 
-static int pos_finite(double v) { return v > 0.0 && isfinite(v); }
+static nvmm_status degenerate_draw(const nvmm__sampler *sm, gsl_rng *rng, double *y) {
+  (void)sm, (void)rng;
+  *y = 1.0;
+  return NVMM_OK;
+}
 
-static nvmm_status sub_sampler_init(const nvmm_sub *s, sub_sampler *sm) {
-  NVMM_CHECK(s != NULL, NVMM_EINVAL, "subordinator is NULL");
-  const double *par = s->par;
-  switch (s->kind) {
-  case NVMM_SUB_DEGENERATE:
-    sm->kind = NVMM_SUB_DEGENERATE;
-    return NVMM_OK;
-  case NVMM_SUB_GAMMA:
-  case NVMM_SUB_INVGAMMA: {
-    const char *name = s->kind == NVMM_SUB_GAMMA ? "Gamma" : "InverseGamma";
-    NVMM_CHECK(pos_finite(par[0]), NVMM_EDOM, "%s: shape alpha = %g must be finite and > 0", name,
-               par[0]);
-    NVMM_CHECK(pos_finite(par[1]), NVMM_EDOM, "%s: rate beta = %g must be finite and > 0", name,
-               par[1]);
-    sm->kind = s->kind;
-    sm->c1 = par[0];
-    sm->c2 = par[1];
-    return NVMM_OK;
-  }
-  case NVMM_SUB_INVGAUSS:
-    NVMM_CHECK(pos_finite(par[0]), NVMM_EDOM,
-               "InverseGaussian: mean mu = %g must be finite and > 0", par[0]);
-    NVMM_CHECK(pos_finite(par[1]), NVMM_EDOM,
-               "InverseGaussian: shape lambda = %g must be finite and > 0", par[1]);
-    sm->kind = NVMM_SUB_INVGAUSS;
-    sm->c1 = par[0];
-    sm->c2 = par[1];
-    return NVMM_OK;
-  case NVMM_SUB_GIG: {
-    const double p = par[0], a = par[1], b = par[2];
-    NVMM_CHECK(isfinite(p), NVMM_EDOM, "GIG: p = %g must be finite", p);
-    NVMM_CHECK(a >= 0.0 && isfinite(a), NVMM_EDOM, "GIG: a = %g must be finite and >= 0", a);
-    NVMM_CHECK(b >= 0.0 && isfinite(b), NVMM_EDOM, "GIG: b = %g must be finite and >= 0", b);
-    NVMM_CHECK(a > 0.0 || b > 0.0, NVMM_EDOM, "GIG: a and b must not both be 0");
-    if (a == 0.0) {
-      NVMM_CHECK(p < 0.0, NVMM_EDOM, "GIG: a = 0 (inverse-gamma limit) needs p < 0, got p = %g", p);
-      sm->kind = NVMM_SUB_INVGAMMA;
-      sm->c1 = -p;
-      sm->c2 = 0.5 * b;
-      return NVMM_OK;
-    }
-    if (b == 0.0) {
-      NVMM_CHECK(p > 0.0, NVMM_EDOM, "GIG: b = 0 (gamma limit) needs p > 0, got p = %g", p);
-      sm->kind = NVMM_SUB_GAMMA;
-      sm->c1 = p;
-      sm->c2 = 0.5 * a;
-      return NVMM_OK;
-    }
-    sm->kind = NVMM_SUB_GIG;
-    return gig_hat_init(p, a, b, &sm->gig);
-  }
-  }
-  NVMM_ERROR(NVMM_EINVAL, "unknown subordinator kind %d", (int)s->kind);
+/* Gamma(alpha, 1) / beta rather than GSL's scale argument 1/beta: the same draw, and 1/beta
+ * cannot overflow for a subnormal rate. */
+static nvmm_status gamma_draw(const nvmm__sampler *sm, gsl_rng *rng, double *y) {
+  *y = gsl_ran_gamma(rng, sm->c1, 1.0) / sm->c2;
+  return NVMM_OK;
+}
+
+static nvmm_status invgamma_draw(const nvmm__sampler *sm, gsl_rng *rng, double *y) {
+  *y = sm->c2 / gsl_ran_gamma(rng, sm->c1, 1.0);
+  return NVMM_OK;
 }
 
 /* Michael, Schucany and Haas (1976), "Generating random variates using transformations with
@@ -440,35 +402,79 @@ static double invgauss_draw(double mu, double lambda, gsl_rng *rng) {
   return gsl_rng_uniform(rng) * (1.0 + 1.0 / big) <= 1.0 ? mu / big : mu * big;
 }
 
-static nvmm_status sub_draw(const sub_sampler *sm, gsl_rng *rng, double *y) {
-  switch (sm->kind) {
-  case NVMM_SUB_GAMMA:
-    /* Gamma(alpha, 1) / beta rather than GSL's scale argument 1/beta: the same draw, and
-     * 1/beta cannot overflow for a subnormal rate. */
-    *y = gsl_ran_gamma(rng, sm->c1, 1.0) / sm->c2;
-    return NVMM_OK;
-  case NVMM_SUB_INVGAMMA:
-    *y = sm->c2 / gsl_ran_gamma(rng, sm->c1, 1.0);
-    return NVMM_OK;
-  case NVMM_SUB_INVGAUSS:
-    *y = invgauss_draw(sm->c1, sm->c2, rng);
-    return NVMM_OK;
-  case NVMM_SUB_GIG:
-    return gig_draw(&sm->gig, rng, y);
-  case NVMM_SUB_DEGENERATE:
-    break;
-  }
-  *y = 1.0;
+static nvmm_status invgauss_draw_sm(const nvmm__sampler *sm, gsl_rng *rng, double *y) {
+  *y = invgauss_draw(sm->c1, sm->c2, rng);
   return NVMM_OK;
+}
+
+static nvmm_status gig_draw_sm(const nvmm__sampler *sm, gsl_rng *rng, double *y) {
+  return gig_draw(&sm->gig, rng, y);
+}
+
+nvmm_status nvmm__degenerate_sampler(const nvmm_sub *s, nvmm__sampler *sm) {
+  (void)s;
+  sm->draw = degenerate_draw;
+  return NVMM_OK;
+}
+
+/* The two-parameter kinds draw from their classical parameters as they are. */
+static nvmm_status two_par_sampler(const nvmm_sub *s, nvmm__sampler *sm,
+                                   nvmm_status (*draw)(const nvmm__sampler *, gsl_rng *,
+                                                       double *)) {
+  NVMM_CALL(nvmm_sub_validate(s));
+  sm->draw = draw;
+  sm->c1 = s->par[0];
+  sm->c2 = s->par[1];
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__gamma_sampler(const nvmm_sub *s, nvmm__sampler *sm) {
+  return two_par_sampler(s, sm, gamma_draw);
+}
+
+nvmm_status nvmm__invgamma_sampler(const nvmm_sub *s, nvmm__sampler *sm) {
+  return two_par_sampler(s, sm, invgamma_draw);
+}
+
+nvmm_status nvmm__invgauss_sampler(const nvmm_sub *s, nvmm__sampler *sm) {
+  return two_par_sampler(s, sm, invgauss_draw_sm);
+}
+
+/* GIG accepts the limits a = 0 and b = 0 that nvmm_sub_validate rejects, and draws them as the
+ * InverseGamma(-p, b/2) and Gamma(p, a/2) they are. */
+nvmm_status nvmm__gig_sampler(const nvmm_sub *s, nvmm__sampler *sm) {
+  const double p = s->par[0], a = s->par[1], b = s->par[2];
+  NVMM_CHECK(isfinite(p), NVMM_EDOM, "GIG: p = %g must be finite", p);
+  NVMM_CHECK(a >= 0.0 && isfinite(a), NVMM_EDOM, "GIG: a = %g must be finite and >= 0", a);
+  NVMM_CHECK(b >= 0.0 && isfinite(b), NVMM_EDOM, "GIG: b = %g must be finite and >= 0", b);
+  NVMM_CHECK(a > 0.0 || b > 0.0, NVMM_EDOM, "GIG: a and b must not both be 0");
+  if (a == 0.0) {
+    NVMM_CHECK(p < 0.0, NVMM_EDOM, "GIG: a = 0 (inverse-gamma limit) needs p < 0, got p = %g", p);
+    return nvmm__invgamma_sampler(&(nvmm_sub){NVMM_SUB_INVGAMMA, {-p, 0.5 * b, 0.0}}, sm);
+  }
+  if (b == 0.0) {
+    NVMM_CHECK(p > 0.0, NVMM_EDOM, "GIG: b = 0 (gamma limit) needs p > 0, got p = %g", p);
+    return nvmm__gamma_sampler(&(nvmm_sub){NVMM_SUB_GAMMA, {p, 0.5 * a, 0.0}}, sm);
+  }
+  sm->draw = gig_draw_sm;
+  return gig_hat_init(p, a, b, &sm->gig);
+}
+
+/* The sampler of s's kind, from the family table. */
+static nvmm_status sampler_init(const nvmm_sub *s, nvmm__sampler *sm) {
+  NVMM_CHECK(s != NULL, NVMM_EINVAL, "subordinator is NULL");
+  const nvmm__family *fd = nvmm__family_of_kind(s->kind);
+  NVMM_CHECK(fd != NULL, NVMM_EINVAL, "unknown subordinator kind %d", (int)s->kind);
+  return fd->sampler(s, sm);
 }
 
 nvmm_status nvmm_sub_sample(const nvmm_sub *s, gsl_rng *rng, size_t n, double *y) {
   NVMM_CHECK(rng != NULL, NVMM_EINVAL, "nvmm_sub_sample: rng is NULL");
   NVMM_CHECK(y != NULL || n == 0, NVMM_EINVAL, "nvmm_sub_sample: y is NULL");
-  sub_sampler sm;
-  NVMM_CALL(sub_sampler_init(s, &sm));
+  nvmm__sampler sm;
+  NVMM_CALL(sampler_init(s, &sm));
   for (size_t i = 0; i < n; i++)
-    NVMM_CALL(sub_draw(&sm, rng, &y[i]));
+    NVMM_CALL(sm.draw(&sm, rng, &y[i]));
   return NVMM_OK;
 }
 
@@ -481,13 +487,13 @@ nvmm_status nvmm_model_sample(const nvmm_model *m, gsl_rng *rng, size_t n, doubl
   NVMM_CHECK(x != NULL || n == 0, NVMM_EINVAL, "nvmm_model_sample: x is NULL");
   const size_t d = m->d;
   NVMM_CHECK(n <= SIZE_MAX / d, NVMM_EINVAL, "nvmm_model_sample: n d overflows (n = %zu)", n);
-  sub_sampler sm;
-  NVMM_CALL(sub_sampler_init(&m->sub, &sm));
+  nvmm__sampler sm;
+  NVMM_CALL(sampler_init(&m->sub, &sm));
   const double *L = m->chol;
   for (size_t i = 0; i < n; i++) {
     /* Y first, then Z_0..Z_{d-1}: a fixed order of generator calls per row. */
     double yi;
-    NVMM_CALL(sub_draw(&sm, rng, &yi));
+    NVMM_CALL(sm.draw(&sm, rng, &yi));
     double *xi = x + i * d;
     for (size_t j = 0; j < d; j++)
       xi[j] = gsl_ran_gaussian_ziggurat(rng, 1.0);

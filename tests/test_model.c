@@ -1,9 +1,10 @@
 /* test_model.c: the marginal log-density of every family against independent references
  * (numerical integration of the joint density, the multivariate Student t, scipy's univariate
  * NIG and GH), the moments E[X], Cov[X] against closed forms, the regularizations, the moment
- * initialization and bad input. Every reference is computed from the parameters the test chose
- * (tparams), with the test's own Cholesky factor, GIG embedding and subordinator moments, never
- * from the model's derived fields (chol, logdet) or the library's subordinator functions. */
+ * initialization, the family table's public rows and bad input. Every reference is computed from
+ * the parameters the test chose (tparams), with the test's own Cholesky factor, GIG embedding and
+ * subordinator moments, never from the model's derived fields (chol, logdet) or the library's
+ * subordinator functions. */
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
@@ -468,6 +469,67 @@ START_TEST(test_init_moments) {
 }
 END_TEST
 
+/* The public rows of the family table against the table of src/numerics.md 1.2, written out
+ * here: names, titles, subordinator kinds and the parameter names model files store; parse
+ * inverts the name, and an unknown name's message lists every family. */
+START_TEST(test_family_table) {
+  static const struct {
+    nvmm_family f;
+    const char *name, *title, *sub_title;
+    nvmm_sub_kind kind;
+    int nsub;
+    const char *par[3];
+  } want[] = {
+      {NVMM_FAMILY_GAUSS, "gauss", "Gaussian", "Degenerate", NVMM_SUB_DEGENERATE, 0, {NULL}},
+      {NVMM_FAMILY_VG, "vg", "VarianceGamma", "Gamma", NVMM_SUB_GAMMA, 2, {"alpha", "beta"}},
+      {NVMM_FAMILY_NINVG,
+       "ninvg",
+       "NormalInverseGamma",
+       "InverseGamma",
+       NVMM_SUB_INVGAMMA,
+       2,
+       {"alpha", "beta"}},
+      {NVMM_FAMILY_NIG,
+       "nig",
+       "NormalInverseGaussian",
+       "InverseGaussian",
+       NVMM_SUB_INVGAUSS,
+       2,
+       {"mu_ig", "lambda"}},
+      {NVMM_FAMILY_GH, "gh", "GeneralizedHyperbolic", "GIG", NVMM_SUB_GIG, 3, {"p", "a", "b"}},
+  };
+  ck_assert_int_eq(sizeof want / sizeof want[0], NVMM_FAMILY_COUNT);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const nvmm_family_info *fi = nvmm_family_get(want[i].f);
+    ck_assert_ptr_nonnull(fi);
+    ck_assert_str_eq(fi->name, want[i].name);
+    ck_assert_str_eq(nvmm_family_name(want[i].f), want[i].name);
+    ck_assert_str_eq(fi->title, want[i].title);
+    ck_assert_str_eq(fi->sub_title, want[i].sub_title);
+    ck_assert_int_eq(fi->sub_kind, want[i].kind);
+    ck_assert_int_eq(nvmm_family_sub_kind(want[i].f), want[i].kind);
+    ck_assert_int_eq(fi->nsub, want[i].nsub);
+    for (int k = 0; k < 3; k++)
+      if (k < want[i].nsub)
+        ck_assert_str_eq(fi->sub_par[k], want[i].par[k]);
+      else
+        ck_assert_ptr_null(fi->sub_par[k]);
+    nvmm_family f;
+    ck_assert_ok(nvmm_family_parse(want[i].name, &f));
+    ck_assert_int_eq(f, want[i].f);
+    nvmm_model *m;
+    ck_assert_ok(nvmm_model_alloc(want[i].f, 2, &m));
+    ck_assert_int_eq(m->sub.kind, want[i].kind);
+    nvmm_model_free(&m);
+  }
+  ck_assert_ptr_null(nvmm_family_get(NVMM_FAMILY_COUNT));
+  ck_assert_ptr_null(nvmm_family_get((nvmm_family)-1));
+  nvmm_family f;
+  ck_assert_int_eq(nvmm_family_parse("student", &f), NVMM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(nvmm_last_error(), "expected gauss, vg, ninvg, nig or gh"));
+}
+END_TEST
+
 START_TEST(test_bad_input) {
   nvmm_model *m = NULL;
   ck_assert_int_eq(nvmm_model_alloc(NVMM_FAMILY_GH, 0, &m), NVMM_EINVAL);
@@ -524,6 +586,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tr, test_init_moments);
   suite_add_tcase(s, tr);
   TCase *tb = tcase_create("bad_input");
+  tcase_add_test(tb, test_family_table);
   tcase_add_test(tb, test_bad_input);
   suite_add_tcase(s, tb);
   return s;

@@ -39,6 +39,20 @@ typedef struct nvmm_model {
   nvmm_sub sub;  /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
 } nvmm_model;
 
+/* What a family is: one row of the library's family table (src/numerics.md 1.2). */
+typedef struct nvmm_family_info {
+  const char *name;       /* "nig": the --family value and the model file's family attribute */
+  const char *title;      /* "NormalInverseGaussian" */
+  const char *sub_title;  /* the subordinator's law, "InverseGaussian" ("Degenerate": Y = 1) */
+  nvmm_sub_kind sub_kind; /* the subordinator kind */
+  int nsub;               /* number of subordinator parameters, 0 to 3 */
+  const char *sub_par[3]; /* their names in nvmm_sub.par order, as model files store them;
+                             NULL past nsub */
+} nvmm_family_info;
+
+/* The family's row; NULL for a value outside the enum. */
+NVMM_EXTERN const nvmm_family_info *nvmm_family_get(nvmm_family f);
+
 /* Family name ("gauss", "vg", "ninvg", "nig", "gh") and its inverse. */
 NVMM_EXTERN const char *nvmm_family_name(nvmm_family f);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_family_parse(const char *name, nvmm_family *f);

@@ -122,6 +122,14 @@ int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
  * listed: the message names the path), NVMM_ENOMEM. */
 nvmm_status cli_info_describe(const char *path, FILE *text, json_t **json);
 
+/* JSON values shared by `nvmm fit --json` and `nvmm info --json` (common.c). JSON has no NaN or
+ * infinity: a non-finite number is null. Each returns NULL only without memory. */
+json_t *cli_json_real(double x);
+json_t *cli_json_vec(const double *v, size_t n);
+/* The subordinator: its parameters under the names model files store them (nvmm_family_info),
+ * then its GIG embedding gig_p, gig_a, gig_b; {} for the Gaussian. */
+json_t *cli_json_sub(const nvmm_model *m);
+
 /* Subcommands. Each is collective over comm and returns an exit code. */
 int cli_demo(MPI_Comm comm, int argc, char **argv);
 int cli_fit(MPI_Comm comm, int argc, char **argv);

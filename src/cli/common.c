@@ -1,6 +1,7 @@
 /* common.c: helpers every subcommand uses: collective error reports, option values, paths. */
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,34 @@ int cli_check_writable(MPI_Comm comm, const char *path) {
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
   return ok ? 0 : -1;
+}
+
+json_t *cli_json_real(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+json_t *cli_json_vec(const double *v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++)
+    if (json_array_append_new(a, cli_json_real(v[i])) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  return a;
+}
+
+json_t *cli_json_sub(const nvmm_model *m) {
+  const nvmm_family_info *fi = nvmm_family_get(m->family);
+  json_t *sub = json_object();
+  double g[3];
+  int bad = sub == NULL;
+  for (int k = 0; !bad && k < fi->nsub; k++)
+    bad = json_object_set_new(sub, fi->sub_par[k], cli_json_real(m->sub.par[k])) != 0;
+  if (!bad && fi->nsub > 0 && nvmm_sub_to_gig(&m->sub, &g[0], &g[1], &g[2]) == NVMM_OK)
+    bad = json_object_set_new(sub, "gig_p", cli_json_real(g[0])) != 0 ||
+          json_object_set_new(sub, "gig_a", cli_json_real(g[1])) != 0 ||
+          json_object_set_new(sub, "gig_b", cli_json_real(g[2])) != 0;
+  if (bad) {
+    json_decref(sub);
+    return NULL;
+  }
+  return sub;
 }

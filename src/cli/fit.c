@@ -37,11 +37,7 @@ static const char *status_word(nvmm_fit_reason r) {
                                   : "NOT converged";
 }
 
-static const char *family_title(nvmm_family f) {
-  static const char *t[NVMM_FAMILY_COUNT] = {"Gaussian", "VarianceGamma", "NormalInverseGamma",
-                                             "NormalInverseGaussian", "GeneralizedHyperbolic"};
-  return t[f];
-}
+static const char *family_title(nvmm_family f) { return nvmm_family_get(f)->title; }
 
 static void rule(char c) {
   for (int i = 0; i < 60; i++)
@@ -59,7 +55,8 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
           (long long)d);
   fprintf(rep, "  Ranks        : %d\n", ranks);
   fprintf(rep, "  Algorithm    : %s%s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
-          c->o.accel == NVMM_ACCEL_SQUAREM && c->o.family != NVMM_FAMILY_GAUSS ? " + SQUAREM" : "");
+          c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0 ? " + SQUAREM"
+                                                                                     : "");
   fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
   if (c->o.stop == NVMM_STOP_MLE)
     fprintf(rep, "  Stop         : mle (LL to gain < %.1e nats, change < %.1e)\n", c->o.tol_ll,
@@ -90,16 +87,6 @@ static void row(const nvmm_fit *f, size_t i, double ll_init) {
   fflush(rep);
 }
 
-/* JSON has no NaN or infinity: a non-finite value (a diverged change) is written as null. */
-static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-static json_t *vec(const double *v, size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(a, jreal(v[i]));
-  return a;
-}
-
 static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_fit_summary *s) {
   size_t d = m->d;
   json_t *o = json_object();
@@ -111,19 +98,19 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "passes", json_integer(s->passes));
   json_object_set_new(o, "converged", json_boolean(s->reason > 0));
   json_object_set_new(o, "reason", json_string(nvmm_fit_reason_name(s->reason)));
-  json_object_set_new(o, "loglik_mean", jreal(s->loglik));
-  json_object_set_new(o, "loglik_total", jreal(s->loglik * (double)s->n));
-  json_object_set_new(o, "loglik_init", jreal(s->loglik_init));
-  json_object_set_new(o, "param_change", jreal(s->change));
-  json_object_set_new(o, "elapsed_s", jreal(s->elapsed));
+  json_object_set_new(o, "loglik_mean", cli_json_real(s->loglik));
+  json_object_set_new(o, "loglik_total", cli_json_real(s->loglik * (double)s->n));
+  json_object_set_new(o, "loglik_init", cli_json_real(s->loglik_init));
+  json_object_set_new(o, "param_change", cli_json_real(s->change));
+  json_object_set_new(o, "elapsed_s", cli_json_real(s->elapsed));
   if (c->verbose >= 2) {
     /* Rank 0's time split (verbose 2 only: it varies run to run, unlike everything else). */
     json_t *tm = json_object();
-    json_object_set_new(tm, "estep_s", jreal(s->t_estep));
-    json_object_set_new(tm, "reduce_s", jreal(s->t_reduce));
-    json_object_set_new(tm, "mstep_s", jreal(s->t_mstep));
-    json_object_set_new(tm, "moments_s", jreal(s->t_moments));
-    json_object_set_new(tm, "total_s", jreal(s->t_total));
+    json_object_set_new(tm, "estep_s", cli_json_real(s->t_estep));
+    json_object_set_new(tm, "reduce_s", cli_json_real(s->t_reduce));
+    json_object_set_new(tm, "mstep_s", cli_json_real(s->t_mstep));
+    json_object_set_new(tm, "moments_s", cli_json_real(s->t_moments));
+    json_object_set_new(tm, "total_s", cli_json_real(s->t_total));
     json_object_set_new(tm, "reduce_bytes", json_integer((json_int_t)s->reduce_bytes));
     json_object_set_new(o, "timing", tm);
   }
@@ -139,28 +126,15 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
   json_object_set_new(o, "accel",
                       json_string(c->o.accel == NVMM_ACCEL_SQUAREM ? "squarem" : "none"));
-  json_object_set_new(o, "tol", jreal(c->o.tol));
-  json_object_set_new(o, "tol_ll", jreal(c->o.tol_ll));
-  json_object_set_new(o, "mu", vec(m->mu, d));
-  json_object_set_new(o, "gamma", vec(m->gamma, d));
+  json_object_set_new(o, "tol", cli_json_real(c->o.tol));
+  json_object_set_new(o, "tol_ll", cli_json_real(c->o.tol_ll));
+  json_object_set_new(o, "mu", cli_json_vec(m->mu, d));
+  json_object_set_new(o, "gamma", cli_json_vec(m->gamma, d));
   json_t *sig = json_array();
   for (size_t i = 0; i < d; i++)
-    json_array_append_new(sig, vec(m->sigma + i * d, d));
+    json_array_append_new(sig, cli_json_vec(m->sigma + i * d, d));
   json_object_set_new(o, "sigma", sig);
-  json_t *sub = json_object();
-  static const char *names[5][3] = {
-      {0}, {"alpha", "beta", 0}, {"alpha", "beta", 0}, {"mu_ig", "lambda", 0}, {"p", "a", "b"}};
-  if (m->family != NVMM_FAMILY_GAUSS) {
-    double p, a, b;
-    for (int k = 0; k < 3 && names[m->family][k]; k++)
-      json_object_set_new(sub, names[m->family][k], jreal(m->sub.par[k]));
-    if (nvmm_sub_to_gig(&m->sub, &p, &a, &b) == NVMM_OK) {
-      json_object_set_new(sub, "gig_p", jreal(p));
-      json_object_set_new(sub, "gig_a", jreal(a));
-      json_object_set_new(sub, "gig_b", jreal(b));
-    }
-  }
-  json_object_set_new(o, "subordinator", sub);
+  json_object_set_new(o, "subordinator", cli_json_sub(m));
   json_t *fb = json_object();
   for (int k = 0; k < NVMM_NCOUNTERS; k++)
     json_object_set_new(fb, nvmm_counter_name(k), json_integer((json_int_t)s->counters[k]));

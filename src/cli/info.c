@@ -16,16 +16,6 @@
 /* Vector entries and column names the text shows before "..." (the JSON has them all). */
 #define SHOW_MAX 8
 
-/* The subordinator's classical parameters under the names nvmm_model_write stores them
- * (include/nvmm/io.h), in nvmm_sub.par order; NULL where a family has fewer. */
-static const char *const sub_names[NVMM_FAMILY_COUNT][3] = {
-    {NULL, NULL, NULL},        /* gauss: no subordinator */
-    {"alpha", "beta", NULL},   /* vg */
-    {"alpha", "beta", NULL},   /* ninvg */
-    {"mu_ig", "lambda", NULL}, /* nig */
-    {"p", "a", "b"},           /* gh */
-};
-
 /* Where a description goes: the text (or NULL), and whether a JSON value could not be made. */
 typedef struct desc {
   FILE *text;
@@ -61,19 +51,6 @@ static void jset(desc *ds, json_t *o, const char *key, json_t *v) {
 static void jpush(desc *ds, json_t *a, json_t *v) {
   if (json_array_append_new(a, v) != 0)
     ds->oom = 1;
-}
-
-/* JSON has no NaN or infinity: a non-finite value is null (as in `nvmm fit --json`). */
-static json_t *jreal(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-static json_t *jvec(const double *v, size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, jreal(v[i])) != 0) {
-      json_decref(a);
-      return NULL;
-    }
-  return a;
 }
 
 /* A JSON string of s; HDF5 strings need not be UTF-8 (an ASCII attribute holding Latin-1
@@ -166,7 +143,7 @@ static void describe_fit(hid_t file, desc *ds, json_t *o) {
     json_t *h = json_object();
     jset(ds, h, "iterations", json_integer((json_int_t)len));
     if (got == 2)
-      jset(ds, h, "final_loglik_mean", jreal(last));
+      jset(ds, h, "final_loglik_mean", cli_json_real(last));
     jset(ds, o, "history", h);
   }
   if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
@@ -201,7 +178,7 @@ static void describe_fit(hid_t file, desc *ds, json_t *o) {
   /* Not in the text line: the final mean log-likelihood the fit reported. */
   if (has_attr(meta, "loglik_mean") &&
       nvmm__h5_get_attr(meta, "loglik_mean", H5T_NATIVE_DOUBLE, &loglik, "meta") == NVMM_OK)
-    jset(ds, f, "loglik_mean", jreal(loglik));
+    jset(ds, f, "loglik_mean", cli_json_real(loglik));
   jset(ds, o, "fit", f);
   (void)H5Gclose(meta);
   describe_state(file, ds, o);
@@ -229,8 +206,8 @@ static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
   put_list(ds, d, m->mu);
   put(ds, "\n  gamma: ");
   put_list(ds, d, m->gamma);
-  jset(ds, o, "mu", jvec(m->mu, d));
-  jset(ds, o, "gamma", jvec(m->gamma, d));
+  jset(ds, o, "mu", cli_json_vec(m->mu, d));
+  jset(ds, o, "gamma", cli_json_vec(m->gamma, d));
   double diag[SHOW_MAX] = {0};
   for (size_t i = 0; i < d && i < SHOW_MAX; i++)
     diag[i] = m->sigma[i * d + i];
@@ -239,27 +216,18 @@ static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
   put(ds, "\n");
   json_t *rows = json_array();
   for (size_t i = 0; rows && i < d; i++)
-    jpush(ds, rows, jvec(m->sigma + i * d, d));
+    jpush(ds, rows, cli_json_vec(m->sigma + i * d, d));
   jset(ds, o, "sigma", rows);
-  jset(ds, o, "logdet", jreal(m->logdet));
+  jset(ds, o, "logdet", cli_json_real(m->logdet));
   /* The subordinator as `nvmm fit --json` gives it: natural names, then the GIG embedding. */
-  json_t *sub = json_object();
-  if (m->family != NVMM_FAMILY_GAUSS) {
+  const nvmm_family_info *fi = nvmm_family_get(m->family);
+  if (fi->nsub > 0) {
     put(ds, "  subordinator:");
-    for (int i = 0; i < 3; i++)
-      if (sub_names[m->family][i]) {
-        put(ds, "%s %s = %.6g", i ? "," : "", sub_names[m->family][i], m->sub.par[i]);
-        jset(ds, sub, sub_names[m->family][i], jreal(m->sub.par[i]));
-      }
+    for (int i = 0; i < fi->nsub; i++)
+      put(ds, "%s %s = %.6g", i ? "," : "", fi->sub_par[i], m->sub.par[i]);
     put(ds, "\n");
-    double gig[3];
-    if (nvmm_sub_to_gig(&m->sub, &gig[0], &gig[1], &gig[2]) == NVMM_OK) {
-      jset(ds, sub, "gig_p", jreal(gig[0]));
-      jset(ds, sub, "gig_a", jreal(gig[1]));
-      jset(ds, sub, "gig_b", jreal(gig[2]));
-    }
   }
-  jset(ds, o, "subordinator", sub);
+  jset(ds, o, "subordinator", cli_json_sub(m));
   nvmm_model_free(&m);
   describe_fit(file, ds, o);
 }

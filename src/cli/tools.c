@@ -85,17 +85,18 @@ static nvmm_status sample_model(MPI_Comm comm, const sample_opts *o, nvmm_model 
   double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
   for (size_t i = 0; i < d; i++)
     sigma[i * d + i] = 1.0;
-  int k = fam == NVMM_FAMILY_GH ? 3 : 2, bad = 0;
+  const nvmm_family_info *fi = nvmm_family_get(fam);
+  int bad = 0;
   bad |= o->mu && parse_list(comm, "--mu", o->mu, mu, d);
   bad |= o->gamma && parse_list(comm, "--gamma", o->gamma, gamma, d);
   bad |= o->sigma && parse_list(comm, "--sigma", o->sigma, sigma, d * d);
-  bad |= fam != NVMM_FAMILY_GAUSS &&
-         (!o->sub || parse_list(comm, "--sub", o->sub ? o->sub : "", par, (size_t)k));
-  nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
+  bad |= fi->nsub > 0 &&
+         (!o->sub || parse_list(comm, "--sub", o->sub ? o->sub : "", par, (size_t)fi->nsub));
+  nvmm_sub sub = {fi->sub_kind, {0, 0, 0}};
   nvmm_status st =
       bad ? NVMM_RAISE(NVMM_EINVAL, "invalid model parameters (see nvmm sample --help)") : NVMM_OK;
-  if (st == NVMM_OK && fam != NVMM_FAMILY_GAUSS)
-    st = nvmm_sub_make(nvmm_family_sub_kind(fam), par, &sub);
+  if (st == NVMM_OK)
+    st = nvmm_sub_make(fi->sub_kind, par, &sub);
   if (st == NVMM_OK)
     st = nvmm_model_alloc(fam, d, m);
   if (st == NVMM_OK)
