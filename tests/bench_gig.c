@@ -4,7 +4,7 @@
  * evaluation. Prints the median over REPS sweeps, per point, and exits 1 if a solve fails or
  * falls back, or if the median exceeds MAX_SOLVE_S (a guard against gross regressions only: the
  * solve takes tens of microseconds, and sanitizer or valgrind builds are far slower than normal).
- * Iteration counts, which are deterministic, are unit-tested in test_gig.c.
+ * Iteration counts, which are deterministic, are unit-tested in test_gig_solve.c.
  * Usage: bench_gig [REPS] */
 #include <stdio.h>
 #include <stdlib.h>

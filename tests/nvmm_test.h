@@ -1,5 +1,6 @@
 /* nvmm_test.h: shared helpers for the Check unit tests: the tolerance ladder, relative-error
- * assertions, reference-table location and a main() that runs one suite. */
+ * assertions, the assertion of a failing call and its message, reference-table location and a
+ * main() that runs one suite. */
 #ifndef NVMM_TEST_H
 #define NVMM_TEST_H
 
@@ -8,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -42,6 +44,19 @@
   do {                                                                                             \
     nvmm_status cs_ = (expr);                                                                      \
     ck_assert_msg(cs_ == NVMM_OK, "%s -> %s: %s", #expr, nvmm_strerror(cs_), nvmm_last_error());   \
+  } while (0)
+
+/* Asserts a failing call: its status, and that its message contains every given fragment. */
+#define ck_assert_fails(expr, code, ...)                                                           \
+  do {                                                                                             \
+    nvmm_clear_error();                                                                            \
+    nvmm_status fs_ = (expr);                                                                      \
+    ck_assert_msg(fs_ == (code), "%s -> %s (expected %s): %s", #expr, nvmm_strerror(fs_),          \
+                  nvmm_strerror(code), nvmm_last_error());                                         \
+    const char *frags_[] = {__VA_ARGS__};                                                          \
+    for (size_t k_ = 0; k_ < sizeof frags_ / sizeof *frags_; k_++)                                 \
+      ck_assert_msg(strstr(nvmm_last_error(), frags_[k_]) != NULL,                                 \
+                    "message '%s' does not mention '%s'", nvmm_last_error(), frags_[k_]);          \
   } while (0)
 
 /* Opens a committed reference table from the directory in $NVMM_TEST_DATA. */

@@ -3,28 +3,8 @@
  * bitwise), their history, meta and checkpoint state, invalid models, non-UTF-8 names, and the
  * errors for a missing or non-HDF5 file. */
 #define _GNU_SOURCE
-#include <mpi.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <hdf5.h>
-
 #include "cli.h"
-#include "nvmm_test.h"
-#include "nvmm_test_mpi.h"
-
-/* Every file of the suite lives in a fresh directory under the working directory (the build
- * tree under meson), removed at the end. */
-static char tmp_dir[256];
-
-/* A path in tmp_dir. The result lives until 16 later calls, more than any one test makes. */
-static const char *tpath(const char *name) {
-  static char buf[16][512];
-  static unsigned next;
-  char *p = buf[next++ % 16];
-  snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-  return p;
-}
+#include "nvmm_test_io.h"
 
 /* The text and the JSON object of a file that describes without error. The text lives until
  * the next call; free the object with json_decref. */
@@ -71,13 +51,6 @@ static void ck_assert_vec(const json_t *a, const double *v, size_t n) {
     ck_assert_msg(json_is_real(json_array_get(a, i)) && !memcmp(&x, &v[i], sizeof x),
                   "entry %zu: %.17g != %.17g", i, x, v[i]);
   }
-}
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_int_ge(fputs(text, f), 0);
-  ck_assert_int_eq(fclose(f), 0);
 }
 
 static nvmm_model *make_model(nvmm_family f) {
@@ -372,15 +345,4 @@ static Suite *make_suite(void) {
   return s;
 }
 
-/* Not NVMM_TEST_MAIN: the program's helpers ask MPI for the rank, and Check must not fork under
- * MPI. */
-int main(void) {
-  MPI_Init(NULL, NULL);
-  gsl_set_error_handler_off();
-  nvmm_test_mkdtemp(tmp_dir, sizeof tmp_dir, "test_info");
-  int nf = nvmm_test_run_mpi(make_suite());
-  if (nf == 0)
-    nvmm_test_rmtree(tmp_dir);
-  MPI_Finalize();
-  return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+NVMM_TEST_IO_MAIN(make_suite, "test_info")

@@ -1,0 +1,207 @@
+/* test_io_model.c: model files of every family (io_model.c): the bitwise round trip with the
+ * GIG embedding, the fit history and meta data, and bad files. What `nvmm info` says about them
+ * is tested in test_info.c. */
+#define _GNU_SOURCE
+#include "nvmm_test_io.h"
+
+/* A "high-entropy" model of family f and dimension 3 (as in test_model.c). */
+static nvmm_model *make_model(nvmm_family f) {
+  const size_t d = 3;
+  nvmm_model *m;
+  ck_assert_ok(nvmm_model_alloc(f, d, &m));
+  double mu[3], gamma[3], sigma[9];
+  for (size_t i = 0; i < d; i++) {
+    mu[i] = 0.3 - 0.45 * (double)i + 1.0 / 3.0;
+    gamma[i] = f == NVMM_FAMILY_GAUSS ? 0.0 : (i % 2 ? -0.31 : 0.43) / (1.0 + 0.2 * (double)i);
+    for (size_t j = 0; j < d; j++) {
+      double si = 0.8 + 0.15 * (double)i, sj = 0.8 + 0.15 * (double)j;
+      sigma[i * d + j] = pow(0.55, fabs((double)i - (double)j)) * si * sj;
+    }
+  }
+  static const double par[NVMM_FAMILY_COUNT][3] = {
+      {0, 0, 0}, {3.1, 1.9, 0}, {3.5, 2.2, 0}, {1.3, 1.7, 0}, {-1.7, 1.3, 2.4}};
+  nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
+  if (f != NVMM_FAMILY_GAUSS)
+    ck_assert_ok(nvmm_sub_make(nvmm_family_sub_kind(f), par[f], &sub));
+  ck_assert_ok(nvmm_model_set(m, mu, gamma, sigma, &sub));
+  return m;
+}
+
+static double read_scalar(hid_t file, const char *name) {
+  double v = NAN;
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0, "dataset %s missing", name);
+  ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), 0);
+  H5Dclose(dset);
+  return v;
+}
+
+START_TEST(test_model_roundtrip) {
+  nvmm_family f = (nvmm_family)_i;
+  char name[64];
+  snprintf(name, sizeof name, "model_%s.h5", nvmm_family_name(f));
+  const char *path = tpath(name);
+  nvmm_model *m = make_model(f), *r = NULL;
+  ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
+  /* A second write replaces the file atomically. */
+  ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
+  char tmp[600];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  ck_assert(!exists(tmp));
+  ck_assert_ok(nvmm_model_read(path, &r));
+  ck_assert_int_eq(r->family, f);
+  ck_assert_uint_eq(r->d, 3);
+  ck_assert_mem_eq(r->mu, m->mu, 3 * sizeof(double));
+  ck_assert_mem_eq(r->gamma, m->gamma, 3 * sizeof(double));
+  ck_assert_mem_eq(r->sigma, m->sigma, 9 * sizeof(double));
+  ck_assert_mem_eq(r->chol, m->chol, 9 * sizeof(double));
+  ck_assert_int_eq(r->sub.kind, m->sub.kind);
+  ck_assert_mem_eq(r->sub.par, m->sub.par, sizeof m->sub.par);
+
+  /* The GIG embedding is stored alongside the natural parameters (absent for Gauss). */
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_int_ge(file, 0);
+  ck_assert_int_eq(H5Lexists(file, "gig_p", H5P_DEFAULT) > 0, f != NVMM_FAMILY_GAUSS);
+  if (f != NVMM_FAMILY_GAUSS) {
+    double p, a, b;
+    ck_assert_ok(nvmm_sub_to_gig(&m->sub, &p, &a, &b));
+    ck_assert(read_scalar(file, "gig_p") == p);
+    ck_assert(read_scalar(file, "gig_a") == a);
+    ck_assert(read_scalar(file, "gig_b") == b);
+  }
+  H5Fclose(file);
+  nvmm_model_free(&m);
+  nvmm_model_free(&r);
+}
+END_TEST
+
+/* Reads a 1-D or 2-D float64 dataset of the history group. */
+static void read_hist(hid_t file, const char *name, double *out) {
+  hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+  ck_assert_msg(dset >= 0, "dataset %s missing", name);
+  ck_assert_int_ge(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), 0);
+  H5Dclose(dset);
+}
+
+START_TEST(test_model_history) {
+  const char *path = tpath("fit.h5");
+  nvmm_model *m = make_model(NVMM_FAMILY_GH);
+  double loglik[4] = {-3.25, -2.9876543210123, -2.875, -2.87490001};
+  double change[4] = {1.0 / 3.0, 0.0625, 1e-5, 2.2e-9};
+  double elapsed[4] = {0.01, 0.0234, 0.035, 0.0471};
+  double counters[8] = {0, 1, 2, 0, 3, 1, 0, 7};
+  const char *names[2] = {"gig_fallback", "sigma_floor"};
+  nvmm_history_view h = {4, loglik, change, elapsed, counters, 2, names};
+  nvmm_fit_meta meta = {"converged", 4, 1003, 4, -2.87490001, "[fit]\nfamily = gh\n", "data.h5:/X"};
+  ck_assert_ok(nvmm_model_write(path, m, &h, &meta));
+
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  ck_assert_int_ge(file, 0);
+  double got[8];
+  read_hist(file, "history/loglik", got);
+  ck_assert_mem_eq(got, loglik, sizeof loglik);
+  read_hist(file, "history/param_change", got);
+  ck_assert_mem_eq(got, change, sizeof change);
+  read_hist(file, "history/elapsed", got);
+  ck_assert_mem_eq(got, elapsed, sizeof elapsed);
+  read_hist(file, "history/counters", got);
+  ck_assert_mem_eq(got, counters, sizeof counters);
+  hid_t cnt = H5Dopen2(file, "history/counters", H5P_DEFAULT), attr = H5Aopen(cnt, "names", 0);
+  ck_assert_int_ge(attr, 0);
+  hid_t vstr = H5Tcopy(H5T_C_S1);
+  H5Tset_size(vstr, H5T_VARIABLE);
+  H5Tset_cset(vstr, H5T_CSET_UTF8);
+  char *rn[2] = {NULL, NULL};
+  ck_assert_int_ge(H5Aread(attr, vstr, rn), 0);
+  ck_assert_str_eq(rn[0], "gig_fallback");
+  ck_assert_str_eq(rn[1], "sigma_floor");
+  H5free_memory(rn[0]);
+  H5free_memory(rn[1]);
+  H5Aclose(attr);
+  H5Dclose(cnt);
+  hid_t g = H5Gopen2(file, "meta", H5P_DEFAULT);
+  attr = H5Aopen(g, "reason", H5P_DEFAULT);
+  char *reason = NULL;
+  ck_assert_int_ge(H5Aread(attr, vstr, &reason), 0);
+  ck_assert_str_eq(reason, "converged");
+  H5free_memory(reason);
+  H5Aclose(attr);
+  attr = H5Aopen(g, "n", H5P_DEFAULT);
+  int64_t n = 0;
+  ck_assert_int_ge(H5Aread(attr, H5T_NATIVE_INT64, &n), 0);
+  ck_assert_int_eq(n, 1003);
+  H5Aclose(attr);
+  H5Gclose(g);
+  H5Tclose(vstr);
+  H5Fclose(file);
+
+  /* An empty history is written as zero-length datasets. */
+  nvmm_history_view empty = {0, NULL, NULL, NULL, NULL, 0, NULL};
+  ck_assert_ok(nvmm_model_write(path, m, &empty, NULL));
+  nvmm_model *r = NULL;
+  ck_assert_ok(nvmm_model_read(path, &r));
+  nvmm_model_free(&r);
+  nvmm_history_view broken = {2, loglik, NULL, elapsed, NULL, 0, NULL};
+  ck_assert_fails(nvmm_model_write(tpath("broken.h5"), m, &broken, NULL), NVMM_EINVAL,
+                  "param_change");
+  assert_no_output(tpath("broken.h5"));
+  nvmm_model_free(&m);
+}
+END_TEST
+
+START_TEST(test_model_errors) {
+  nvmm_model *m = make_model(NVMM_FAMILY_NIG), *r = (nvmm_model *)&r;
+  ck_assert_fails(nvmm_model_read(tpath("none.h5"), &r), NVMM_EIO, "none.h5");
+  ck_assert_ptr_null(r);
+  write_text(tpath("plain.txt"), "mu = 1\n");
+  ck_assert_fails(nvmm_model_read(tpath("plain.txt"), &r), NVMM_EIO, "not an HDF5 file");
+
+  /* A data file is not a model file: the message says what is missing. */
+  const char *data = tpath("data_only.h5");
+  double v[6] = {1, 2, 3, 4, 5, 6};
+  hsize_t dims[2] = {3, 2};
+  h5_write(data, "/X", 2, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v);
+  ck_assert_fails(nvmm_model_read(data, &r), NVMM_EIO, "data_only.h5", "not an nvmm model",
+                  "'family'");
+  ck_assert_ptr_null(r);
+
+  /* A model file missing one dataset. */
+  const char *path = tpath("no_sigma.h5");
+  ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
+  hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  ck_assert_int_ge(H5Ldelete(file, "sigma", H5P_DEFAULT), 0);
+  ck_assert_int_ge(H5Ldelete(file, "lambda", H5P_DEFAULT), 0);
+  H5Fclose(file);
+  ck_assert_fails(nvmm_model_read(path, &r), NVMM_EIO, "no_sigma.h5", "'sigma'");
+
+  /* Invalid parameters are caught by the model constructors. */
+  path = tpath("bad_sub.h5");
+  ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
+  file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t dset = H5Dopen2(file, "mu_ig", H5P_DEFAULT);
+  double neg = -1.5;
+  ck_assert_int_ge(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &neg), 0);
+  H5Dclose(dset);
+  H5Fclose(file);
+  ck_assert_fails(nvmm_model_read(path, &r), NVMM_EDOM, "bad_sub.h5");
+  ck_assert_ptr_null(r);
+
+  ck_assert_fails(nvmm_model_write("/nonexistent_dir/model.h5", m, NULL, NULL), NVMM_EIO,
+                  "/nonexistent_dir/model.h5");
+  assert_no_output("/nonexistent_dir/model.h5");
+  ck_assert_fails(nvmm_model_write(NULL, m, NULL, NULL), NVMM_EINVAL, "NULL");
+  nvmm_model_free(&m);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("io_model");
+  TCase *tc = tcase_create("model");
+  tcase_add_loop_test(tc, test_model_roundtrip, 0, NVMM_FAMILY_COUNT);
+  tcase_add_test(tc, test_model_history);
+  tcase_add_test(tc, test_model_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+NVMM_TEST_IO_MAIN(make_suite, "test_io_model")
