@@ -43,7 +43,7 @@ static nvmm_status bcast_pack(nvmm_fit *f) {
 
 /* Mean log-likelihood in the user's units from the last E-step: the density of x = c + s x~
  * is the standardized density divided by prod s_j. */
-static double loglik(const nvmm_fit *f) {
+double nvmm__loglik(const nvmm_fit *f) {
   double ls = 0.0;
   for (size_t j = 0; j < f->d; j++)
     ls += log(f->scale[j]);
@@ -154,7 +154,7 @@ static void record(nvmm_fit *f, double change) {
 
 /* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank. */
 static nvmm_status em_map(nvmm_fit *f, int *diverged) {
-  if (f->o.algorithm == NVMM_ALG_EM || !nvmm__latent(f->o.family))
+  if (f->o.algorithm != NVMM_ALG_MCECM || !nvmm__latent(f->o.family))
     return mstep_bcast(f, f->model, 0, diverged);
   NVMM_CALL(mstep_bcast(f, f->model, 1, diverged));
   if (*diverged)
@@ -164,6 +164,16 @@ static nvmm_status em_map(nvmm_fit *f, int *diverged) {
   NVMM_CALL(nvmm__estep_all(f, f->next));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
   return mstep_bcast(f, f->next, 2, diverged);
+}
+
+nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *diverged,
+                            double *counters) {
+  memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
+  f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors;
+  memcpy(f->stats, eta, f->len * sizeof *eta);
+  NVMM_CALL(mstep_bcast(f, f->model, 0, diverged));
+  memcpy(counters, f->pack + PK_HEAD, NVMM_NCOUNTERS * sizeof *counters);
+  return NVMM_OK;
 }
 
 /* SQUAREM's extrapolation, phase 1: f->model is theta1, f->next theta2 = F(theta1). Rank 0
@@ -266,11 +276,14 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   if (f->reason != NVMM_FIT_ITERATING)
     return NVMM_OK;
+  if (f->inc_on)
+    return nvmm__inc_step(f);
   NVMM_CALL(nvmm__estep_all(f, f->model));
-  double ll = loglik(f);
-  if (f->iterations == 0)
+  double ll = nvmm__loglik(f);
+  if (f->iterations == 0) {
     f->loglik_init = ll;
-  else
+    nvmm__inc_scored(f, ll);
+  } else
     f->h_loglik[f->iterations - 1] = ll;
   if (f->stop_seen) {
     /* Every rank saw the same reduced flag: stop at this boundary with the current model,
@@ -342,10 +355,12 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
   /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
    * the model entering it). */
   NVMM_CALL(nvmm__estep_all(f, f->model));
-  f->loglik_final = loglik(f);
+  f->loglik_final = nvmm__loglik(f);
   f->elapsed = MPI_Wtime() - f->t0;
   if (f->iterations > 0)
     f->h_loglik[f->iterations - 1] = f->loglik_final;
+  else
+    nvmm__inc_scored(f, f->loglik_final);
   return NVMM_OK;
 }
 
@@ -401,6 +416,9 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->reduce_bytes = f->reduce_bytes;
   s->t_mstep = f->t_mstep;
   s->passes = f->passes;
+  s->steps = f->inc_step;
+  s->data_passes = (double)f->passes + f->inc_rows / (double)f->n;
+  s->inc_prior_floors = f->inc_prior_floors;
 }
 
 void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik, const double **change,

@@ -76,6 +76,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->sq_state = calloc(nvmm_fit_accel_len((int64_t)d), sizeof(double));
   NVMM_CHECK(f->sq_state, NVMM_ENOMEM, "cannot allocate SQUAREM's state record");
   f->sq_t2 = f->sq_t1 + f->sq_p;
+  NVMM_CALL(nvmm__inc_alloc(f));
   return nvmm_model_alloc(f->o.family, d, &f->sq_m2);
 }
 
@@ -211,6 +212,10 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->h_change);
   free(f->h_elapsed);
   free(f->h_counters);
+  free(f->inc_eta);
+  free(f->inc_avg);
+  free(f->inc_gran);
+  free(f->h_inc);
   free(f);
   *pf = NULL;
 }

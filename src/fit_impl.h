@@ -2,6 +2,7 @@
 #ifndef NVMM_FIT_IMPL_H
 #define NVMM_FIT_IMPL_H
 
+#include "minibatch.h"
 #include "nvmm/fit.h"
 #include "nvmm/mstep.h"
 #include "nvmm/pchol.h"
@@ -75,6 +76,29 @@ struct nvmm_fit {
   const nvmm_model *multi[4];
   nvmm_estep_ws *multi_ws[4];
   int stop_seen; /* the last reduction carried a stop request */
+  /* Incremental EM (src/fit_incremental.c). */
+  int inc_on;               /* the mini-batch phase is running */
+  nvmm__batches batches;    /* the mini-batches (set at create) */
+  int64_t inc_steps;        /* steps asked for: ceil(epochs x batches per epoch) */
+  int64_t inc_step;         /* steps done */
+  double inc_seen;          /* rows of the steps done (the sample-weighted rule's count) */
+  double inc_rows;          /* rows E-stepped in mini-batches (steps redone after a resume too) */
+  int inc_prior_floors;     /* prior-moment floors in the start's eta (src/numerics.md 12.4) */
+  double *inc_eta;          /* the running eta (len) */
+  double *inc_avg;          /* its mean over the second half of the steps (average) */
+  int64_t *inc_gran;        /* this rank's granules of the current batch (per_batch) */
+  int64_t *inc_group;       /* where each group of granules read together starts */
+  int64_t *inc_r0, *inc_nr; /* the merged row ranges of one group */
+  nvmm_fit_ranges_reader *ranges_reader; /* streaming: reads a batch's scattered rows */
+  double *h_inc; /* the steps' history, column after column of inc_steps values: batch
+                    LL, full LL, change, elapsed (NVMM__INC_COLS) */
+};
+enum {
+  NVMM__INC_BATCH_LL = 0,
+  NVMM__INC_FULL_LL,
+  NVMM__INC_CHANGE,
+  NVMM__INC_ELAPSED,
+  NVMM__INC_COLS
 };
 
 /* The passes over the data (src/reduce.c). A block function adds the sums of rows
@@ -110,10 +134,27 @@ double nvmm__ll_after(const nvmm_fit *f, int s); /* mean LL after s updates */
 int nvmm__em_step(const nvmm_fit *f, int s);     /* update s was a plain EM (or MCECM) step */
 int nvmm__mle_converged(const nvmm_fit *f);
 
+/* The exact reduction of this rank's accumulators f->acc (len; st the local status) into out on
+ * every rank (src/reduce.c). Does not count a pass. */
+nvmm_status nvmm__reduce_acc(nvmm_fit *f, size_t len, nvmm_status st, double *out);
+
+/* Incremental EM (src/fit_incremental.c): the workspaces (at create), the start of the phase (at
+ * every start), one step. */
+nvmm_status nvmm__inc_alloc(nvmm_fit *f);
+nvmm_status nvmm__inc_start(nvmm_fit *f);
+nvmm_status nvmm__inc_step(nvmm_fit *f);
+/* The full mean log-likelihood ll of the epochs' final model, once a pass has scored it. */
+void nvmm__inc_scored(nvmm_fit *f, double ll);
+
 /* The iteration (src/fit.c). */
 int nvmm__model_finite(const nvmm_model *m);
 int nvmm__diverging(nvmm_status st); /* an M-step failure that is a divergence, not an error */
 double nvmm__log_scale_sum(const nvmm_fit *f); /* 2 sum log scale_j: log|S|^2 */
+double nvmm__loglik(const nvmm_fit *f);        /* mean LL in the user's units from f->stats */
+/* One M-step from an eta vector (the rows' counts floor: its posterior floors), regularized and
+ * broadcast into f->next with its counters in *counters (NVMM_NCOUNTERS). Collective. */
+nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *diverged,
+                            double *counters);
 
 /* SQUAREM's coordinates and step (src/accel.c). */
 size_t nvmm__theta_len(const nvmm_model *m);

@@ -25,6 +25,8 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
     return "diverged";
   case NVMM_FIT_STOPPED:
     return "stopped";
+  case NVMM_FIT_EPOCHS:
+    return "epochs";
   default:
     return "iterating";
   }
@@ -54,6 +56,14 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   o->standardize = 1;
   /* Measured crossover of ScaLAPACK over LAPACK for the M-step's Cholesky (README, ScaLAPACK). */
   o->scalapack_min_d = 2048;
+  /* Incremental EM (src/numerics.md 13.5): one epoch, then the batch finish. */
+  o->epochs = 1.0;
+  o->batch_rows = 1024;
+  nvmm_eta_rule_default(&o->eta_rule);
+  o->seed = 0;
+  o->finish = 1;
+  o->eval_every = 0;
+  o->average = 1;
 }
 
 nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
@@ -81,6 +91,15 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              (long long)o->block_rows);
   NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS || o->family == NVMM_FAMILY_GH, NVMM_EINVAL,
              "the sub-model initialization is for the GH family only");
+  if (o->algorithm == NVMM_ALG_INCREMENTAL) {
+    NVMM_CHECK(isfinite(o->epochs) && o->epochs > 0, NVMM_EINVAL,
+               "epochs = %g must be finite and positive", o->epochs);
+    NVMM_CHECK(o->batch_rows >= 1, NVMM_EINVAL, "batch_rows = %lld must be positive",
+               (long long)o->batch_rows);
+    NVMM_CHECK(o->eval_every >= 0, NVMM_EINVAL, "eval_every = %lld must not be negative",
+               (long long)o->eval_every);
+    NVMM_CALL(nvmm_eta_rule_check(&o->eta_rule));
+  }
   return NVMM_OK;
 }
 

@@ -124,7 +124,7 @@ static nvmm_status start(nvmm_fit *f) {
   f->loglik_init = f->loglik_final = NAN;
   memset(f->totals, 0, sizeof f->totals);
   f->t0 = MPI_Wtime();
-  return NVMM_OK;
+  return nvmm__inc_start(f);
 }
 
 nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {

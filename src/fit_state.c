@@ -60,6 +60,14 @@ void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   s->counters = f->h_counters;
   accel_save(f, f->sq_state);
   s->accel = f->sq_state;
+  s->inc_steps = f->inc_steps;
+  s->inc_step = f->inc_step;
+  s->inc_on = f->inc_on;
+  s->inc_prior_floors = f->inc_prior_floors;
+  s->inc_seen = f->inc_seen;
+  s->inc_eta = f->inc_eta;
+  s->inc_avg = f->inc_avg;
+  s->inc_hist = f->h_inc;
 }
 
 /* The accelerator's record in a state: phase, step bound, last step length, rate estimate,
@@ -133,12 +141,33 @@ nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
   return NVMM_OK;
 }
 
+nvmm_status nvmm_fit_state_alloc_incremental(int64_t inc_steps, nvmm_fit_state *s) {
+  NVMM_CHECK(s && s->d >= 1 && inc_steps >= 1 && inc_steps <= ((int64_t)1 << 40), NVMM_EINVAL,
+             "invalid incremental state size (%lld steps)", (long long)inc_steps);
+  size_t len = nvmm_stats_len((size_t)s->d);
+  s->inc_eta = calloc(2 * len, sizeof(double));
+  s->inc_hist = calloc((size_t)inc_steps * 4, sizeof(double));
+  if (!s->inc_eta || !s->inc_hist) {
+    free(s->inc_eta);
+    free(s->inc_hist);
+    s->inc_eta = s->inc_hist = NULL;
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate an incremental state of %lld steps",
+               (long long)inc_steps);
+  }
+  s->inc_avg = s->inc_eta + len;
+  s->inc_steps = inc_steps;
+  return NVMM_OK;
+}
+
 void nvmm_fit_state_free(nvmm_fit_state *s) {
   if (!s)
     return;
   free(s->mu);
   free(s->loglik);
   free(s->accel);
+  free(s->inc_eta);
+  free(s->inc_hist);
+  s->inc_eta = s->inc_avg = s->inc_hist = NULL;
   s->accel = NULL;
   s->mu = s->gamma = s->sigma = s->chol = NULL;
   s->loglik = s->change = s->elapsed_hist = s->counters = NULL;
@@ -177,7 +206,32 @@ static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
              (unsigned long long)s->fingerprint, (unsigned long long)f->fingerprint);
   NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family), NVMM_EINVAL,
              "the checkpoint state is inconsistent");
+  NVMM_CHECK(s->inc_steps == f->inc_steps, NVMM_EINVAL,
+             "the checkpoint's fit takes %lld mini-batch steps, this fit %lld (algorithm, "
+             "batch_rows and epochs must match to resume)",
+             (long long)s->inc_steps, (long long)f->inc_steps);
+  NVMM_CHECK(s->inc_steps == 0 || (s->inc_step >= 0 && s->inc_step <= s->inc_steps && s->inc_eta &&
+                                   s->inc_avg && s->inc_hist),
+             NVMM_EINVAL, "the checkpoint's incremental state is inconsistent");
   return NVMM_OK;
+}
+
+/* Incremental EM's part of a state: the step counter, the running eta and its tail mean bit for
+ * bit (the mini-batches themselves are a function of the step: nothing to store). */
+static void inc_restore(nvmm_fit *f, const nvmm_fit_state *s) {
+  if (s->inc_steps == 0)
+    return;
+  const size_t col = (size_t)s->inc_steps, k = (size_t)s->inc_step;
+  f->inc_step = s->inc_step;
+  f->inc_on = s->inc_on;
+  f->inc_prior_floors = s->inc_prior_floors;
+  f->inc_seen = s->inc_seen;
+  memcpy(f->inc_eta, s->inc_eta, f->len * sizeof(double));
+  memcpy(f->inc_avg, s->inc_avg, f->len * sizeof(double));
+  for (size_t c = 0; c < NVMM__INC_COLS; c++)
+    memcpy(f->h_inc + c * col, s->inc_hist + c * col, k * sizeof(double));
+  if (k > 0 && s->iterations == 0)
+    f->last_change = s->inc_hist[NVMM__INC_CHANGE * col + k - 1];
 }
 
 nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
@@ -207,6 +261,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   /* A fit the MLE rule finished has its final model's log-likelihood in the history. */
   f->loglik_final = s->reason == NVMM_FIT_CONVERGED && it ? s->loglik[it - 1] : NAN;
   f->last_change = it ? s->change[it - 1] : NAN;
+  inc_restore(f, s);
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;
   f->t_startup = MPI_Wtime() - f->t_create;

@@ -66,6 +66,96 @@ static uint64_t state_checksum(const nvmm_fit_state *s) {
   return hash_doubles(h, s->accel, nvmm_fit_accel_len(s->d));
 }
 
+/* Incremental EM's part of a state (/state/incremental), with its own checksum: other fits'
+ * checkpoints stay as they were. */
+static const char *const inc_cols[4] = {"batch_loglik", "loglik", "param_change", "elapsed"};
+
+static uint64_t inc_checksum(const nvmm_fit_state *s) {
+  size_t len = nvmm_stats_len((size_t)s->d), k = (size_t)s->inc_step;
+  uint64_t h = FNV_OFFSET;
+  const int64_t ints[4] = {s->inc_steps, s->inc_step, s->inc_on, s->inc_prior_floors};
+  for (int i = 0; i < 4; i++)
+    h = hash_u64(h, (uint64_t)ints[i]);
+  h = hash_doubles(h, &s->inc_seen, 1);
+  h = hash_doubles(h, s->inc_eta, len);
+  h = hash_doubles(h, s->inc_avg, len);
+  for (size_t c = 0; c < 4; c++)
+    h = hash_doubles(h, s->inc_hist + c * (size_t)s->inc_steps, k);
+  return h;
+}
+
+static nvmm_status write_incremental(hid_t state, const nvmm_fit_state *s, const char *path) {
+  if (s->inc_steps == 0)
+    return NVMM_OK;
+  hid_t g = H5Gcreate2(state, "incremental", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot create group /state/incremental in '%s'", path);
+  const int64_t ints[4] = {s->inc_steps, s->inc_step, s->inc_on, s->inc_prior_floors};
+  const char *const int_names[4] = {"steps", "step", "on", "prior_floors"};
+  hsize_t len = nvmm_stats_len((size_t)s->d), k = (hsize_t)s->inc_step;
+  nvmm_status st = NVMM_OK;
+  for (int i = 0; i < 4 && st == NVMM_OK; i++)
+    st = nvmm__h5_put_attr(g, int_names[i], H5T_STD_I64LE, H5T_NATIVE_INT64, &ints[i], path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "seen", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s->inc_seen, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "eta", 1, &len, s->inc_eta, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "eta_avg", 1, &len, s->inc_avg, path);
+  for (size_t c = 0; c < 4 && st == NVMM_OK; c++)
+    st = nvmm__h5_put_array(g, inc_cols[c], 1, &k, s->inc_hist + c * (size_t)s->inc_steps, path);
+  uint64_t sum = inc_checksum(s);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
+  if (H5Gclose(g) < 0 && st == NVMM_OK)
+    st = NVMM_RAISE(NVMM_EIO, "cannot close /state/incremental in '%s'", path);
+  return st;
+}
+
+static nvmm_status read_incremental(hid_t state, const char *path, nvmm_fit_state *s) {
+  if (H5Lexists(state, "incremental", H5P_DEFAULT) <= 0)
+    return NVMM_OK;
+  hid_t g = H5Gopen2(state, "incremental", H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot open /state/incremental in '%s'", path);
+  int64_t ints[4];
+  const char *const int_names[4] = {"steps", "step", "on", "prior_floors"};
+  nvmm_status st = NVMM_OK;
+  for (int i = 0; i < 4 && st == NVMM_OK; i++)
+    st = nvmm__h5_get_attr(g, int_names[i], H5T_NATIVE_INT64, &ints[i], path);
+  if (st == NVMM_OK && !(ints[0] >= 1 && ints[0] <= ((int64_t)1 << 40) && ints[1] >= 0 &&
+                         ints[1] <= ints[0] && (ints[2] == 0 || ints[2] == 1)))
+    st = NVMM_RAISE(NVMM_EIO,
+                    "'%s': /state/incremental has invalid sizes (step %" PRId64 " of %" PRId64 ")",
+                    path, ints[1], ints[0]);
+  /* The history's shape before memory is sized from the step count. */
+  hsize_t k = st == NVMM_OK ? (hsize_t)ints[1] : 0, len = nvmm_stats_len((size_t)s->d);
+  for (size_t c = 0; c < 4 && st == NVMM_OK; c++)
+    st = nvmm__h5_get_array(g, inc_cols[c], 1, &k, NULL, path);
+  if (st == NVMM_OK)
+    st = nvmm_fit_state_alloc_incremental(ints[0], s);
+  if (st == NVMM_OK) {
+    s->inc_step = ints[1];
+    s->inc_on = (int)ints[2];
+    s->inc_prior_floors = (int)ints[3];
+    st = nvmm__h5_get_attr(g, "seen", H5T_NATIVE_DOUBLE, &s->inc_seen, path);
+  }
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "eta", 1, &len, s->inc_eta, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "eta_avg", 1, &len, s->inc_avg, path);
+  for (size_t c = 0; c < 4 && st == NVMM_OK; c++)
+    st = nvmm__h5_get_array(g, inc_cols[c], 1, &k, s->inc_hist + c * (size_t)s->inc_steps, path);
+  uint64_t sum = 0;
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_attr(g, "checksum", H5T_NATIVE_UINT64, &sum, path);
+  if (st == NVMM_OK && sum != inc_checksum(s))
+    st = NVMM_RAISE(NVMM_EIO,
+                    "checkpoint '%s' is corrupt: its /state/incremental does not match its "
+                    "checksum",
+                    path);
+  (void)H5Gclose(g);
+  return st;
+}
+
 /* Scalar attributes of /state (float64 unless noted), and the checksums of the state and of
  * the configuration text. */
 static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
@@ -110,6 +200,8 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
   hsize_t na = nvmm_fit_accel_len(s->d);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "accel", 1, &na, s->accel, path);
+  if (st == NVMM_OK)
+    st = write_incremental(g, s, path);
   uint64_t sum = state_checksum(s);
   if (st == NVMM_OK)
     st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
@@ -222,6 +314,8 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
   if (st == NVMM_OK && sum != state_checksum(s))
     st = NVMM_RAISE(NVMM_EIO, "checkpoint '%s' is corrupt: its /state does not match its checksum",
                     path);
+  if (st == NVMM_OK)
+    st = read_incremental(g, path, s);
   (void)H5Gclose(g);
   if (st != NVMM_OK)
     nvmm_fit_state_free(s);

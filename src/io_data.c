@@ -35,6 +35,7 @@ struct nvmm_data {
   int count;        /* datasets */
   data_part *parts; /* count datasets, their rows in this order */
   hid_t dxpl;       /* collective transfer property list (parts read through MPI-IO) */
+  hid_t dxpl_ind;   /* independent transfer list: nvmm_data_read_ranges' small scattered reads */
   int64_t n;        /* rows, all datasets together */
   int64_t d;        /* columns */
   char **names;     /* d column names from the first dataset's "columns" attribute, or NULL */
@@ -269,6 +270,8 @@ static void data_release(nvmm_data *data) {
   free(data->parts);
   if (data->dxpl >= 0)
     (void)H5Pclose(data->dxpl);
+  if (data->dxpl_ind >= 0)
+    (void)H5Pclose(data->dxpl_ind);
   if (data->comm != MPI_COMM_NULL)
     (void)MPI_Comm_free(&data->comm);
   free(data->names);
@@ -285,6 +288,7 @@ static nvmm_status data_alloc(MPI_Comm dup, int count, const char *const *paths,
   data->comm = dup;
   data->count = count;
   data->dxpl = H5I_INVALID_HID;
+  data->dxpl_ind = H5I_INVALID_HID;
   data->parts = calloc((size_t)count, sizeof *data->parts);
   NVMM_CHECK(data->parts, NVMM_ENOMEM, "cannot allocate a data set of %d files", count);
   for (int k = 0; k < count; k++)
@@ -355,8 +359,10 @@ nvmm_status nvmm_data_open_many(MPI_Comm comm, int count, const char *const *pat
     data->names = NULL;
   }
   if (st == NVMM_OK && ((data->dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
-                        H5Pset_dxpl_mpio(data->dxpl, H5FD_MPIO_COLLECTIVE) < 0))
-    st = NVMM_RAISE(NVMM_EIO, "cannot create a collective transfer list for '%s'", p0->path);
+                        H5Pset_dxpl_mpio(data->dxpl, H5FD_MPIO_COLLECTIVE) < 0 ||
+                        (data->dxpl_ind = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+                        H5Pset_dxpl_mpio(data->dxpl_ind, H5FD_MPIO_INDEPENDENT) < 0))
+    st = NVMM_RAISE(NVMM_EIO, "cannot create the transfer lists for '%s'", p0->path);
   st = nvmm__agree_row(dup, st, NULL);
 cleanup:
   if (st == NVMM_OK) {
@@ -480,6 +486,82 @@ nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0, int64_t nrows, double 
   nvmm__h5_quiet_end(&q);
   if (st == NVMM_OK && reading)
     st = check_finite(data, row0, nrows, buf, &bad);
+  st = nvmm__agree_row(data->comm, st, &bad);
+  if (bad_row && st == NVMM_EDOM)
+    *bad_row = bad;
+  return st;
+}
+
+/* The ranges' rows that lie in part p, as one union selection of its file space, read
+ * independently into buf (the first of them at buf, in file order). Ranges are sorted and
+ * disjoint. *got receives the rows read. */
+static nvmm_status read_part_ranges(const nvmm_data *data, data_part *p, size_t count,
+                                    const int64_t *row0, const int64_t *nrows, double *buf,
+                                    int64_t *got) {
+  int64_t rows = 0;
+  herr_t rc = H5Sselect_none(p->fspace);
+  for (size_t i = 0; i < count && rc >= 0; i++) {
+    int64_t lo = row0[i] > p->first ? row0[i] : p->first;
+    int64_t hi = row0[i] + nrows[i] < p->first + p->n ? row0[i] + nrows[i] : p->first + p->n;
+    if (hi <= lo)
+      continue;
+    hsize_t start[2] = {(hsize_t)(lo - p->first), 0},
+            cnt[2] = {(hsize_t)(hi - lo), (hsize_t)data->d};
+    rc = H5Sselect_hyperslab(p->fspace, H5S_SELECT_OR, start, NULL, cnt, NULL);
+    rows += hi - lo;
+  }
+  *got = rows;
+  if (rows == 0 || rc < 0)
+    return rc < 0 ? NVMM_RAISE(NVMM_EIO, "'%s' dataset '%s': cannot select the rows to read",
+                               p->path, p->dataset)
+                  : NVMM_OK;
+  hsize_t mdims[2] = {(hsize_t)rows, (hsize_t)data->d};
+  hid_t mspace = H5Screate_simple(2, mdims, NULL);
+  rc = mspace < 0 ? -1
+                  : H5Dread(p->dset, H5T_NATIVE_DOUBLE, mspace, p->fspace,
+                            p->alone ? H5P_DEFAULT : data->dxpl_ind, buf);
+  if (mspace >= 0)
+    (void)H5Sclose(mspace);
+  NVMM_CHECK(rc >= 0, NVMM_EIO, "'%s' dataset '%s': reading %" PRId64 " scattered rows failed",
+             p->path, p->dataset, rows);
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_data_read_ranges(nvmm_data *data, size_t count, const int64_t *row0,
+                                  const int64_t *nrows, double *buf, int64_t *bad_row) {
+  if (bad_row)
+    *bad_row = -1;
+  NVMM_CHECK(data, NVMM_EINVAL, "data set is NULL");
+  nvmm_status st = NVMM_OK;
+  int64_t bad = -1, prev = 0;
+  for (size_t i = 0; i < count && st == NVMM_OK; i++) {
+    if (nrows[i] < 0 || row0[i] < prev || row0[i] > data->n || nrows[i] > data->n - row0[i] ||
+        (nrows[i] > 0 && !buf)) {
+      char what[600];
+      describe(data, what, sizeof what);
+      st = NVMM_RAISE(NVMM_EINVAL,
+                      "%s: cannot read rows [%" PRId64 ", %" PRId64 ") of %" PRId64
+                      " rows (range %zu of %zu: ranges must be sorted, disjoint and inside)",
+                      what, row0[i], row0[i] + nrows[i], data->n, i, count);
+    }
+    prev = row0[i] + (nrows[i] > 0 ? nrows[i] : 0);
+  }
+  nvmm__h5_quiet q;
+  nvmm__h5_quiet_begin(&q);
+  /* Independent reads: a rank with nothing to read here does nothing, and no rank waits for
+   * another's small scattered rows (a collective read of a few rows costs the collective
+   * buffering of a whole pass, tens of megabytes, every time). */
+  int64_t done = 0;
+  for (int k = 0; k < data->count && st == NVMM_OK; k++) {
+    int64_t got = 0;
+    st = read_part_ranges(data, &data->parts[k], count, row0, nrows,
+                          buf ? buf + (size_t)done * (size_t)data->d : NULL, &got);
+    done += got;
+  }
+  nvmm__h5_quiet_end(&q);
+  /* The rows in buf follow the ranges' order; check each range's finiteness in place. */
+  for (size_t i = 0, off = 0; i < count && st == NVMM_OK; off += (size_t)nrows[i], i++)
+    st = check_finite(data, row0[i], nrows[i], buf + off * (size_t)data->d, &bad);
   st = nvmm__agree_row(data->comm, st, &bad);
   if (bad_row && st == NVMM_EDOM)
     *bad_row = bad;

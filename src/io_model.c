@@ -29,7 +29,27 @@ static nvmm_status check_history(const nvmm_history_view *h) {
              "history with %zu counters has NULL counters or counter names", h->ncounters);
   for (size_t k = 0; k < h->ncounters; k++)
     NVMM_CHECK(h->counter_names[k], NVMM_EINVAL, "history counter name %zu is NULL", k);
+  NVMM_CHECK(h->inc_len == 0 ||
+                 (h->inc_batch_ll && h->inc_full_ll && h->inc_change && h->inc_elapsed),
+             NVMM_EINVAL, "incremental history of length %zu has a NULL array", h->inc_len);
   return NVMM_OK;
+}
+
+/* /history/incremental: one dataset per column of incremental EM's steps. */
+static nvmm_status write_incremental(hid_t history, const nvmm_history_view *h, const char *path) {
+  if (h->inc_len == 0)
+    return NVMM_OK;
+  hid_t group = H5Gcreate2(history, "incremental", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(group >= 0, NVMM_EIO, "cannot create group /history/incremental in '%s'", path);
+  const char *const names[4] = {"batch_loglik", "loglik", "param_change", "elapsed"};
+  const double *cols[4] = {h->inc_batch_ll, h->inc_full_ll, h->inc_change, h->inc_elapsed};
+  hsize_t dims[1] = {h->inc_len};
+  nvmm_status st = NVMM_OK;
+  for (int k = 0; k < 4 && st == NVMM_OK; k++)
+    st = nvmm__h5_put_array(group, names[k], 1, dims, cols[k], path);
+  if (H5Gclose(group) < 0 && st == NVMM_OK)
+    st = NVMM_RAISE(NVMM_EIO, "cannot close group /history/incremental in '%s'", path);
+  return st;
 }
 
 static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const char *path) {
@@ -54,6 +74,8 @@ static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const c
       (void)H5Dclose(dset);
     }
   }
+  if (st == NVMM_OK)
+    st = write_incremental(group, h, path);
   if (H5Gclose(group) < 0 && st == NVMM_OK)
     st = NVMM_RAISE(NVMM_EIO, "cannot close group /history in '%s'", path);
   return st;

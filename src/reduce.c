@@ -26,41 +26,14 @@ static nvmm_status shard_chunk(nvmm_fit *f, int64_t c, int64_t *r0, int64_t *row
 
 static nvmm__block_fn block_estep, block_multi;
 
-nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nvmm__block_fn *fn,
-                                double *out) {
-  const size_t L = NVMM_XSUM_LIMBS, d = f->d;
-  memset(f->acc, 0, len * L * sizeof *f->acc);
-  for (size_t j = 0; j < d; j++)
-    f->rscale[j] = 1.0 / f->scale[j];
-  nvmm_status st = NVMM_OK;
-  double t0 = MPI_Wtime(), tk = 0.0;
-  int64_t nchunks = f->x ? 1 : f->stream_chunks;
-  for (int64_t c = 0; c < nchunks; c++) {
-    int64_t r0, nr;
-    const double *src;
-    nvmm_status rs = shard_chunk(f, c, &r0, &nr, &src);
-    if (rs != NVMM_OK) { /* readers agree on failures across ranks: everyone stops here */
-      st = st == NVMM_OK ? rs : st;
-      break;
-    }
-    /* After a local failure the loop goes on reading (collective) but computes nothing. */
-    for (int64_t r = 0; r < nr && st == NVMM_OK; r += f->o.block_rows) {
-      size_t rows = (size_t)(nr - r < f->o.block_rows ? nr - r : f->o.block_rows);
-      /* The block functions standardize as they read ((x - center) * rscale): no copy. */
-      const double *xr = src + (size_t)r * d;
-      memset(f->bstats, 0, len * sizeof *f->bstats);
-      double t1 = MPI_Wtime();
-      st = fn(f, m, f->first_row + r0 + r, rows, xr, f->bstats);
-      tk += MPI_Wtime() - t1;
-      for (size_t k = 0; k < len && st == NVMM_OK; k++)
-        nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
-    }
-  }
-  /* Windowed exact reduction. A statistic's exact sum needs 68 limbs in general, but its block
-   * sums span only a few (~100 bits: 53 plus the magnitudes' spread plus the carries), so one
-   * small Allreduce agrees on each statistic's window of non-zero limbs (and on errors and stop
-   * requests) and a second sums just those limbs: about 40 instead of 544 bytes per statistic.
-   * Integer sums, so the bits stay independent of the rank count. */
+/* The exact reduction of f->acc (len accumulators, this rank's sums; st its local status) into
+ * out on every rank. Windowed: a statistic's exact sum needs 68 limbs in general, but its block
+ * sums span only a few (~100 bits: 53 plus the magnitudes' spread plus the carries), so one
+ * small Allreduce agrees on each statistic's window of non-zero limbs (and on errors and stop
+ * requests) and a second sums just those limbs: about 40 instead of 544 bytes per statistic.
+ * Integer sums, so the bits stay independent of the rank count. */
+nvmm_status nvmm__reduce_acc(nvmm_fit *f, size_t len, nvmm_status st, double *out) {
+  const size_t L = NVMM_XSUM_LIMBS;
   int32_t *win = f->win; /* [error, stop, then -lo, hi per statistic]: one MPI_MAX */
   win[0] = st != NVMM_OK;
   win[1] = f->stop_flag && *f->stop_flag;
@@ -98,6 +71,40 @@ nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nv
   }
   f->reduce_bytes = (double)(m_limbs * sizeof(int64_t) + (2 * len + 2) * sizeof(int32_t));
   f->stop_seen = win[1] != 0;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nvmm__block_fn *fn,
+                                double *out) {
+  const size_t L = NVMM_XSUM_LIMBS, d = f->d;
+  memset(f->acc, 0, len * L * sizeof *f->acc);
+  for (size_t j = 0; j < d; j++)
+    f->rscale[j] = 1.0 / f->scale[j];
+  nvmm_status st = NVMM_OK;
+  double t0 = MPI_Wtime(), tk = 0.0;
+  int64_t nchunks = f->x ? 1 : f->stream_chunks;
+  for (int64_t c = 0; c < nchunks; c++) {
+    int64_t r0, nr;
+    const double *src;
+    nvmm_status rs = shard_chunk(f, c, &r0, &nr, &src);
+    if (rs != NVMM_OK) { /* readers agree on failures across ranks: everyone stops here */
+      st = st == NVMM_OK ? rs : st;
+      break;
+    }
+    /* After a local failure the loop goes on reading (collective) but computes nothing. */
+    for (int64_t r = 0; r < nr && st == NVMM_OK; r += f->o.block_rows) {
+      size_t rows = (size_t)(nr - r < f->o.block_rows ? nr - r : f->o.block_rows);
+      /* The block functions standardize as they read ((x - center) * rscale): no copy. */
+      const double *xr = src + (size_t)r * d;
+      memset(f->bstats, 0, len * sizeof *f->bstats);
+      double t1 = MPI_Wtime();
+      st = fn(f, m, f->first_row + r0 + r, rows, xr, f->bstats);
+      tk += MPI_Wtime() - t1;
+      for (size_t k = 0; k < len && st == NVMM_OK; k++)
+        nvmm_xsum_add(f->acc + k * L, f->bstats[k]);
+    }
+  }
+  NVMM_CALL(nvmm__reduce_acc(f, len, st, out));
   if (fn == block_estep || fn == block_multi) {
     f->t_estep += tk;
     f->t_reduce += MPI_Wtime() - t0 - tk;

@@ -340,7 +340,7 @@ START_TEST(bad_values) {
     assert_apply_error(text, "memory_limit", what);
   }
   assert_apply_error("data = d.h5\nalgorithm = newton\n", "algorithm",
-                     "unknown algorithm 'newton' (expected em or mcecm)");
+                     "unknown algorithm 'newton' (expected em, mcecm or incremental)");
   assert_apply_error("data = d.h5\ninit = submodels\n", "init",
                      "init = submodels is for family gh only");
   /* The library's own message for a name it does not know. */

@@ -206,7 +206,13 @@ START_TEST(test_fit_record) {
   double elapsed[4] = {0.01, 0.0234, 0.035, 0.0471};
   double counters[8] = {0, 1, 2, 0, 3, 1, 0, 7};
   const char *names[2] = {"gig_fallback", "sigma_floor"};
-  nvmm_history_view h = {4, loglik, change, elapsed, counters, 2, names};
+  nvmm_history_view h = {.len = 4,
+                         .loglik = loglik,
+                         .param_change = change,
+                         .elapsed = elapsed,
+                         .counters = counters,
+                         .ncounters = 2,
+                         .counter_names = names};
   nvmm_fit_meta meta = {"converged", 4, 1003, 4, -2.87490001, "[fit]\nfamily = gh\n", "data.h5:/X"};
   ck_assert_ok(nvmm_model_write(path, m, &h, &meta));
   json_t *j = NULL;

@@ -91,7 +91,13 @@ START_TEST(test_model_history) {
   double elapsed[4] = {0.01, 0.0234, 0.035, 0.0471};
   double counters[8] = {0, 1, 2, 0, 3, 1, 0, 7};
   const char *names[2] = {"gig_fallback", "sigma_floor"};
-  nvmm_history_view h = {4, loglik, change, elapsed, counters, 2, names};
+  nvmm_history_view h = {.len = 4,
+                         .loglik = loglik,
+                         .param_change = change,
+                         .elapsed = elapsed,
+                         .counters = counters,
+                         .ncounters = 2,
+                         .counter_names = names};
   nvmm_fit_meta meta = {"converged", 4, 1003, 4, -2.87490001, "[fit]\nfamily = gh\n", "data.h5:/X"};
   ck_assert_ok(nvmm_model_write(path, m, &h, &meta));
 
@@ -136,12 +142,24 @@ START_TEST(test_model_history) {
   H5Fclose(file);
 
   /* An empty history is written as zero-length datasets. */
-  nvmm_history_view empty = {0, NULL, NULL, NULL, NULL, 0, NULL};
+  nvmm_history_view empty = {.len = 0,
+                             .loglik = NULL,
+                             .param_change = NULL,
+                             .elapsed = NULL,
+                             .counters = NULL,
+                             .ncounters = 0,
+                             .counter_names = NULL};
   ck_assert_ok(nvmm_model_write(path, m, &empty, NULL));
   nvmm_model *r = NULL;
   ck_assert_ok(nvmm_model_read(path, &r));
   nvmm_model_free(&r);
-  nvmm_history_view broken = {2, loglik, NULL, elapsed, NULL, 0, NULL};
+  nvmm_history_view broken = {.len = 2,
+                              .loglik = loglik,
+                              .param_change = NULL,
+                              .elapsed = elapsed,
+                              .counters = NULL,
+                              .ncounters = 0,
+                              .counter_names = NULL};
   ck_assert_fails(nvmm_model_write(tpath("broken.h5"), m, &broken, NULL), NVMM_EINVAL,
                   "param_change");
   assert_no_output(tpath("broken.h5"));

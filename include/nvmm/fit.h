@@ -10,13 +10,16 @@
 #include <stdint.h>
 
 #include "nvmm/estep.h"
+#include "nvmm/incremental.h"
 #include "nvmm/model.h"
 #include "nvmm/status.h"
 
 typedef enum nvmm_algorithm {
-  NVMM_ALG_EM = 0, /* E-step, full M-step, regularize */
-  NVMM_ALG_MCECM,  /* E, M(mu, gamma, Sigma), regularize, E, M(subordinator)
-                      (src/numerics.md 5.10) */
+  NVMM_ALG_EM = 0,      /* E-step, full M-step, regularize */
+  NVMM_ALG_MCECM,       /* E, M(mu, gamma, Sigma), regularize, E, M(subordinator)
+                           (src/numerics.md 5.10) */
+  NVMM_ALG_INCREMENTAL, /* mini-batch steps on a running eta for `epochs` passes, then (finish)
+                           batch EM to the MLE (src/numerics.md 13) */
   NVMM_ALG_COUNT
 } nvmm_algorithm;
 
@@ -43,7 +46,8 @@ typedef enum nvmm_fit_reason {
   NVMM_FIT_CONVERGED_PARAMS = 2, /* the parameter rule (NVMM_STOP_PARAMS) was met */
   NVMM_FIT_MAX_ITER = -1,        /* max_iter reached */
   NVMM_FIT_DIVERGED = -2,        /* a non-finite or failed update; the last finite model is kept */
-  NVMM_FIT_STOPPED = -3          /* a stop was requested (signal); resumable from a checkpoint */
+  NVMM_FIT_STOPPED = -3,         /* a stop was requested (signal); resumable from a checkpoint */
+  NVMM_FIT_EPOCHS = -4           /* incremental EM without a batch finish ran its epochs */
 } nvmm_fit_reason;
 
 /* Acceleration of the EM map (src/numerics.md 8.4). */
@@ -82,11 +86,24 @@ typedef struct nvmm_fit_options {
   int64_t scalapack_min_d; /* from this dimension on, and with more than one rank, Sigma is
                               factored by ScaLAPACK on a process grid of all ranks (default 2048,
                               the measured crossover) */
+  /* Incremental EM (algorithm NVMM_ALG_INCREMENTAL; src/numerics.md 13). */
+  double epochs;          /* passes over the data in mini-batches, fractional allowed (default 1) */
+  int64_t batch_rows;     /* rows per mini-batch (default 1024) */
+  nvmm_eta_rule eta_rule; /* default Robbins-Monro, tau0 = 10, kappa = 0.6 */
+  uint64_t seed;          /* the mini-batches' permutation (default 0) */
+  int finish;             /* 1: batch EM (accelerated) to the MLE after the epochs (default);
+                             0: stop there (reason NVMM_FIT_EPOCHS) */
+  int64_t eval_every;     /* steps between full log-likelihood passes during the epochs (each
+                             counted as a pass; default 0: none) */
+  int average;            /* 1: the last step's model comes from the mean of the running eta over
+                             the second half of the steps (Polyak-Ruppert; default); 0: from the
+                             running eta */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
  * and tol_ll 1e-3, SQUAREM, det_sigma_one, em, moments init, block_rows
- * 4096, standardize. */
+ * 4096, standardize; for incremental EM 1 epoch of 1024-row batches, Robbins-Monro
+ * (tau0 = 10, kappa = 0.6) with tail averaging, seed 0, the batch finish. */
 NVMM_EXTERN void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o);
 
 /* Checks the options. Errors: NVMM_EBADTOL (tol or tol_ll < 0 or not finite), NVMM_EINVAL. */
@@ -136,6 +153,18 @@ typedef nvmm_status nvmm_fit_reader(void *ctx, int64_t row0, int64_t nrows, doub
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_create_stream(
     MPI_Comm comm, const nvmm_fit_options *o, int64_t n, int64_t d, int64_t first_row,
     int64_t n_local, nvmm_fit_reader *reader, void *ctx, int64_t chunk_rows, nvmm_fit **out);
+
+/* Reads count sorted, disjoint row ranges [row0[i], row0[i] + nrows[i]) of the data set into
+ * buf, one after the other (at most the chunk_rows of nvmm_fit_create_stream in all). Collective
+ * over the fit's ranks: every rank calls it the same number of times, with its own ranges
+ * (count may be 0); failures agreed, as nvmm_fit_reader. */
+typedef nvmm_status nvmm_fit_ranges_reader(void *ctx, size_t count, const int64_t *row0,
+                                           const int64_t *nrows, double *buf);
+
+/* For a streaming fit: incremental EM reads each mini-batch's scattered rows through fn (same
+ * ctx as the chunk reader), a few calls per step, instead of granule by granule through the
+ * chunk reader. The results do not change. Not collective; call it on every rank alike. */
+NVMM_EXTERN void nvmm_fit_set_ranges_reader(nvmm_fit *f, nvmm_fit_ranges_reader *fn);
 
 /* The row range of rank `rank` of `size`: whole blocks of block_rows, as even as possible. */
 NVMM_EXTERN void nvmm_fit_shard(int64_t n, int64_t block_rows, int rank, int size,
@@ -191,6 +220,16 @@ typedef struct nvmm_fit_state {
   double *loglik, *change, *elapsed_hist, *counters; /* history, length iterations
                                                         (counters: x NVMM_NCOUNTERS) */
   double *accel; /* the accelerator's state, nvmm_fit_accel_len(d) values */
+  /* Incremental EM (inc_steps = 0 and NULL arrays for other fits). */
+  int64_t inc_steps;    /* mini-batch steps the fit asks for */
+  int64_t inc_step;     /* steps done */
+  int inc_on;           /* the mini-batch phase is running */
+  int inc_prior_floors; /* prior-moment floors in the running eta's start */
+  double inc_seen;      /* rows of the steps done */
+  double *inc_eta;      /* nvmm_stats_len(d): the running eta */
+  double *inc_avg;      /* nvmm_stats_len(d): its tail mean */
+  double *inc_hist;     /* the steps' history: batch LL, full LL, change, elapsed, each a
+                           column of inc_steps values of which the first inc_step are set */
 } nvmm_fit_state;
 
 /* Length of a state's accelerator record for dimension d. */
@@ -203,14 +242,20 @@ NVMM_EXTERN void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s);
  * Errors: NVMM_ENOMEM, NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations,
                                                             nvmm_fit_state *s);
-/* Frees the arrays of a state allocated by nvmm_fit_state_alloc. */
+/* Allocates a state's incremental EM arrays for inc_steps steps (zeroed) and sets
+ * s->inc_steps. Errors: NVMM_ENOMEM, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_incremental(int64_t inc_steps,
+                                                                        nvmm_fit_state *s);
+/* Frees the arrays of a state allocated by nvmm_fit_state_alloc (and
+ * nvmm_fit_state_alloc_incremental). */
 NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
 
 /* Continues from a saved state instead of nvmm_fit_init: the data must be the same (family, d,
  * n and fingerprint), the options may differ only in max_iter, tol and the checkpoint
- * schedule. A state that stopped (NVMM_FIT_STOPPED) resumes iterating; a finished one stays
- * finished. The continued fit is bitwise the one that was never interrupted, on any number of
- * ranks. Collective. Errors: NVMM_EINVAL naming what does not match, NVMM_ENOMEM. */
+ * schedule (incremental EM: the same number of mini-batch steps). A state that stopped
+ * (NVMM_FIT_STOPPED) resumes iterating; a finished one stays finished. The continued fit is bitwise
+ * the one that was never interrupted, on any number of ranks. Collective. Errors: NVMM_EINVAL
+ * naming what does not match, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s);
 
 /* A checksum of the data (n, d and every value with its position), the same on any number of
@@ -234,9 +279,12 @@ typedef struct nvmm_fit_summary {
   double t_moments;    /* seconds in the pass for the mean and covariance (at create) */
   double t_total;      /* seconds from create to the end: start-up (moments, init) included */
   double reduce_bytes; /* bytes each rank sent into the last E-step reduction's Allreduces */
-  int passes; /* passes over the data: the moment pass at create (two where the first row lies
-                 far out: see src/numerics.md 7.2) and every E-step pass (start, iterations,
-                 MCECM's second pass, a closing pass) */
+  int passes;    /* passes over the data: the moment pass at create (two where the first row lies
+                    far out: see src/numerics.md 7.2) and every E-step pass (start, iterations,
+                    MCECM's second pass, a closing pass, incremental EM's evaluations) */
+  int64_t steps; /* incremental EM: mini-batch steps taken */
+  double data_passes;   /* passes plus the rows the mini-batch steps E-stepped, over n */
+  int inc_prior_floors; /* prior-moment floors in the running eta's start (src/numerics.md 12.4) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 
@@ -246,5 +294,13 @@ NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 NVMM_EXTERN void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
                                   const double **change, const double **elapsed,
                                   const double **counters);
+
+/* The history of incremental EM's steps: arrays of length *len owned by the fit (valid until
+ * the next iterate): batch_ll[i] = mean LL of step i+1's mini-batch under the model entering it,
+ * full_ll[i] = mean LL over all rows of the model after step i+1 where it was evaluated
+ * (eval_every) and NAN elsewhere, change[i], elapsed[i]. */
+NVMM_EXTERN void nvmm_fit_history_incremental(const nvmm_fit *f, size_t *len,
+                                              const double **batch_ll, const double **full_ll,
+                                              const double **change, const double **elapsed);
 
 #endif

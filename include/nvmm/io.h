@@ -48,6 +48,15 @@ NVMM_EXTERN const char *nvmm_data_column_name(const nvmm_data *data, int64_t j);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read(nvmm_data *data, int64_t row0, int64_t nrows,
                                                       double *buf, int64_t *bad_row);
 
+/* Reads count row ranges [row0[i], row0[i] + nrows[i]) (sorted, disjoint) into buf, one after
+ * the other: the scattered rows of a mini-batch. The reads are independent (no collective
+ * buffering), the call is collective for the agreement only: every rank calls it once, with
+ * its own ranges (count may be 0). Checks and errors as nvmm_data_read. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_data_read_ranges(nvmm_data *data, size_t count,
+                                                             const int64_t *row0,
+                                                             const int64_t *nrows, double *buf,
+                                                             int64_t *bad_row);
+
 /* Closes the data set; no-op on NULL; sets *data = NULL. Collective. */
 NVMM_EXTERN void nvmm_data_close(nvmm_data **data);
 
@@ -100,6 +109,10 @@ typedef struct nvmm_history_view {
   const double *counters;     /* len x ncounters row-major: floors/clamps/fallbacks */
   size_t ncounters;
   const char *const *counter_names; /* ncounters names */
+  /* Incremental EM's steps (nvmm_fit_history_incremental), written to /history/incremental
+   * when inc_len > 0: batch_loglik, loglik (NaN where not evaluated), param_change, elapsed. */
+  size_t inc_len;
+  const double *inc_batch_ll, *inc_full_ll, *inc_change, *inc_elapsed;
 } nvmm_history_view;
 
 /* Fit metadata stored with a model (any field may be NULL / 0). */
@@ -117,7 +130,8 @@ typedef struct nvmm_fit_meta {
  * /sigma (d x d), subordinator parameters under their natural names (/mu_ig, /lambda;
  * /alpha, /beta; /p, /a, /b) and always /gig_p, /gig_a, /gig_b (the GIG embedding; a or b may
  * be 0); if hist != NULL a group /history with datasets loglik, param_change, elapsed and
- * counters (len x ncounters with a "names" attribute); if meta != NULL attributes of the
+ * counters (len x ncounters with a "names" attribute), and incremental EM's steps in the group
+ * /history/incremental where there are any; if meta != NULL attributes of the
  * group /meta. Written to path.tmp, flushed, fsynced and renamed over path (atomic).
  * Not collective (call on one rank). Errors: NVMM_EIO naming the path. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_write(const char *path, const nvmm_model *m,

@@ -47,7 +47,31 @@ static setting settings[] = {
      "may stop (default 1e-3)",
      "", "", 0},
     {"regularization", "none|det_sigma_one|det_sigma_x|a_eq_b  (default det_sigma_one)", "", "", 0},
-    {"algorithm", "em|mcecm  (default em)", "", "", 0},
+    {"algorithm",
+     "em|mcecm|incremental  (default em); incremental: mini-batch EM for `epochs` passes, then "
+     "batch EM to the MLE (finish)",
+     "", "", 0},
+    {"batch_rows", "N  incremental: rows per mini-batch (default 1024)", "", "", 0},
+    {"epochs",
+     "X  incremental: passes over the data in mini-batches, fractional allowed (default 1)", "", "",
+     0},
+    {"eta_update",
+     "identity|robbins_monro[:tau0[:kappa]]|sample_weighted|ewma[:w]|affine:b:c  incremental: "
+     "how each mini-batch's expectations enter the running ones (default robbins_monro:10:0.6)",
+     "", "", 0},
+    {"average",
+     "tail|none  incremental: the epochs' model from the mean of the running expectations over "
+     "the second half of the steps (Polyak-Ruppert), or from the last (default tail)",
+     "", "", 0},
+    {"seed", "S  incremental: seed of the mini-batches' permutation (default 0)", "", "", 0},
+    {"finish",
+     "batch|none  incremental: after the epochs, batch EM (accelerated) to the MLE, or stop "
+     "(default batch)",
+     "", "", 0},
+    {"eval_every",
+     "K  incremental: a full log-likelihood pass every K steps, counted in passes (default 0: "
+     "none)",
+     "", "", 0},
     {"init", "moments|submodels|MODEL.h5  (default moments; submodels: gh only)", "", "", 0},
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
@@ -62,6 +86,9 @@ static setting settings[] = {
      0},
     {"checkpoint_every",
      "K  checkpoint every K iterations (default 10), on a stop signal and at the end", "", "", 0},
+    {"checkpoint_every_steps",
+     "K  incremental: checkpoint every K mini-batch steps during the epochs (default 1000)", "", "",
+     0},
     {"resume", "CKPT.h5  continue a checkpointed fit (its stored configuration is the base)", "",
      "", 0},
     {"verbose",
@@ -332,6 +359,87 @@ static int set_choice(MPI_Comm comm, const char *key, const char *what, const ch
   return -1;
 }
 
+const char *const cli_algorithm_names[NVMM_ALG_COUNT] = {"em", "mcecm", "incremental"};
+
+/* The shortest of %.15g, %.16g, %.17g that reads back to the same bits. */
+static void exact_g(double v, char *buf, size_t size) {
+  for (int p = 15; p <= 17; p++) {
+    snprintf(buf, size, "%.*g", p, v);
+    if (strtod(buf, NULL) == v)
+      return;
+  }
+}
+
+void cli_eta_rule_text(const nvmm_eta_rule *r, char *buf, size_t size) {
+  const char *name = nvmm_eta_rule_name(r->kind);
+  char a[32], b[32];
+  if (r->kind == NVMM_ETA_ROBBINS_MONRO || r->kind == NVMM_ETA_AFFINE) {
+    exact_g(r->kind == NVMM_ETA_AFFINE ? r->b : r->tau0, a, sizeof a);
+    exact_g(r->kind == NVMM_ETA_AFFINE ? r->c : r->kappa, b, sizeof b);
+    snprintf(buf, size, "%s:%s:%s", name, a, b);
+  } else if (r->kind == NVMM_ETA_EWMA) {
+    exact_g(r->w, a, sizeof a);
+    snprintf(buf, size, "%s:%s", name, a);
+  } else {
+    snprintf(buf, size, "%s", name);
+  }
+}
+
+/* The incremental keys: refused with another algorithm (they would do nothing). */
+static int apply_incremental(MPI_Comm comm, nvmm_fit_options *o) {
+  static const char *const keys[] = {
+      "batch_rows", "epochs", "eta_update", "average",
+      "seed",       "finish", "eval_every", "checkpoint_every_steps"};
+  const setting *s;
+  long v;
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if ((s = find(keys[i]))->set && o->algorithm != NVMM_ALG_INCREMENTAL) {
+      cli_error(comm, "%s: %s is for algorithm = incremental (the algorithm is %s)", s->origin,
+                keys[i], cli_algorithm_names[o->algorithm]);
+      return -1;
+    }
+  if ((s = find("batch_rows"))->set) {
+    if (parse_long(comm, s, 1, 1L << 40, &v))
+      return -1;
+    o->batch_rows = v;
+  }
+  if ((s = find("epochs"))->set) {
+    if (parse_double(comm, s, &o->epochs))
+      return -1;
+    if (!(o->epochs > 0)) {
+      cli_error(comm, "%s: epochs = %s must be positive", s->origin, s->value);
+      return -1;
+    }
+  }
+  if ((s = find("eta_update"))->set && nvmm_eta_rule_parse(s->value, &o->eta_rule) != NVMM_OK) {
+    cli_error(comm, "%s: %s", s->origin, nvmm_last_error());
+    return -1;
+  }
+  if ((s = find("seed"))->set) {
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(s->value, &end, 10);
+    if (errno || end == s->value || *end || s->value[0] == '-') {
+      cli_error(comm, "%s: seed '%s' must be an integer in [0, 2^64)", s->origin, s->value);
+      return -1;
+    }
+    o->seed = (uint64_t)u;
+  }
+  static const char *const finishes[] = {"none", "batch"}, *const averages[] = {"none", "tail"};
+  int fin = o->finish, avg = o->average;
+  if (set_choice(comm, "finish", "finish", finishes, 2, &fin) ||
+      set_choice(comm, "average", "average", averages, 2, &avg))
+    return -1;
+  o->finish = fin;
+  o->average = avg;
+  if ((s = find("eval_every"))->set) {
+    if (parse_long(comm, s, 0, 1L << 40, &v))
+      return -1;
+    o->eval_every = v;
+  }
+  return 0;
+}
+
 /* Applies the table to the defaults. The family goes first: other defaults depend on it. */
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
   setting *s;
@@ -367,8 +475,7 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->max_iter = (int)v;
   }
-  static const char *const stops[] = {"mle", "params"}, *const algs[] = {"em", "mcecm"},
-                           *const accels[] = {"squarem", "none"};
+  static const char *const stops[] = {"mle", "params"}, *const accels[] = {"squarem", "none"};
   int choice = (int)o->stop, acc = (int)o->accel;
   if (set_nonneg(comm, "tol", &o->tol) || set_nonneg(comm, "tol_ll", &o->tol_ll) ||
       set_choice(comm, "stop", "stopping rule", stops, 2, &choice) ||
@@ -382,9 +489,11 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
     return -1;
   }
   choice = (int)o->algorithm;
-  if (set_choice(comm, "algorithm", "algorithm", algs, 2, &choice))
+  if (set_choice(comm, "algorithm", "algorithm", cli_algorithm_names, NVMM_ALG_COUNT, &choice))
     return -1;
   o->algorithm = (nvmm_algorithm)choice;
+  if (apply_incremental(comm, o))
+    return -1;
   if ((s = find("init"))->set) {
     if (!strcmp(s->value, "moments"))
       o->init = NVMM_INIT_MOMENTS;
@@ -440,6 +549,11 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     cfg->checkpoint_every = (int)v;
   }
+  if ((s = find("checkpoint_every_steps"))->set) {
+    if (parse_long(comm, s, 1, 1L << 40, &v))
+      return -1;
+    cfg->checkpoint_every_steps = v;
+  }
   if ((s = find("resume"))->set)
     snprintf(cfg->resume, sizeof cfg->resume, "%s", s->value);
   if ((s = find("verbose"))->set) {
@@ -468,6 +582,8 @@ void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg) {
   /* 10 iterations: a checkpoint costs one small serial HDF5 write on rank 0, well under an
    * iteration of any fit worth checkpointing. */
   cfg->checkpoint_every = 10;
+  /* 1000 steps: at the default 1024 rows a step, about a million rows between checkpoints. */
+  cfg->checkpoint_every_steps = 1000;
 }
 
 const char *cli_init_name(const cli_fit_config *c) {
@@ -478,8 +594,7 @@ const char *cli_init_name(const cli_fit_config *c) {
 
 size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   /* The effective configuration, every key, so that a resumed fit needs nothing else. */
-  static const char *const algs[] = {"em", "mcecm"}, *const stops[] = {"mle", "params"},
-                           *const accels[] = {"squarem", "none"};
+  static const char *const stops[] = {"mle", "params"}, *const accels[] = {"squarem", "none"};
   char data[sizeof c->data + sizeof c->dataset + 1];
   snprintf(data, sizeof data, "%s:%s", c->data, c->dataset);
   json_t *o = json_object();
@@ -494,7 +609,21 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   bad |= json_object_set_new(o, "tol_ll", json_real(c->o.tol_ll));
   bad |= json_object_set_new(o, "regularization",
                              json_string(nvmm_regularization_name(c->o.regularization)));
-  bad |= json_object_set_new(o, "algorithm", json_string(algs[c->o.algorithm]));
+  bad |= json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
+  if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
+    /* Only here: the stored configuration of other fits stays as it was. */
+    char rule[128];
+    cli_eta_rule_text(&c->o.eta_rule, rule, sizeof rule);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->o.seed);
+    bad |= json_object_set_new(o, "batch_rows", json_integer(c->o.batch_rows));
+    bad |= json_object_set_new(o, "epochs", json_real(c->o.epochs));
+    bad |= json_object_set_new(o, "eta_update", json_string(rule));
+    bad |= json_object_set_new(o, "average", json_string(c->o.average ? "tail" : "none"));
+    bad |= json_object_set_new(o, "seed", json_string(seed)); /* all 64 bits */
+    bad |= json_object_set_new(o, "finish", json_string(c->o.finish ? "batch" : "none"));
+    bad |= json_object_set_new(o, "eval_every", json_integer(c->o.eval_every));
+  }
   bad |= json_object_set_new(o, "init", json_string(cli_init_name(c)));
   bad |= json_object_set_new(o, "alpha_min", json_real(c->o.alpha_min));
   bad |= json_object_set_new(o, "block_rows", json_integer(c->o.block_rows));
@@ -506,6 +635,9 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   if (c->checkpoint[0]) {
     bad |= json_object_set_new(o, "checkpoint", json_string(c->checkpoint));
     bad |= json_object_set_new(o, "checkpoint_every", json_integer(c->checkpoint_every));
+    if (c->o.algorithm == NVMM_ALG_INCREMENTAL)
+      bad |=
+          json_object_set_new(o, "checkpoint_every_steps", json_integer(c->checkpoint_every_steps));
   }
   /* A string that is not UTF-8 makes json_string return NULL and the set fail; the values were
    * checked by cli_config_apply, so only memory can run out here. */

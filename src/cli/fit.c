@@ -34,6 +34,7 @@ static const char *status_word(nvmm_fit_reason r) {
   return r > 0                    ? "Converged"
          : r == NVMM_FIT_STOPPED  ? "Stopped"
          : r == NVMM_FIT_DIVERGED ? "Diverged (non-finite iterate; kept last finite model)"
+         : r == NVMM_FIT_EPOCHS   ? "Incremental epochs done (finish = none: not the MLE)"
                                   : "NOT converged";
 }
 
@@ -48,15 +49,36 @@ static void rule(char c) {
 static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   fputc('\n', rep);
   rule('=');
-  fprintf(rep, "  %s Fitting: %s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
+  int inc = c->o.algorithm == NVMM_ALG_INCREMENTAL;
+  fprintf(rep, "  %s Fitting: %s\n",
+          c->o.algorithm == NVMM_ALG_MCECM ? "MCECM"
+          : inc                            ? "Incremental EM"
+                                           : "EM",
           family_title(c->o.family));
   rule('=');
   fprintf(rep, "  Data         : %s:%s (n = %lld, d = %lld)\n", c->data, c->dataset, (long long)n,
           (long long)d);
   fprintf(rep, "  Ranks        : %d\n", ranks);
-  fprintf(rep, "  Algorithm    : %s%s\n", c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
-          c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0 ? " + SQUAREM"
-                                                                                     : "");
+  if (inc) {
+    const nvmm_eta_rule *r = &c->o.eta_rule;
+    char rule[128];
+    snprintf(rule, sizeof rule, "%s", nvmm_eta_rule_name(r->kind));
+    if (r->kind == NVMM_ETA_ROBBINS_MONRO)
+      snprintf(rule, sizeof rule, "robbins_monro (tau0 %g, kappa %g)", r->tau0, r->kappa);
+    else if (r->kind == NVMM_ETA_EWMA)
+      snprintf(rule, sizeof rule, "ewma (w %g)", r->w);
+    else if (r->kind == NVMM_ETA_AFFINE)
+      snprintf(rule, sizeof rule, "affine (b %g, c %g)", r->b, r->c);
+    fprintf(rep, "  Mini-batches : %lld rows, %g epoch%s, seed %llu\n", (long long)c->o.batch_rows,
+            c->o.epochs, c->o.epochs == 1.0 ? "" : "s", (unsigned long long)c->o.seed);
+    fprintf(rep, "  eta update   : %s%s\n", rule, c->o.average ? ", tail-averaged" : "");
+  }
+  if (!inc || c->o.finish)
+    fprintf(rep, "  Algorithm    : %s%s%s\n", inc ? "mini-batches, then " : "",
+            c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
+            c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0
+                ? " + SQUAREM"
+                : "");
   fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
   if (c->o.stop == NVMM_STOP_MLE)
     fprintf(rep, "  Stop         : mle (LL to gain < %.1e nats, change < %.1e)\n", c->o.tol_ll,
@@ -95,7 +117,11 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "d", json_integer((json_int_t)d));
   json_object_set_new(o, "ranks", json_integer(s->ranks));
   json_object_set_new(o, "iterations", json_integer(s->iterations));
-  json_object_set_new(o, "passes", json_integer(s->passes));
+  /* Whole passes as an integer; incremental EM's mini-batches add fractions of one. */
+  json_object_set_new(o, "passes",
+                      s->data_passes == floor(s->data_passes)
+                          ? json_integer((json_int_t)s->data_passes)
+                          : cli_json_real(s->data_passes));
   json_object_set_new(o, "converged", json_boolean(s->reason > 0));
   json_object_set_new(o, "reason", json_string(nvmm_fit_reason_name(s->reason)));
   json_object_set_new(o, "loglik_mean", cli_json_real(s->loglik));
@@ -121,7 +147,22 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
                       json_string(s->counters[NVMM_CNT_GAUGE_SWITCH] > 0
                                       ? "det_sigma_one"
                                       : nvmm_regularization_name(c->o.regularization)));
-  json_object_set_new(o, "algorithm", json_string(c->o.algorithm ? "mcecm" : "em"));
+  json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
+  if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
+    char rule[128];
+    cli_eta_rule_text(&c->o.eta_rule, rule, sizeof rule);
+    json_t *inc = json_object();
+    json_object_set_new(inc, "steps", json_integer(s->steps));
+    json_object_set_new(inc, "batch_rows", json_integer(c->o.batch_rows));
+    json_object_set_new(inc, "epochs", cli_json_real(c->o.epochs));
+    json_object_set_new(inc, "eta_update", json_string(rule));
+    json_object_set_new(inc, "average", json_string(c->o.average ? "tail" : "none"));
+    json_object_set_new(inc, "seed", json_integer((json_int_t)c->o.seed));
+    json_object_set_new(inc, "finish", json_string(c->o.finish ? "batch" : "none"));
+    json_object_set_new(inc, "eval_every", json_integer(c->o.eval_every));
+    json_object_set_new(inc, "prior_floors", json_integer(s->inc_prior_floors));
+    json_object_set_new(o, "incremental", inc);
+  }
   json_object_set_new(o, "init", json_string(cli_init_name(c)));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
   json_object_set_new(o, "accel",
@@ -230,6 +271,13 @@ static nvmm_status read_rows(void *ctx, int64_t row0, int64_t nrows, double *buf
   return nvmm_data_read(ctx, row0, nrows, buf, &bad_row);
 }
 
+/* The same for incremental EM's scattered mini-batch rows (independent reads). */
+static nvmm_status read_ranges(void *ctx, size_t count, const int64_t *row0, const int64_t *nrows,
+                               double *buf) {
+  int64_t bad_row;
+  return nvmm_data_read_ranges(ctx, count, row0, nrows, buf, &bad_row);
+}
+
 /* Writes the model file, or (path != NULL) a checkpoint with the fit's state. */
 static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
                                const nvmm_fit_summary *s, const char *ckpt) {
@@ -239,7 +287,15 @@ static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const
   const char *names[NVMM_NCOUNTERS];
   for (int k = 0; k < NVMM_NCOUNTERS; k++)
     names[k] = nvmm_counter_name(k);
-  nvmm_history_view h = {len, ll, ch, el, cn, NVMM_NCOUNTERS, names};
+  nvmm_history_view h = {.len = len,
+                         .loglik = ll,
+                         .param_change = ch,
+                         .elapsed = el,
+                         .counters = cn,
+                         .ncounters = NVMM_NCOUNTERS,
+                         .counter_names = names};
+  nvmm_fit_history_incremental(f, &h.inc_len, &h.inc_batch_ll, &h.inc_full_ll, &h.inc_change,
+                               &h.inc_elapsed);
   char cfgtxt[16384], datapath[CLI_PATH_MAX + 300];
   size_t used = cli_config_text(c, cfgtxt, sizeof cfgtxt);
   NVMM_CHECK(used > 0 && used < sizeof cfgtxt, NVMM_ENOMEM,
@@ -340,18 +396,25 @@ static int start(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *resumed) {
 
 /* The closing lines on rank 0. */
 static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_summary *s) {
+  char steps[96] = "";
+  if (c->o.algorithm == NVMM_ALG_INCREMENTAL)
+    snprintf(steps, sizeof steps, "%lld mini-batch steps and ", (long long)s->steps);
   if (c->verbose >= 2 && s->iterations >= 1 && s->reason != NVMM_FIT_STOPPED)
     row(f, (size_t)s->iterations - 1, s->loglik_init);
   if (c->verbose >= 2) {
     rule('=');
-    fprintf(rep, "  %s after %d iterations (%.2fs)\n", status_word(s->reason), s->iterations,
-            s->elapsed);
+    fprintf(rep, "  %s after %s%d iterations (%.2fs)\n", status_word(s->reason), steps,
+            s->iterations, s->elapsed);
     fprintf(rep, "  Final log-likelihood : %.6f\n", s->loglik);
     fprintf(rep, "  Final |\xce\x94params|      : %.4e\n", s->change);
     rule('=');
   } else if (c->verbose == 1) {
-    fprintf(rep, "  %s after %d iterations (%.2fs), final LL=%.6f\n", status_word(s->reason),
-            s->iterations, s->elapsed, s->loglik);
+    if (isfinite(s->loglik))
+      fprintf(rep, "  %s after %s%d iterations (%.2fs), final LL=%.6f\n", status_word(s->reason),
+              steps, s->iterations, s->elapsed, s->loglik);
+    else /* stopped during incremental EM's steps: no pass has scored the model */
+      fprintf(rep, "  %s after %s%d iterations (%.2fs)\n", status_word(s->reason), steps,
+              s->iterations, s->elapsed);
   }
   if (c->verbose >= 1) {
     double tot = 0;
@@ -372,7 +435,8 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
 
 /* Testing hook (tests/mpi/faults.sh, kill_resume.sh, tests/slurm/preempt.sh): with
  * NVMM_FAULT_HOLD=RANK:ITER:FILE in the environment, rank RANK, at the boundary after ITER
- * iterations (after that boundary's checkpoint, before the next E-step), writes its PID to FILE
+ * updates (incremental EM's mini-batch steps and then iterations; after that boundary's
+ * checkpoint, before the next E-step), writes its PID to FILE
  * and waits there until a stop signal arrives or it is killed. The tests then send the real
  * signal (kill -9 of that PID, SIGTERM or SIGUSR1 to mpirun, Slurm's preempt signal) and know
  * exactly which state the fit stops or dies in, instead of guessing from wall-clock delays.
@@ -412,14 +476,22 @@ static int iterate(MPI_Comm comm, const cli_fit_config *c, nvmm_fit *f, nvmm_mod
   nvmm_fit_summary s;
   while (nvmm_fit_reason_get(f) == NVMM_FIT_ITERATING) {
     nvmm_fit_summary_get(f, &s);
-    fault_hold(rank, s.iterations);
+    fault_hold(rank, (int)(s.steps + s.iterations)); /* updates: mini-batch steps, iterations */
+    int64_t steps = s.steps;
+    int iters = s.iterations;
     if (cli_failed(comm, nvmm_fit_iterate(f), "fit"))
       return -1;
     nvmm_fit_summary_get(f, &s);
-    if (rank == 0 && c->verbose >= 2 && s.iterations >= 2 && s.reason != NVMM_FIT_STOPPED)
+    /* Row i once its log-likelihood is known: after update i + 2 (a deciding pass that adds
+     * no update leaves the last row to the summary). */
+    if (rank == 0 && c->verbose >= 2 && s.iterations > iters && s.iterations >= 2 &&
+        s.reason != NVMM_FIT_STOPPED)
       row(f, (size_t)s.iterations - 2, s.loglik_init);
-    if (c->checkpoint[0] && s.reason == NVMM_FIT_ITERATING &&
-        s.iterations % c->checkpoint_every == 0 && checkpoint(comm, c, f, m, c->checkpoint))
+    /* A mini-batch step touches batch_rows rows, an iteration all n: separate cadences. */
+    int due = s.steps > steps ? s.steps % c->checkpoint_every_steps == 0
+                              : s.iterations % c->checkpoint_every == 0;
+    if (c->checkpoint[0] && s.reason == NVMM_FIT_ITERATING && due &&
+        checkpoint(comm, c, f, m, c->checkpoint))
       return -1;
   }
   return cli_failed(comm, nvmm_fit_run(f), "fit") ? -1 : 0;
@@ -452,6 +524,8 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   else /* chunks of memory_limit bytes */
     st = nvmm_fit_create_stream(comm, &c->o, n, d, first, nloc, read_rows, data,
                                 c->memory_limit / (d * 8), &f);
+  if (st == NVMM_OK && !x)
+    nvmm_fit_set_ranges_reader(f, read_ranges);
   if (cli_failed(comm, st, "fit") ||
       cli_failed(comm, nvmm_model_alloc(c->o.family, (size_t)d, &m), "fit") ||
       start(comm, c, f, &resumed))
@@ -463,7 +537,10 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     if (!x)
       fprintf(rep, "  Streaming    : shards read every pass, %lld bytes at a time\n",
               (long long)c->memory_limit);
-    if (resumed) /* restore() read --resume when given, else the checkpoint */
+    if (resumed && c->o.algorithm == NVMM_ALG_INCREMENTAL)
+      fprintf(rep, "  Resumed from %s after %lld mini-batch steps and %d iterations\n",
+              c->resume[0] ? c->resume : c->checkpoint, (long long)s.steps, s.iterations);
+    else if (resumed) /* restore() read --resume when given, else the checkpoint */
       fprintf(rep, "  Resumed from %s after %d iterations\n",
               c->resume[0] ? c->resume : c->checkpoint, s.iterations);
   }

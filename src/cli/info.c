@@ -75,12 +75,14 @@ static int has_attr(hid_t obj, const char *name) { return H5Aexists(obj, name) >
 
 /* The last entry of the 1-D dataset history/loglik into *last; its length into *len. Returns 0
  * when there is no such dataset, 1 when only the length is known, 2 with both. */
-static int history_last(hid_t file, hsize_t *len, double *last) {
+static int history_last(hid_t file, const char *group, hsize_t *len, double *last) {
   hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
   int got = 0;
+  char path[64];
+  snprintf(path, sizeof path, "%s/loglik", group);
   if (H5Lexists(file, "history", H5P_DEFAULT) > 0 &&
-      H5Lexists(file, "history/loglik", H5P_DEFAULT) > 0 &&
-      (dset = H5Dopen2(file, "history/loglik", H5P_DEFAULT)) >= 0 &&
+      (strcmp(group, "history") == 0 || H5Lexists(file, group, H5P_DEFAULT) > 0) &&
+      H5Lexists(file, path, H5P_DEFAULT) > 0 && (dset = H5Dopen2(file, path, H5P_DEFAULT)) >= 0 &&
       (space = H5Dget_space(dset)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
       H5Sget_simple_extent_dims(space, len, NULL) == 1) {
     got = 1;
@@ -115,11 +117,30 @@ static void describe_state(hid_t file, desc *ds, json_t *o) {
     const char *reason = nvmm_fit_reason_name((nvmm_fit_reason)rs);
     char hex[17];
     snprintf(hex, sizeof hex, "%016" PRIx64, fp);
+    /* Incremental EM's checkpoints also count mini-batch steps (/state/incremental). */
+    int64_t steps = -1, step = 0;
+    hid_t inc = H5Lexists(st, "incremental", H5P_DEFAULT) > 0
+                    ? H5Gopen2(st, "incremental", H5P_DEFAULT)
+                    : H5I_INVALID_HID;
+    if (inc >= 0) {
+      if (nvmm__h5_get_attr(inc, "steps", H5T_NATIVE_INT64, &steps, "state") != NVMM_OK ||
+          nvmm__h5_get_attr(inc, "step", H5T_NATIVE_INT64, &step, "state") != NVMM_OK)
+        steps = -1;
+      (void)H5Gclose(inc);
+    }
+    char steps_text[96] = "";
+    if (steps >= 0)
+      snprintf(steps_text, sizeof steps_text, "%" PRId64 " of %" PRId64 " mini-batch steps and ",
+               step, steps);
     put(ds,
-        "  checkpoint: state after %" PRId64
+        "  checkpoint: state after %s%" PRId64
         " iterations (%s), data fingerprint %s; resume with nvmm fit --resume\n",
-        it, reason, hex);
+        steps_text, it, reason, hex);
     json_t *s = json_object();
+    if (steps >= 0) {
+      jset(ds, s, "steps", json_integer(step));
+      jset(ds, s, "steps_total", json_integer(steps));
+    }
     jset(ds, s, "iterations", json_integer(it));
     jset(ds, s, "reason", json_string(reason));
     jset(ds, s, "fingerprint", json_string(hex));
@@ -128,19 +149,29 @@ static void describe_state(hid_t file, desc *ds, json_t *o) {
   (void)H5Gclose(st);
 }
 
-/* The history, meta and state part of a model description; missing pieces are simply not
+/* The history (incremental EM's steps, then the iterations), meta and state part of a model
+ * description; missing pieces are simply not
  * shown (the state only with the meta it comes with). */
 static void describe_fit(hid_t file, desc *ds, json_t *o) {
   hsize_t len = 0;
   double last = 0.0;
-  int got = history_last(file, &len, &last);
+  int got = history_last(file, "history", &len, &last);
+  /* Incremental EM's steps come first (/history/incremental). */
+  hsize_t steps = 0;
+  double inc_last = 0.0;
+  int inc = history_last(file, "history/incremental", &steps, &inc_last) > 0;
   if (got > 0) {
-    if (got == 2)
-      put(ds, "  history: %llu iterations, final mean log-likelihood %.10g\n",
-          (unsigned long long)len, last);
+    if (inc)
+      put(ds, "  history: %llu mini-batch steps, then", (unsigned long long)steps);
     else
-      put(ds, "  history: %llu iterations\n", (unsigned long long)len);
+      put(ds, "  history:");
+    if (got == 2)
+      put(ds, " %llu iterations, final mean log-likelihood %.10g\n", (unsigned long long)len, last);
+    else
+      put(ds, " %llu iterations\n", (unsigned long long)len);
     json_t *h = json_object();
+    if (inc)
+      jset(ds, h, "steps", json_integer((json_int_t)steps));
     jset(ds, h, "iterations", json_integer((json_int_t)len));
     if (got == 2)
       jset(ds, h, "final_loglik_mean", cli_json_real(last));
@@ -455,9 +486,10 @@ static const char help[] =
     "                models and checkpoints\n"
     "  subordinator  {its parameters by name, gig_p, gig_a, gig_b}\n"
     "  error         why a model's parameters are invalid (then they are left out)\n"
-    "  history       {iterations, final_loglik_mean}\n"
+    "  history       {steps (incremental EM), iterations, final_loglik_mean}\n"
     "  fit           {reason, iterations, n, ranks, data, loglik_mean}: the /meta\n"
-    "  state         checkpoints: {iterations, reason, fingerprint}\n";
+    "  state         checkpoints: {iterations, reason, fingerprint; incremental EM's steps and\n"
+    "                steps_total}\n";
 
 int cli_info(MPI_Comm comm, int argc, char **argv) {
   static const cli_opt opts[] = {{"json", NULL, "print the JSON object instead of the text", 0},

@@ -138,7 +138,13 @@ static void warm_up(void) {
   FUZZ_ASSERT(nvmm_model_set(m, mu, gamma, sigma, &sub) == NVMM_OK);
   const char *names[1] = {"n"};
   double h[1] = {-1.5}, counters[1] = {0};
-  nvmm_history_view hist = {1, h, h, h, counters, 1, names};
+  nvmm_history_view hist = {.len = 1,
+                            .loglik = h,
+                            .param_change = h,
+                            .elapsed = h,
+                            .counters = counters,
+                            .ncounters = 1,
+                            .counter_names = names};
   nvmm_fit_meta meta = {"max_iter", 1, 10, 1, -1.5, "family = nig\n", "x.h5:/X"};
   FUZZ_ASSERT(nvmm_model_write(h5_path, m, &hist, &meta) == NVMM_OK);
   nvmm_model_free(&m);

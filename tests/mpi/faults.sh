@@ -36,17 +36,7 @@ RANDOM=$seed
 echo "random seed $seed (NVMM_TEST_SEED=$seed repeats this run's choices); timeouts x$TMUL"
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
-running=""
-cleanup() {
-  local p
-  if [ -n "$running" ] && kill -0 "$running" 2>/dev/null; then
-    pkill -9 -P "$(pgrep -P "$running" -x mpirun || echo 0)" 2>/dev/null || true
-    pkill -9 -P "$running" 2>/dev/null || true
-    kill -9 "$running" 2>/dev/null || true
-  fi
-  return 0
-}
-trap cleanup EXIT
+trap kill_running EXIT
 
 fit=(fit --data data.h5 --family gh --tol 1e-9 --max-iter 2000 --json 1 --out model.h5
   --checkpoint ck.h5 --checkpoint-every 3 --verbose 1)

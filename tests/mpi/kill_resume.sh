@@ -41,18 +41,7 @@ ck_shown() {
   echo "$s"
 }
 
-# A failed test must not leave a background fit running (running: the timeout(1) around its
-# mpirun, while it runs).
-running=""
-cleanup() {
-  if [ -n "$running" ] && kill -0 "$running" 2>/dev/null; then
-    pkill -9 -P "$(pgrep -P "$running" -x mpirun || echo 0)" 2>/dev/null || true
-    pkill -9 -P "$running" 2>/dev/null || true
-    kill -9 "$running" 2>/dev/null || true
-  fi
-  return 0
-}
-trap cleanup EXIT
+trap kill_running EXIT
 
 ckfit=(fit --data data.h5 --family gh --tol 1e-10 --max-iter 2000 --json 1 --out model.h5
   --checkpoint ck.h5 --checkpoint-every 5 --verbose 1)

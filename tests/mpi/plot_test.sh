@@ -1,35 +1,54 @@
 #!/usr/bin/env bash
 # plot_test.sh: scripts/plot_history.py on a real fit. Imports the bundled NIG sample, fits it on
 # 2 ranks at tol 1e-8, draws the history and checks the result is a PNG of the expected size
-# with real content; then checks the script fails cleanly (exit 1, one error line naming the
-# file, no traceback, no output) on a data file without /history and on a missing file.
+# with real content; the same for an incremental fit of a sampled NIG data set, with the batch
+# finish and with --finish none (no batch iterations: the mini-batch steps alone are drawn); then
+# checks the script fails cleanly (exit 1, one error line naming the file, no traceback, no
+# output) on a data file without /history and on a missing file.
 # Usage: plot_test.sh NVMM DATA_DIR WORK_DIR PLOT_SCRIPT
 set -euo pipefail
 nvmm=$1 data=$2 work=$3 plot=$4
 py=/usr/bin/python3
 mkdir -p "$work"
 cd "$work"
-rm -f nig.h5 m.h5 m.png bad.png missing.png
+rm -f nig.h5 m.h5 m.png bad.png missing.png inc.h5 inc_batch.h5 inc_none.h5 inc_batch.png \
+  inc_none.png
 
 "$nvmm" import "$data/nig_5000x3.csv" nig.h5
 mpirun -n 2 "$nvmm" fit --data nig.h5 --family nig --tol 1e-8 --out m.h5 --verbose 0
 
-"$py" "$plot" m.h5 m.png 2> plot.err
-cat plot.err
-[ ! -s plot.err ] || { echo "FAIL: unexpected messages on a good model file"; exit 1; }
-# A PNG: the 8-byte signature, then an IHDR chunk whose width and height are the 12 x 4.4 inch
-# figure at 100 dpi; and a size only drawn curves reach (blank: ~3 KB, empty titled axes: ~16 KB,
-# this fit: ~54 KB).
-"$py" - m.png <<'PY'
+# Draws MODEL into OUT and checks it is a PNG: the 8-byte signature, then an IHDR chunk whose
+# width and height are the 12 x 4.4 inch figure at 100 dpi; and at least MIN_BYTES, a size only
+# drawn curves reach. The script must say nothing on a good model file.
+check_plot() {
+  local model=$1 out=$2 min_bytes=$3
+  "$py" "$plot" "$model" "$out" 2> plot.err
+  cat plot.err
+  [ ! -s plot.err ] || { echo "FAIL: unexpected messages on good model file $model"; exit 1; }
+  "$py" - "$out" "$min_bytes" <<'PY'
 import struct, sys
 b = open(sys.argv[1], "rb").read()
 assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG: %r" % b[:8]
 assert b[12:16] == b"IHDR", b[12:16]
 w, h = struct.unpack(">II", b[16:24])
 assert (w, h) == (1200, 440), (w, h)
-assert len(b) > 30000, "PNG only %d bytes" % len(b)
-print("PNG %dx%d, %d bytes" % (w, h, len(b)))
+assert len(b) > int(sys.argv[2]), "PNG %s only %d bytes" % (sys.argv[1], len(b))
+print("PNG %s %dx%d, %d bytes" % (sys.argv[1], w, h, len(b)))
 PY
+}
+
+# Blank: ~3 KB, empty titled axes: ~16 KB, this fit: ~54 KB.
+check_plot m.h5 m.png 30000
+
+# Incremental EM: 400 mini-batch steps of 50 rows make one epoch, with a full-data evaluation
+# every 40. The pictures carry legends, so empty axes already reach ~37 KB; the noisy per-step
+# curves bring these to ~74 KB (batch finish) and ~120 KB (--finish none).
+"$nvmm" sample --family nig --d 3 --sub 1,0.8 --n 20000 --seed 3 --out inc.h5
+for finish in batch none; do
+  mpirun -n 2 "$nvmm" fit --data inc.h5 --family nig --algorithm incremental --batch-rows 50 \
+    --eval-every 40 --finish "$finish" --out "inc_$finish.h5" --verbose 0
+  check_plot "inc_$finish.h5" "inc_$finish.png" 50000
+done
 
 # Fails cleanly: exit status 1, an error line naming the file, no traceback, no PNG written.
 expect_fail() {
