@@ -302,7 +302,8 @@ def plot(loglik, change, meta, tol, out):
     if "n" in meta:
         bits.append(f"n = {int(meta['n'])}")
     if "ranks" in meta:
-        bits.append(f"{int(meta['ranks'])} ranks")
+        r = int(meta["ranks"])
+        bits.append(f"{r} rank{'' if r == 1 else 's'}")
     if inc is None:
         bits.append(f"{loglik.size} iterations")
     else:
