@@ -32,6 +32,16 @@ nvmm_status nvmm__inc_alloc(nvmm_fit *f) {
   return NVMM_OK;
 }
 
+/* The chunk reader's collective reads of a few rows each would cost a pass's collective
+ * buffering per granule (src/numerics.md 13.4): streamed mini-batches need the ranges reader,
+ * set alike on every rank, so every rank agrees. Checked at the start and at every step (a
+ * resumed fit has no start). */
+static nvmm_status check_reader(const nvmm_fit *f) {
+  NVMM_CHECK(f->x || f->ranges_reader, NVMM_EINVAL,
+             "incremental EM on a streamed fit needs a ranges reader (nvmm_fit_set_ranges_reader)");
+  return NVMM_OK;
+}
+
 /* The running eta starts at the start model's own (regularized, standardized), as in the
  * reference system; a prior moment that does not exist there is floored (src/numerics.md 12.4). */
 nvmm_status nvmm__inc_start(nvmm_fit *f) {
@@ -41,6 +51,7 @@ nvmm_status nvmm__inc_start(nvmm_fit *f) {
   f->inc_prior_floors = 0;
   if (!f->inc_on)
     return NVMM_OK;
+  NVMM_CALL(check_reader(f));
   return nvmm_model_eta(f->model, NULL, f->inc_eta, &f->inc_prior_floors);
 }
 
@@ -49,15 +60,20 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Rows of granule g (the data's last granule may be short). */
+static int64_t granule_rows(const nvmm_fit *f, int64_t g) {
+  int64_t gr = f->batches.granule, left = f->n - g * gr;
+  return left < gr ? left : gr;
+}
+
 /* E-steps this rank's granules gran[i0, i1) of the batch into f->acc: their rows lie in the
  * shard in memory, or one after the other in f->stream. */
 static nvmm_status estep_granules(nvmm_fit *f, int64_t i0, int64_t i1, double *tk) {
   const size_t L = NVMM_XSUM_LIMBS, d = f->d, len = f->len;
-  const int64_t gr = f->batches.granule;
   size_t off = 0;
   nvmm_status st = NVMM_OK;
   for (int64_t i = i0; i < i1 && st == NVMM_OK; i++) {
-    int64_t r0 = f->inc_gran[i] * gr, nr = f->n - r0 < gr ? f->n - r0 : gr;
+    int64_t r0 = f->inc_gran[i] * f->batches.granule, nr = granule_rows(f, f->inc_gran[i]);
     const double *src = f->x ? f->x + (size_t)(r0 - f->first_row) * d : f->stream + off * d;
     off += (size_t)nr;
     memset(f->bstats, 0, len * sizeof *f->bstats);
@@ -70,22 +86,15 @@ static nvmm_status estep_granules(nvmm_fit *f, int64_t i0, int64_t i1, double *t
   return st;
 }
 
-/* Reads the granules gran[i0, i1) into f->stream: with the ranges reader in one call (adjacent
- * granules merged into one range), else through the chunk reader, which a group of one granule
- * (or none, i0 = i1) reaches. Collective. */
+/* Reads the granules gran[i0, i1) into f->stream with one call of the ranges reader, adjacent
+ * granules merged into one range (none when i0 = i1). Collective. */
 static nvmm_status read_granules(nvmm_fit *f, int64_t i0, int64_t i1) {
-  const int64_t gr = f->batches.granule;
-  if (!f->ranges_reader) {
-    int64_t r0 = i0 < i1 ? f->inc_gran[i0] * gr : f->first_row;
-    int64_t nr = i0 < i1 ? (f->n - r0 < gr ? f->n - r0 : gr) : 0;
-    return f->reader(f->reader_ctx, r0, nr, f->stream);
-  }
   size_t c = 0;
   for (int64_t i = i0; i < i1; i++) {
-    int64_t r0 = f->inc_gran[i] * gr, nr = f->n - r0 < gr ? f->n - r0 : gr;
-    if (c > 0 && f->inc_r0[c - 1] + f->inc_nr[c - 1] == r0)
+    int64_t r0 = f->inc_gran[i] * f->batches.granule, nr = granule_rows(f, f->inc_gran[i]);
+    if (c > 0 && f->inc_r0[c - 1] + f->inc_nr[c - 1] == r0) {
       f->inc_nr[c - 1] += nr;
-    else {
+    } else {
       f->inc_r0[c] = r0;
       f->inc_nr[c++] = nr;
     }
@@ -94,9 +103,8 @@ static nvmm_status read_granules(nvmm_fit *f, int64_t i0, int64_t i1) {
 }
 
 /* This rank's part of the mini-batch of step s: the E-step sums of its granules into f->acc.
- * Streamed rows are read in groups that fill the streaming buffer (one granule per group
- * without the ranges reader), and every rank makes as many (collective) reads as the rank with
- * the most groups, the others reading nothing. */
+ * Streamed rows are read in groups that fill the streaming buffer, and every rank makes as many
+ * (collective) reads as the rank with the most groups, the others reading nothing. */
 static nvmm_status batch_sums(nvmm_fit *f, int64_t s, double *tk) {
   const nvmm__batches *b = &f->batches;
   int64_t e, p0, p1, k = 0, lo = f->first_row, hi = f->first_row + f->n_local;
@@ -116,9 +124,8 @@ static nvmm_status batch_sums(nvmm_fit *f, int64_t s, double *tk) {
   /* Groups of granules that fit the buffer (a granule, at most 64 rows, always does). */
   int64_t ng = 0, rows = 0;
   for (int64_t i = 0; i < k; i++) {
-    int64_t nr = f->n - f->inc_gran[i] * b->granule;
-    nr = nr < b->granule ? nr : b->granule;
-    if (i == 0 || !f->ranges_reader || rows + nr > f->stream_rows) {
+    int64_t nr = granule_rows(f, f->inc_gran[i]);
+    if (i == 0 || rows + nr > f->stream_rows) {
       f->inc_group[ng++] = i;
       rows = 0;
     }
@@ -155,6 +162,7 @@ static void record_step(nvmm_fit *f, double batch_ll, double change, const doubl
 }
 
 nvmm_status nvmm__inc_step(nvmm_fit *f) {
+  NVMM_CALL(check_reader(f));
   double t0 = MPI_Wtime(), tk = 0.0;
   nvmm_status st = batch_sums(f, f->inc_step, &tk);
   NVMM_CALL(nvmm__reduce_acc(f, f->len, st, f->stats));

@@ -162,8 +162,9 @@ typedef nvmm_status nvmm_fit_ranges_reader(void *ctx, size_t count, const int64_
                                            const int64_t *nrows, double *buf);
 
 /* For a streaming fit: incremental EM reads each mini-batch's scattered rows through fn (same
- * ctx as the chunk reader), a few calls per step, instead of granule by granule through the
- * chunk reader. The results do not change. Not collective; call it on every rank alike. */
+ * ctx as the chunk reader), a few calls per step. Required before nvmm_fit_init or
+ * nvmm_fit_set_model of a streamed incremental fit (they fail with NVMM_EINVAL without it).
+ * Not collective; call it on every rank alike. */
 NVMM_EXTERN void nvmm_fit_set_ranges_reader(nvmm_fit *f, nvmm_fit_ranges_reader *fn);
 
 /* The row range of rank `rank` of `size`: whole blocks of block_rows, as even as possible. */

@@ -393,6 +393,41 @@ START_TEST(test_bad_input) {
 }
 END_TEST
 
+/* A chunk reader that must never be called past the moment pass (in-memory rows of a static
+ * buffer, rows [row0, row0 + nrows) of a 600 x 2 data set). */
+static double stream_rows[600 * 2];
+static nvmm_status chunk_reader(void *ctx, int64_t row0, int64_t nrows, double *buf) {
+  (void)ctx;
+  memcpy(buf, stream_rows + row0 * 2, (size_t)nrows * 2 * sizeof *buf);
+  return NVMM_OK;
+}
+
+/* Incremental EM on streamed shards needs the ranges reader: without it the start is refused on
+ * every rank with a message naming it, not a slow or crashing read. */
+START_TEST(test_incremental_stream_reader) {
+  for (int i = 0; i < 1200; i++)
+    stream_rows[i] = sin(0.37 * i) + 0.1 * (i % 7);
+  nvmm_fit_options o;
+  nvmm_fit_options_default(NVMM_FAMILY_NIG, &o);
+  o.algorithm = NVMM_ALG_INCREMENTAL;
+  o.block_rows = 100;
+  o.batch_rows = 50;
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int64_t first, nloc;
+  nvmm_fit_shard(600, o.block_rows, rank, size, &first, &nloc);
+  nvmm_fit *f = NULL;
+  ck_assert_int_eq(
+      nvmm_fit_create_stream(MPI_COMM_WORLD, &o, 600, 2, first, nloc, chunk_reader, NULL, 200, &f),
+      NVMM_OK);
+  nvmm_clear_error();
+  ck_assert_int_eq(nvmm_fit_init(f), NVMM_EINVAL);
+  ck_assert_ptr_nonnull(strstr(nvmm_last_error(), "nvmm_fit_set_ranges_reader"));
+  nvmm_fit_destroy(&f);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   gsl_set_error_handler_off();
@@ -409,6 +444,7 @@ int main(int argc, char **argv) {
 #endif
   tcase_add_test(tc, test_scalapack_path);
   tcase_add_test(tc, test_bad_input);
+  tcase_add_test(tc, test_incremental_stream_reader);
   suite_add_tcase(s, tc);
   int all = nvmm_test_run_mpi(s);
   MPI_Finalize();
