@@ -12,6 +12,7 @@
 #include "nvmm/model.h"
 #include "nvmm/mstep.h"
 #include "nvmm/pchol.h"
+#include "nvmm/penalty.h"
 #include "nvmm/sample.h"
 #include "nvmm/status.h"
 #include "nvmm/version.h"

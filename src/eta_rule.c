@@ -121,23 +121,27 @@ void nvmm_eta_rule_weights(const nvmm_eta_rule *r, int64_t t, double seen, doubl
   }
 }
 
+void nvmm_eta_shrink(const nvmm_shrinkage *s, size_t len, const double *eta, double *out) {
+  for (size_t k = 0; k < len; k++) {
+    double tau = s->tau_vec ? s->tau_vec[k] : s->tau;
+    out[k] = k == NVMM_ST_LOGF || k == NVMM_ST_FLOOR ? eta[k]
+                                                     : (tau * s->eta0[k] + eta[k]) / (1.0 + tau);
+  }
+  out[NVMM_ST_N] = 1.0;
+}
+
 void nvmm_eta_update(const nvmm_eta_rule *r, int64_t t, double seen, double m, size_t len,
                      const double *prev, const double *hat, const nvmm_shrinkage *shrink,
                      double *out) {
   double b, c;
   nvmm_eta_rule_weights(r, t, seen, m, &b, &c);
-  const double *eta0 = shrink ? shrink->eta0 : NULL;
-  for (size_t k = 0; k < len; k++) {
-    double v = b * prev[k] + c * hat[k];
-    if (eta0) {
-      double tau = shrink->tau_vec ? shrink->tau_vec[k] : shrink->tau;
-      v = (tau * eta0[k] + v) / (1.0 + tau);
-    }
-    out[k] = v;
-  }
+  for (size_t k = 0; k < len; k++)
+    out[k] = b * prev[k] + c * hat[k];
   out[NVMM_ST_N] = 1.0;
   out[NVMM_ST_LOGF] = hat[NVMM_ST_LOGF];
   out[NVMM_ST_FLOOR] = hat[NVMM_ST_FLOOR];
+  if (shrink && shrink->eta0)
+    nvmm_eta_shrink(shrink, len, out, out);
 }
 
 nvmm_status nvmm_model_eta(const nvmm_model *m, const double *sigma0, double *eta, int *floors) {

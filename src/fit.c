@@ -95,6 +95,13 @@ static nvmm_regularization gauge(const nvmm_fit *f) {
  * not depend on the gauge. 1e-4: interior GH optima have sqrt(ab) of order 0.1-10 in the
  * standardized units, the boundary fits of the GIG solve 1e-8. */
 #define A_EQ_B_MIN 1e-4
+/* Moves m to the fit's gauge: the regularization's, or with shrinkage the penalty's own. */
+static nvmm_status fix_gauge(const nvmm_fit *f, nvmm_model *m, nvmm_regularization r) {
+  if (f->o.shrink != NVMM_SHRINK_NONE)
+    return nvmm__shrink_gauge(f, m);
+  return nvmm_model_regularize(m, r, f->target_logdet);
+}
+
 static int a_eq_b_fails(const nvmm_fit *f, const nvmm_model *m) {
   return !f->gauge_switched && f->o.regularization == NVMM_REG_A_EQ_B &&
          m->family == NVMM_FAMILY_GH && sqrt(m->sub.par[1] * m->sub.par[2]) < A_EQ_B_MIN;
@@ -113,8 +120,9 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
     else
       st = nvmm_mstep_sub(f->stats, from, f->next, &mo, &c);
     int sw = st == NVMM_OK && nvmm__model_finite(f->next) && a_eq_b_fails(f, f->next);
-    if (st == NVMM_OK && (part != 2 || sw))
-      st = nvmm_model_regularize(f->next, sw ? NVMM_REG_DET_SIGMA_ONE : gauge(f), f->target_logdet);
+    /* The subordinator's half keeps |Sigma|, but not the penalty's optimum on the orbit. */
+    if (st == NVMM_OK && (part != 2 || sw || f->o.shrink != NVMM_SHRINK_NONE))
+      st = fix_gauge(f, f->next, sw ? NVMM_REG_DET_SIGMA_ONE : gauge(f));
     if (st == NVMM_OK && f->fault_nonfinite_at == f->iterations + 1)
       f->next->mu[0] = NAN;
     int bad = st != NVMM_OK || !nvmm__model_finite(f->next);
@@ -148,12 +156,16 @@ static void record(nvmm_fit *f, double change) {
     f->h_counters[(size_t)i * NVMM_NCOUNTERS + c] = f->pack[PK_HEAD + c];
     f->totals[c] += f->pack[PK_HEAD + c];
   }
+  if (f->h_pen)
+    f->h_pen[i] = nvmm__penalty(f, f->model);
   f->last_change = change;
   f->iterations++;
 }
 
-/* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank. */
+/* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank; with
+ * shrinkage each M-step sees the target's pseudo-rows too. */
 static nvmm_status em_map(nvmm_fit *f, int *diverged) {
+  nvmm__shrink_stats(f);
   if (f->o.algorithm != NVMM_ALG_MCECM || !nvmm__latent(f->o.family))
     return mstep_bcast(f, f->model, 0, diverged);
   NVMM_CALL(mstep_bcast(f, f->model, 1, diverged));
@@ -163,6 +175,7 @@ static nvmm_status em_map(nvmm_fit *f, int *diverged) {
   double floors = f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR];
   NVMM_CALL(nvmm__estep_all(f, f->next));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = floors + f->stats[NVMM_ST_FLOOR];
+  nvmm__shrink_stats(f);
   return mstep_bcast(f, f->next, 2, diverged);
 }
 
@@ -203,7 +216,7 @@ static nvmm_status extrapolate(nvmm_fit *f) {
     if (alpha != -1.0) {
       nvmm_status st = nvmm__theta_set(f->next, f->sq_t2);
       if (st == NVMM_OK)
-        st = nvmm_model_regularize(f->next, gauge(f), f->target_logdet);
+        st = fix_gauge(f, f->next, gauge(f));
       infeasible = st != NVMM_OK || !nvmm__model_finite(f->next) ||
                    (f->o.family == NVMM_FAMILY_VG && f->next->sub.par[0] < f->o.alpha_min);
       if (infeasible)
@@ -252,6 +265,8 @@ static int extrapolated_cycle(const nvmm_fit *f) {
  * are reduced sums in the history, so every rank decides alike, and a resumed fit too. */
 static nvmm_status safeguard(nvmm_fit *f, double ll, int *rejected) {
   int t = f->iterations;
+  if (f->h_pen)
+    ll += f->h_pen[t - 1]; /* the objective shrinkage maximizes (src/numerics.md 13.2) */
   double ll0 = nvmm__ll_after(f, t - 3);
   double noise = NVMM__LL_NOISE * DBL_EPSILON * (1.0 + fabs(ll + nvmm__log_scale_sum(f) / 2.0));
   int at_bound = f->sq_alpha == -f->sq_step_max;
@@ -282,6 +297,8 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   double ll = nvmm__loglik(f);
   if (f->iterations == 0) {
     f->loglik_init = ll;
+    if (f->h_pen) /* the batch phase's start: after incremental EM's epochs, their last model */
+      f->pen_init = nvmm__penalty(f, f->model);
     nvmm__inc_scored(f, ll);
   } else
     f->h_loglik[f->iterations - 1] = ll;
@@ -395,6 +412,10 @@ double nvmm__log_scale_sum(const nvmm_fit *f) {
 nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "fit and model must not be NULL");
   NVMM_CALL(to_user(f, f->model, out));
+  /* The penalty's gauge is the same point in either units: the standardization's Jacobian is a
+   * constant of the penalty (src/numerics.md 13.2). */
+  if (f->o.shrink != NVMM_SHRINK_NONE)
+    return NVMM_OK;
   /* Honour the gauge in the user's units with one exact move along the orbit. */
   return nvmm_model_regularize(out, gauge(f), f->target_logdet + nvmm__log_scale_sum(f));
 }
@@ -419,6 +440,9 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->steps = f->inc_step;
   s->data_passes = (double)f->passes + f->inc_rows / (double)f->n;
   s->inc_prior_floors = f->inc_prior_floors;
+  s->penalty_init = f->h_pen ? f->pen_init : 0.0;
+  s->penalty = f->h_pen ? nvmm__penalty(f, f->model) : 0.0;
+  s->shrink_prior_floors = f->shr_floors;
 }
 
 void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik, const double **change,

@@ -77,6 +77,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   NVMM_CHECK(f->sq_state, NVMM_ENOMEM, "cannot allocate SQUAREM's state record");
   f->sq_t2 = f->sq_t1 + f->sq_p;
   NVMM_CALL(nvmm__inc_alloc(f));
+  NVMM_CALL(nvmm__shrink_alloc(f));
   return nvmm_model_alloc(f->o.family, d, &f->sq_m2);
 }
 
@@ -216,6 +217,10 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->inc_avg);
   free(f->inc_gran);
   free(f->h_inc);
+  free(f->shr_eta0);
+  free(f->shr_scratch);
+  free(f->h_pen);
+  nvmm_model_free(&f->shr_given);
   free(f);
   *pf = NULL;
 }

@@ -92,6 +92,14 @@ struct nvmm_fit {
   nvmm_fit_ranges_reader *ranges_reader; /* streaming: reads a batch's scattered rows */
   double *h_inc; /* the steps' history, column after column of inc_steps values: batch
                     LL, full LL, change, elapsed (NVMM__INC_COLS) */
+  /* Shrinkage (src/fit_shrink.c; NULL arrays without it). */
+  double *shr_eta0;      /* len: the target's eta, standardized coordinates */
+  double *shr_buf;       /* len: incremental EM's shrunk eta */
+  double *shr_scratch;   /* d * d + 2 * d */
+  nvmm_model *shr_given; /* NVMM_SHRINK_GIVEN: the target, user units */
+  int shr_floors;        /* prior-moment floors in eta0 (src/numerics.md 12.4) */
+  double pen_init;       /* the initial model's penalty */
+  double *h_pen;         /* history: the penalty after each update (hist_cap) */
 };
 enum {
   NVMM__INC_BATCH_LL = 0,
@@ -130,8 +138,9 @@ nvmm_status nvmm__fingerprint(nvmm_fit *f);
  * ulps of each row's log-density is rounding, not a gain. */
 #define NVMM__LL_NOISE 64.0
 double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with_sub);
-double nvmm__ll_after(const nvmm_fit *f, int s); /* mean LL after s updates */
-int nvmm__em_step(const nvmm_fit *f, int s);     /* update s was a plain EM (or MCECM) step */
+/* The objective after s updates: the mean LL, plus the penalty with shrinkage. */
+double nvmm__ll_after(const nvmm_fit *f, int s);
+int nvmm__em_step(const nvmm_fit *f, int s); /* update s was a plain EM (or MCECM) step */
 int nvmm__mle_converged(const nvmm_fit *f);
 
 /* The exact reduction of this rank's accumulators f->acc (len; st the local status) into out on
@@ -145,6 +154,20 @@ nvmm_status nvmm__inc_start(nvmm_fit *f);
 nvmm_status nvmm__inc_step(nvmm_fit *f);
 /* The full mean log-likelihood ll of the epochs' final model, once a pass has scored it. */
 void nvmm__inc_scored(nvmm_fit *f, double ll);
+
+/* Shrinkage (src/fit_shrink.c): the workspaces (at create); the target and the initial model's
+ * gauge (at every start); the penalty per row in the user's units (NAN where not finite); the
+ * penalty's gauge for m; the batch M-step's sums (f->stats += tau n eta0); incremental EM's
+ * M-step input (eta itself without shrinkage). */
+nvmm_status nvmm__shrink_alloc(nvmm_fit *f);
+nvmm_status nvmm__shrink_start(nvmm_fit *f);
+double nvmm__penalty(const nvmm_fit *f, const nvmm_model *m);
+nvmm_status nvmm__shrink_gauge(const nvmm_fit *f, nvmm_model *m);
+void nvmm__shrink_stats(nvmm_fit *f);
+const double *nvmm__shrink_eta(nvmm_fit *f, const double *eta);
+/* A model in the user's units into standardized coordinates (sigma replaces m's Sigma when not
+ * NULL); uses f->scratch. */
+nvmm_status nvmm__from_user(nvmm_fit *f, const nvmm_model *m, const double *sigma, nvmm_model *out);
 
 /* The iteration (src/fit.c). */
 int nvmm__model_finite(const nvmm_model *m);

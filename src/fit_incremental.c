@@ -198,8 +198,11 @@ nvmm_status nvmm__inc_step(nvmm_fit *f) {
           k == 0.0 ? f->inc_eta[q] : f->inc_avg[q] + (f->inc_eta[q] - f->inc_avg[q]) / (k + 1.0);
   }
   const int last = f->inc_step + 1 == f->inc_steps;
-  NVMM_CALL(nvmm__mstep_eta(f, f->o.average && last ? f->inc_avg : f->inc_eta, floors, &diverged,
-                            counters));
+  /* Shrinkage acts on the M-step's input, not on the running eta: shrinking the running eta at
+   * every step would compound, and with a decreasing weight c its fixed point would be the target
+   * itself (src/numerics.md 13.2). */
+  const double *eta = nvmm__shrink_eta(f, f->o.average && last ? f->inc_avg : f->inc_eta);
+  NVMM_CALL(nvmm__mstep_eta(f, eta, floors, &diverged, counters));
   double change = diverged ? NAN : nvmm__param_change(f->next, f->model, 1);
   record_step(f, batch_ll, change, counters);
   if (diverged || !isfinite(change)) {

@@ -64,6 +64,10 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
   o->finish = 1;
   o->eval_every = 0;
   o->average = 1;
+  /* No shrinkage; an isotropic target keeps the start's |Sigma| (src/numerics.md 13.2). */
+  o->shrink = NVMM_SHRINK_NONE;
+  o->shrink_tau = 0.0;
+  o->shrink_s2 = 1.0;
 }
 
 nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
@@ -99,6 +103,20 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
     NVMM_CHECK(o->eval_every >= 0, NVMM_EINVAL, "eval_every = %lld must not be negative",
                (long long)o->eval_every);
     NVMM_CALL(nvmm_eta_rule_check(&o->eta_rule));
+  }
+  NVMM_CHECK((unsigned)o->shrink < NVMM_SHRINK_COUNT, NVMM_EINVAL, "invalid shrinkage target %d",
+             (int)o->shrink);
+  if (o->shrink != NVMM_SHRINK_NONE) {
+    NVMM_CHECK(isfinite(o->shrink_tau) && o->shrink_tau >= 0, NVMM_EINVAL,
+               "shrinkage tau = %g must be finite and non-negative", o->shrink_tau);
+    NVMM_CHECK(isfinite(o->shrink_s2) && o->shrink_s2 > 0, NVMM_EINVAL,
+               "shrinkage s2 = %g must be finite and positive", o->shrink_s2);
+    /* The penalty is not constant along the scale orbit: it picks the gauge itself, and moving
+     * the model elsewhere on the orbit would lower the objective (src/numerics.md 13.2). */
+    NVMM_CHECK(o->regularization == NVMM_REG_NONE, NVMM_EINVAL,
+               "a shrinkage fit fixes its own gauge (the point of each orbit the penalty prefers): "
+               "regularization must be none, not %s",
+               nvmm_regularization_name(o->regularization));
   }
   return NVMM_OK;
 }

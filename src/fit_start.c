@@ -124,6 +124,8 @@ static nvmm_status start(nvmm_fit *f) {
   f->loglik_init = f->loglik_final = NAN;
   memset(f->totals, 0, sizeof f->totals);
   f->t0 = MPI_Wtime();
+  /* Its allocations can fail on one rank alone: agreed before the first pass. */
+  NVMM_CALL(nvmm_agree(f->comm, nvmm__shrink_start(f)));
   return nvmm__inc_start(f);
 }
 
@@ -132,17 +134,7 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
   NVMM_CHECK(m->family == f->o.family && m->d == f->d, NVMM_EINVAL,
              "the initial model is %s of dimension %zu, the fit is %s of dimension %zu",
              nvmm_family_name(m->family), m->d, nvmm_family_name(f->o.family), f->d);
-  /* User units -> standardized: mu~ = (mu - c) / s, gamma~ = gamma / s, Sigma~ = S^-1 Sigma
-   * S^-1; re-validated (and re-factorized) through nvmm_model_set. */
-  size_t d = f->d;
-  double *sig = f->scratch; /* d*d */
-  for (size_t i = 0; i < d; i++) {
-    f->next->mu[i] = (m->mu[i] - f->center[i]) / f->scale[i];
-    f->next->gamma[i] = m->gamma[i] / f->scale[i];
-    for (size_t j = 0; j < d; j++)
-      sig[i * d + j] = m->sigma[i * d + j] / (f->scale[i] * f->scale[j]);
-  }
-  NVMM_CALL(nvmm_model_set(f->model, f->next->mu, f->next->gamma, sig, &m->sub));
+  NVMM_CALL(nvmm__from_user(f, m, NULL, f->model));
   return start(f);
 }
 

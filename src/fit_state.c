@@ -68,6 +68,12 @@ void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   s->inc_eta = f->inc_eta;
   s->inc_avg = f->inc_avg;
   s->inc_hist = f->h_inc;
+  s->shrink = f->o.shrink;
+  s->shrink_tau = f->o.shrink_tau;
+  s->shrink_prior_floors = f->shr_floors;
+  s->penalty_init = f->pen_init;
+  s->shrink_eta0 = f->shr_eta0;
+  s->penalty = f->h_pen;
 }
 
 /* The accelerator's record in a state: phase, step bound, last step length, rate estimate,
@@ -159,9 +165,21 @@ nvmm_status nvmm_fit_state_alloc_incremental(int64_t inc_steps, nvmm_fit_state *
   return NVMM_OK;
 }
 
+nvmm_status nvmm_fit_state_alloc_shrinkage(nvmm_fit_state *s) {
+  NVMM_CHECK(s && s->d >= 1 && s->iterations >= 0, NVMM_EINVAL, "invalid shrinkage state size");
+  size_t len = nvmm_stats_len((size_t)s->d), it = (size_t)(s->iterations > 0 ? s->iterations : 1);
+  s->shrink_eta0 = calloc(len + it, sizeof(double));
+  NVMM_CHECK(s->shrink_eta0, NVMM_ENOMEM, "cannot allocate a shrinkage state (d = %lld)",
+             (long long)s->d);
+  s->penalty = s->shrink_eta0 + len;
+  return NVMM_OK;
+}
+
 void nvmm_fit_state_free(nvmm_fit_state *s) {
   if (!s)
     return;
+  free(s->shrink_eta0);
+  s->shrink_eta0 = s->penalty = NULL;
   free(s->mu);
   free(s->loglik);
   free(s->accel);
@@ -188,7 +206,11 @@ static nvmm_status grow_history(nvmm_fit *f, int cap) {
   double *k = realloc(f->h_counters, (size_t)cap * NVMM_NCOUNTERS * sizeof *k);
   if (k)
     f->h_counters = k;
-  NVMM_CHECK(l && c && e && k, NVMM_ENOMEM, "cannot allocate a history of %d iterations", cap);
+  double *p = f->h_pen ? realloc(f->h_pen, (size_t)cap * sizeof *p) : NULL;
+  if (p)
+    f->h_pen = p;
+  NVMM_CHECK(l && c && e && k && (p || !f->h_pen), NVMM_ENOMEM,
+             "cannot allocate a history of %d iterations", cap);
   f->hist_cap = cap;
   return NVMM_OK;
 }
@@ -213,6 +235,15 @@ static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(s->inc_steps == 0 || (s->inc_step >= 0 && s->inc_step <= s->inc_steps && s->inc_eta &&
                                    s->inc_avg && s->inc_hist),
              NVMM_EINVAL, "the checkpoint's incremental state is inconsistent");
+  /* The objective must be the same one: target kind and weight (the target itself is restored). */
+  NVMM_CHECK(s->shrink == (int)f->o.shrink &&
+                 (s->shrink == NVMM_SHRINK_NONE || s->shrink_tau == f->o.shrink_tau),
+             NVMM_EINVAL,
+             "the checkpoint's fit has shrinkage %d with tau %g, this fit %d with tau %g "
+             "(shrinkage and shrinkage_tau must match to resume)",
+             s->shrink, s->shrink_tau, (int)f->o.shrink, f->o.shrink_tau);
+  NVMM_CHECK(s->shrink == NVMM_SHRINK_NONE || (s->shrink_eta0 && s->penalty), NVMM_EINVAL,
+             "the checkpoint's shrinkage state is inconsistent");
   return NVMM_OK;
 }
 
@@ -262,6 +293,12 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   f->loglik_final = s->reason == NVMM_FIT_CONVERGED && it ? s->loglik[it - 1] : NAN;
   f->last_change = it ? s->change[it - 1] : NAN;
   inc_restore(f, s);
+  if (f->h_pen) {
+    memcpy(f->shr_eta0, s->shrink_eta0, f->len * sizeof(double));
+    memcpy(f->h_pen, s->penalty, it * sizeof(double));
+    f->pen_init = s->penalty_init;
+    f->shr_floors = s->shrink_prior_floors;
+  }
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;
   f->t_startup = MPI_Wtime() - f->t_create;

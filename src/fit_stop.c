@@ -64,6 +64,9 @@ double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with
  * say nothing of EM's rate), which the history's accel counters tell. */
 
 double nvmm__ll_after(const nvmm_fit *f, int s) {
+  /* With shrinkage the objective: the log-likelihood plus the penalty (src/numerics.md 13.2). */
+  if (f->h_pen)
+    return s >= 1 ? f->h_loglik[s - 1] + f->h_pen[s - 1] : f->loglik_init + f->pen_init;
   return s >= 1 ? f->h_loglik[s - 1] : f->loglik_init;
 }
 

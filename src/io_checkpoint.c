@@ -156,6 +156,81 @@ static nvmm_status read_incremental(hid_t state, const char *path, nvmm_fit_stat
   return st;
 }
 
+/* Shrinkage's part of a state (/state/shrinkage), with its own checksum: the target's eta (the
+ * start it was built from is gone after a restart), tau, and the penalty's history. */
+static uint64_t shrink_checksum(const nvmm_fit_state *s) {
+  uint64_t h = hash_u64(FNV_OFFSET, (uint64_t)s->shrink);
+  h = hash_u64(h, (uint64_t)s->shrink_prior_floors);
+  const double dbl[2] = {s->shrink_tau, s->penalty_init};
+  h = hash_doubles(h, dbl, 2);
+  h = hash_doubles(h, s->shrink_eta0, nvmm_stats_len((size_t)s->d));
+  return hash_doubles(h, s->penalty, (size_t)s->iterations);
+}
+
+static nvmm_status write_shrinkage(hid_t state, const nvmm_fit_state *s, const char *path) {
+  if (s->shrink == NVMM_SHRINK_NONE)
+    return NVMM_OK;
+  hid_t g = H5Gcreate2(state, "shrinkage", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot create group /state/shrinkage in '%s'", path);
+  const int64_t ints[2] = {s->shrink, s->shrink_prior_floors};
+  hsize_t len = nvmm_stats_len((size_t)s->d), it = (hsize_t)s->iterations;
+  nvmm_status st = nvmm__h5_put_attr(g, "target", H5T_STD_I64LE, H5T_NATIVE_INT64, &ints[0], path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "prior_floors", H5T_STD_I64LE, H5T_NATIVE_INT64, &ints[1], path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "tau", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s->shrink_tau, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "penalty_init", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &s->penalty_init,
+                           path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "eta0", 1, &len, s->shrink_eta0, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "penalty", 1, &it, s->penalty, path);
+  uint64_t sum = shrink_checksum(s);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
+  if (H5Gclose(g) < 0 && st == NVMM_OK)
+    st = NVMM_RAISE(NVMM_EIO, "cannot close /state/shrinkage in '%s'", path);
+  return st;
+}
+
+static nvmm_status read_shrinkage(hid_t state, const char *path, nvmm_fit_state *s) {
+  if (H5Lexists(state, "shrinkage", H5P_DEFAULT) <= 0)
+    return NVMM_OK;
+  hid_t g = H5Gopen2(state, "shrinkage", H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot open /state/shrinkage in '%s'", path);
+  int64_t ints[2] = {0, 0};
+  nvmm_status st = nvmm__h5_get_attr(g, "target", H5T_NATIVE_INT64, &ints[0], path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_attr(g, "prior_floors", H5T_NATIVE_INT64, &ints[1], path);
+  if (st == NVMM_OK && !(ints[0] > NVMM_SHRINK_NONE && ints[0] < NVMM_SHRINK_COUNT))
+    st = NVMM_RAISE(NVMM_EIO, "'%s': /state/shrinkage has an invalid target %" PRId64, path,
+                    ints[0]);
+  if (st == NVMM_OK)
+    st = nvmm_fit_state_alloc_shrinkage(s);
+  hsize_t len = nvmm_stats_len((size_t)s->d), it = (hsize_t)s->iterations;
+  if (st == NVMM_OK) {
+    s->shrink = (int)ints[0];
+    s->shrink_prior_floors = (int)ints[1];
+    st = nvmm__h5_get_attr(g, "tau", H5T_NATIVE_DOUBLE, &s->shrink_tau, path);
+  }
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_attr(g, "penalty_init", H5T_NATIVE_DOUBLE, &s->penalty_init, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "eta0", 1, &len, s->shrink_eta0, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "penalty", 1, &it, s->penalty, path);
+  uint64_t sum = 0;
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_attr(g, "checksum", H5T_NATIVE_UINT64, &sum, path);
+  if (st == NVMM_OK && sum != shrink_checksum(s))
+    st = NVMM_RAISE(NVMM_EIO,
+                    "checkpoint '%s' is corrupt: its /state/shrinkage does not match its checksum",
+                    path);
+  (void)H5Gclose(g);
+  return st;
+}
+
 /* Scalar attributes of /state (float64 unless noted), and the checksums of the state and of
  * the configuration text. */
 static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
@@ -202,6 +277,8 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
     st = nvmm__h5_put_array(g, "accel", 1, &na, s->accel, path);
   if (st == NVMM_OK)
     st = write_incremental(g, s, path);
+  if (st == NVMM_OK)
+    st = write_shrinkage(g, s, path);
   uint64_t sum = state_checksum(s);
   if (st == NVMM_OK)
     st = nvmm__h5_put_attr(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, &sum, path);
@@ -316,6 +393,8 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
                     path);
   if (st == NVMM_OK)
     st = read_incremental(g, path, s);
+  if (st == NVMM_OK)
+    st = read_shrinkage(g, path, s);
   (void)H5Gclose(g);
   if (st != NVMM_OK)
     nvmm_fit_state_free(s);

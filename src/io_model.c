@@ -74,6 +74,8 @@ static nvmm_status write_history(hid_t file, const nvmm_history_view *h, const c
       (void)H5Dclose(dset);
     }
   }
+  if (st == NVMM_OK && h->penalty)
+    st = nvmm__h5_put_array(group, "penalty", 1, dims, h->penalty, path);
   if (st == NVMM_OK)
     st = write_incremental(group, h, path);
   if (H5Gclose(group) < 0 && st == NVMM_OK)

@@ -100,6 +100,13 @@ START_TEST(test_update) {
   for (size_t i = 0; i < sizeof ex / sizeof *ex; i++)
     ck_assert_close(out[ex[i]], (0.5 * eta0[ex[i]] + base[ex[i]]) / 1.5, NVMM_TEST_TOL1);
   ck_assert(out[NVMM_ST_N] == 1.0 && out[NVMM_ST_LOGF] == -3.25);
+  /* nvmm_eta_shrink alone (the fit's M-step input): the same numbers from the base update, in
+   * place too, the non-expectations the input's own. */
+  double shr[LEN];
+  memcpy(shr, base, sizeof shr);
+  nvmm_eta_shrink(&sh, LEN, shr, shr);
+  ck_assert(memcmp(shr, out, sizeof shr) == 0);
+  ck_assert(shr[NVMM_ST_FLOOR] == 7 && shr[NVMM_ST_LOGF] == -3.25);
   /* Per statistic: a weight on u x x^T only (entry 8) shrinks that entry alone. */
   double tv[LEN] = {0};
   tv[8] = 3.0;

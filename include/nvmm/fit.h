@@ -64,6 +64,19 @@ typedef enum nvmm_init_kind {
   NVMM_INIT_MODEL        /* a given model (nvmm_fit_set_model) */
 } nvmm_init_kind;
 
+/* Shrinkage targets (src/numerics.md 13.2): the fit maximizes the penalized log-likelihood
+ * l(theta) + tau n E_eta0[log p(X, Y | theta)], eta0 the expectation parameters of a target law
+ * built from the start model (in the user's units, in the gauge |Sigma| = 1) with its Sigma
+ * replaced as named, or a given model (nvmm_fit_set_shrink_target). */
+typedef enum nvmm_shrink_target {
+  NVMM_SHRINK_NONE = 0,  /* the maximum-likelihood fit */
+  NVMM_SHRINK_MODEL,     /* the start model itself */
+  NVMM_SHRINK_ISOTROPIC, /* Sigma0 = s2 I (s2 = shrink_s2) */
+  NVMM_SHRINK_DIAGONAL,  /* Sigma0 = the diagonal of the start's Sigma */
+  NVMM_SHRINK_GIVEN,     /* the model given by nvmm_fit_set_shrink_target */
+  NVMM_SHRINK_COUNT
+} nvmm_shrink_target;
+
 /* Options. Defaults live only in nvmm_fit_options_default. */
 typedef struct nvmm_fit_options {
   nvmm_family family;
@@ -98,6 +111,13 @@ typedef struct nvmm_fit_options {
   int average;            /* 1: the last step's model comes from the mean of the running eta over
                              the second half of the steps (Polyak-Ruppert; default); 0: from the
                              running eta */
+  /* Shrinkage (src/numerics.md 13.2), for batch EM (a MAP fit) and incremental EM alike. The
+   * penalty fixes the scale orbit's gauge itself (every update ends at the point of its orbit the
+   * penalty prefers), so regularization must be NVMM_REG_NONE. */
+  nvmm_shrink_target shrink; /* default NVMM_SHRINK_NONE */
+  double shrink_tau;         /* tau >= 0: the target's weight in rows per data row (default 0) */
+  double shrink_s2;          /* NVMM_SHRINK_ISOTROPIC: s2 > 0, in the user's units and the start
+                                model's gauge |Sigma| = 1 (default 1: the start's |Sigma|) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
@@ -180,6 +200,12 @@ NVMM_EXTERN void nvmm_fit_destroy(nvmm_fit **f);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_init(nvmm_fit *f);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m);
 
+/* NVMM_SHRINK_GIVEN: the target model in the user's units (family and d must match; copied).
+ * Call before nvmm_fit_init or nvmm_fit_set_model, alike on every rank. Errors: NVMM_EINVAL,
+ * NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_set_shrink_target(nvmm_fit *f,
+                                                                  const nvmm_model *target);
+
 /* ITERATE: one EM (or MCECM) iteration; sets the reason when the fit stops (converged,
  * max_iter, diverged). A divergence is a reason, not an error. Collective.
  * Errors: NVMM_EDOM (non-finite data statistics), NVMM_EMPI, NVMM_ENOMEM. */
@@ -231,6 +257,13 @@ typedef struct nvmm_fit_state {
   double *inc_avg;      /* nvmm_stats_len(d): its tail mean */
   double *inc_hist;     /* the steps' history: batch LL, full LL, change, elapsed, each a
                            column of inc_steps values of which the first inc_step are set */
+  /* Shrinkage (shrink = NVMM_SHRINK_NONE and NULL arrays for other fits). */
+  int shrink;              /* nvmm_shrink_target */
+  double shrink_tau;       /* tau */
+  double penalty_init;     /* the penalty of the model entering the batch iterations */
+  int shrink_prior_floors; /* prior-moment floors in the target's eta */
+  double *shrink_eta0;     /* nvmm_stats_len(d): the target, standardized coordinates */
+  double *penalty;         /* iterations: the penalty after each update */
 } nvmm_fit_state;
 
 /* Length of a state's accelerator record for dimension d. */
@@ -247,8 +280,11 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc(int64_t d, int itera
  * s->inc_steps. Errors: NVMM_ENOMEM, NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_incremental(int64_t inc_steps,
                                                                         nvmm_fit_state *s);
+/* Allocates a state's shrinkage arrays (for its d and iterations, zeroed). Errors:
+ * NVMM_ENOMEM, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_shrinkage(nvmm_fit_state *s);
 /* Frees the arrays of a state allocated by nvmm_fit_state_alloc (and
- * nvmm_fit_state_alloc_incremental). */
+ * nvmm_fit_state_alloc_incremental, nvmm_fit_state_alloc_shrinkage). */
 NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
 
 /* Continues from a saved state instead of nvmm_fit_init: the data must be the same (family, d,
@@ -286,6 +322,10 @@ typedef struct nvmm_fit_summary {
   int64_t steps; /* incremental EM: mini-batch steps taken */
   double data_passes;   /* passes plus the rows the mini-batch steps E-stepped, over n */
   int inc_prior_floors; /* prior-moment floors in the running eta's start (src/numerics.md 12.4) */
+  /* Shrinkage: the penalty tau E_eta0[log p(X, Y | theta)] per row of the initial and final
+   * models (user units), 0 without shrinkage; the fit maximizes loglik + penalty. */
+  double penalty_init, penalty;
+  int shrink_prior_floors; /* prior-moment floors in the target's eta (src/numerics.md 12.4) */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 
@@ -295,6 +335,10 @@ NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 NVMM_EXTERN void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik,
                                   const double **change, const double **elapsed,
                                   const double **counters);
+
+/* Shrinkage: penalty[i] = the penalty per row after update i+1 (the fit's objective is
+ * loglik[i] + penalty[i]); NULL without shrinkage. Length as nvmm_fit_history's. */
+NVMM_EXTERN const double *nvmm_fit_history_penalty(const nvmm_fit *f);
 
 /* The history of incremental EM's steps: arrays of length *len owned by the fit (valid until
  * the next iterate): batch_ll[i] = mean LL of step i+1's mini-batch under the model entering it,

@@ -61,6 +61,13 @@ typedef struct nvmm_shrinkage {
   const double *tau_vec; /* NULL, or per-statistic weights >= 0 */
 } nvmm_shrinkage;
 
+/* out = (tau eta0 + eta) / (1 + tau) per statistic (tau_vec's where given); out[NVMM_ST_N] = 1
+ * and the entries that are not expectations (NVMM_ST_LOGF, NVMM_ST_FLOOR) are eta's own. out
+ * may alias eta. The fit shrinks the M-step's input this way, not the running eta
+ * (src/numerics.md 13.2). */
+NVMM_EXTERN void nvmm_eta_shrink(const nvmm_shrinkage *s, size_t len, const double *eta,
+                                 double *out);
+
 /* out = shrink(b prev + c hat) over len = nvmm_stats_len(d) entries, with (b, c) from
  * nvmm_eta_rule_weights; out[NVMM_ST_N] = 1 (out may alias prev). shrink may be NULL. The
  * entries that are not expectations (NVMM_ST_LOGF, NVMM_ST_FLOOR) are the batch's own. */

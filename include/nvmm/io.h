@@ -113,6 +113,9 @@ typedef struct nvmm_history_view {
    * when inc_len > 0: batch_loglik, loglik (NaN where not evaluated), param_change, elapsed. */
   size_t inc_len;
   const double *inc_batch_ll, *inc_full_ll, *inc_change, *inc_elapsed;
+  /* Shrinkage (nvmm_fit_history_penalty): the penalty after each iteration, written to
+   * /history/penalty when not NULL (len values). */
+  const double *penalty;
 } nvmm_history_view;
 
 /* Fit metadata stored with a model (any field may be NULL / 0). */

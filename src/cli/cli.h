@@ -76,18 +76,19 @@ int cli_help_wanted(MPI_Comm comm, const cli_args *a, const char *usage, const c
 /* The `nvmm fit` configuration: the library's options plus what the program does around them. */
 typedef struct cli_fit_config {
   nvmm_fit_options o;
-  char data[CLI_PATH_MAX];        /* HDF5 file */
-  char dataset[256];              /* dataset in it (default /X) */
-  char out[CLI_PATH_MAX];         /* model file */
-  char init_model[CLI_PATH_MAX];  /* initial model file when o.init is NVMM_INIT_MODEL */
-  int alpha_min_density;          /* alpha_min = d/2 + 0.1 once d is known */
-  int64_t memory_limit;           /* bytes of shard a rank holds in memory (0: no limit) */
-  char checkpoint[CLI_PATH_MAX];  /* checkpoint file ("" for none) */
-  int checkpoint_every;           /* iterations between checkpoints */
-  int64_t checkpoint_every_steps; /* incremental EM: mini-batch steps between checkpoints */
-  char resume[CLI_PATH_MAX];      /* checkpoint to resume from ("" for none) */
-  int verbose;                    /* 0, 1, 2 */
-  int json;                       /* 1: JSON summary on stdout */
+  char data[CLI_PATH_MAX];         /* HDF5 file */
+  char dataset[256];               /* dataset in it (default /X) */
+  char out[CLI_PATH_MAX];          /* model file */
+  char init_model[CLI_PATH_MAX];   /* initial model file when o.init is NVMM_INIT_MODEL */
+  char shrink_model[CLI_PATH_MAX]; /* shrinkage target file when o.shrink is NVMM_SHRINK_GIVEN */
+  int alpha_min_density;           /* alpha_min = d/2 + 0.1 once d is known */
+  int64_t memory_limit;            /* bytes of shard a rank holds in memory (0: no limit) */
+  char checkpoint[CLI_PATH_MAX];   /* checkpoint file ("" for none) */
+  int checkpoint_every;            /* iterations between checkpoints */
+  int64_t checkpoint_every_steps;  /* incremental EM: mini-batch steps between checkpoints */
+  char resume[CLI_PATH_MAX];       /* checkpoint to resume from ("" for none) */
+  int verbose;                     /* 0, 1, 2 */
+  int json;                        /* 1: JSON summary on stdout */
 } cli_fit_config;
 
 void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg);
@@ -112,6 +113,8 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size);
 /* The algorithms' names as config values, indexed by nvmm_algorithm. */
 extern const char *const cli_algorithm_names[NVMM_ALG_COUNT];
 /* A rule as the eta_update key reads it back exactly ("robbins_monro:10:1"). */
+/* The shrinkage setting as the shrinkage key reads it ("isotropic:2", "model", a file). */
+void cli_shrink_text(const cli_fit_config *c, char *buf, size_t size);
 void cli_eta_rule_text(const nvmm_eta_rule *r, char *buf, size_t size);
 /* The init as a config value: moments, submodels or the initial model's path. */
 const char *cli_init_name(const cli_fit_config *c);

@@ -72,6 +72,17 @@ static setting settings[] = {
      "K  incremental: a full log-likelihood pass every K steps, counted in passes (default 0: "
      "none)",
      "", "", 0},
+    {"shrinkage",
+     "none|model|isotropic[:s2]|diagonal|MODEL.h5  shrink towards a target law: the fit "
+     "maximizes the log-likelihood plus tau n times the target's expected complete-data "
+     "log-density (a MAP fit; incremental EM too). The target is the start model (in the gauge "
+     "|Sigma| = 1), with Sigma = s2 I (default s2 1) or the diagonal of its Sigma, or a model "
+     "file of the same family. Sets regularization none: the penalty fixes the gauge (default "
+     "none)",
+     "", "", 0},
+    {"shrinkage_tau",
+     "T  shrinkage: the target's weight in rows per data row, T >= 0 (required with shrinkage)", "",
+     "", 0},
     {"init", "moments|submodels|MODEL.h5  (default moments; submodels: gh only)", "", "", 0},
     {"alpha_min", "X  lower bound on the VG shape; 'density' = d/2 + 0.1 (default none)", "", "",
      0},
@@ -440,6 +451,75 @@ static int apply_incremental(MPI_Comm comm, nvmm_fit_options *o) {
   return 0;
 }
 
+void cli_shrink_text(const cli_fit_config *c, char *buf, size_t size) {
+  static const char *const names[NVMM_SHRINK_COUNT] = {"none", "model", "isotropic", "diagonal",
+                                                       ""};
+  if (c->o.shrink == NVMM_SHRINK_GIVEN) {
+    snprintf(buf, size, "%s", c->shrink_model);
+  } else if (c->o.shrink == NVMM_SHRINK_ISOTROPIC) {
+    char a[32];
+    exact_g(c->o.shrink_s2, a, sizeof a);
+    snprintf(buf, size, "isotropic:%s", a);
+  } else {
+    snprintf(buf, size, "%s", names[c->o.shrink]);
+  }
+}
+
+/* The shrinkage keys (src/numerics.md 13.2). A value that is no keyword names a model file. */
+static int apply_shrinkage(MPI_Comm comm, cli_fit_config *cfg) {
+  nvmm_fit_options *o = &cfg->o;
+  const setting *s = find("shrinkage"), *t = find("shrinkage_tau"), *r = find("regularization");
+  if (s->set && strcmp(s->value, "none")) {
+    const char *v = s->value;
+    if (!strcmp(v, "model")) {
+      o->shrink = NVMM_SHRINK_MODEL;
+    } else if (!strcmp(v, "diagonal")) {
+      o->shrink = NVMM_SHRINK_DIAGONAL;
+    } else if (!strncmp(v, "isotropic", 9) && (v[9] == '\0' || v[9] == ':')) {
+      o->shrink = NVMM_SHRINK_ISOTROPIC;
+      char *end;
+      if (v[9] == ':' &&
+          (o->shrink_s2 = strtod(v + 10, &end),
+           end == v + 10 || *end || !(o->shrink_s2 > 0) || !isfinite(o->shrink_s2))) {
+        cli_error(comm, "%s: shrinkage '%s': s2 must be a positive number (isotropic:s2)",
+                  s->origin, v);
+        return -1;
+      }
+    } else {
+      o->shrink = NVMM_SHRINK_GIVEN;
+      snprintf(cfg->shrink_model, sizeof cfg->shrink_model, "%s", v);
+    }
+    if (!t->set) {
+      cli_error(comm,
+                "%s: shrinkage = %s needs shrinkage_tau (the target's weight in rows per "
+                "data row)",
+                s->origin, v);
+      return -1;
+    }
+    if (parse_double(comm, t, &o->shrink_tau))
+      return -1;
+    if (!(o->shrink_tau >= 0) || !isfinite(o->shrink_tau)) {
+      cli_error(comm, "%s: shrinkage_tau = %s must be finite and non-negative", t->origin,
+                t->value);
+      return -1;
+    }
+    /* The penalty picks the gauge; another one would lower the objective. */
+    if (r->set && o->regularization != NVMM_REG_NONE) {
+      cli_error(comm,
+                "%s: regularization = %s cannot go with shrinkage (%s): the penalty fixes the "
+                "gauge itself; leave regularization unset or set it to none",
+                r->origin, r->value, s->origin);
+      return -1;
+    }
+    o->regularization = NVMM_REG_NONE;
+  } else if (t->set) {
+    cli_error(comm, "%s: shrinkage_tau is for a shrinkage fit (shrinkage is %s)", t->origin,
+              s->set ? s->value : "not set");
+    return -1;
+  }
+  return 0;
+}
+
 /* Applies the table to the defaults. The family goes first: other defaults depend on it. */
 int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
   setting *s;
@@ -493,6 +573,8 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
     return -1;
   o->algorithm = (nvmm_algorithm)choice;
   if (apply_incremental(comm, o))
+    return -1;
+  if (apply_shrinkage(comm, cfg))
     return -1;
   if ((s = find("init"))->set) {
     if (!strcmp(s->value, "moments"))
@@ -623,6 +705,12 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
     bad |= json_object_set_new(o, "seed", json_string(seed)); /* all 64 bits */
     bad |= json_object_set_new(o, "finish", json_string(c->o.finish ? "batch" : "none"));
     bad |= json_object_set_new(o, "eval_every", json_integer(c->o.eval_every));
+  }
+  if (c->o.shrink != NVMM_SHRINK_NONE) {
+    char shr[CLI_PATH_MAX + 32];
+    cli_shrink_text(c, shr, sizeof shr);
+    bad |= json_object_set_new(o, "shrinkage", json_string(shr));
+    bad |= json_object_set_new(o, "shrinkage_tau", json_real(c->o.shrink_tau));
   }
   bad |= json_object_set_new(o, "init", json_string(cli_init_name(c)));
   bad |= json_object_set_new(o, "alpha_min", json_real(c->o.alpha_min));

@@ -79,7 +79,13 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
             c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0
                 ? " + SQUAREM"
                 : "");
-  fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
+  if (c->o.shrink != NVMM_SHRINK_NONE) {
+    char shr[CLI_PATH_MAX + 32];
+    cli_shrink_text(c, shr, sizeof shr);
+    fprintf(rep, "  Shrinkage    : %s, tau %g (gauge: the penalty's)\n", shr, c->o.shrink_tau);
+  } else {
+    fprintf(rep, "  Regularize   : %s\n", nvmm_regularization_name(c->o.regularization));
+  }
   if (c->o.stop == NVMM_STOP_MLE)
     fprintf(rep, "  Stop         : mle (LL to gain < %.1e nats, change < %.1e)\n", c->o.tol_ll,
             c->o.tol);
@@ -144,9 +150,23 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
                       json_string(nvmm_regularization_name(c->o.regularization)));
   /* The gauge the result is in: the requested one, or det_sigma_one where a = b gave way. */
   json_object_set_new(o, "gauge",
-                      json_string(s->counters[NVMM_CNT_GAUGE_SWITCH] > 0
+                      json_string(c->o.shrink != NVMM_SHRINK_NONE ? "penalty"
+                                  : s->counters[NVMM_CNT_GAUGE_SWITCH] > 0
                                       ? "det_sigma_one"
                                       : nvmm_regularization_name(c->o.regularization)));
+  if (c->o.shrink != NVMM_SHRINK_NONE) {
+    /* The fit maximizes loglik + penalty (per row; src/numerics.md 13.2). */
+    char shr[CLI_PATH_MAX + 32];
+    cli_shrink_text(c, shr, sizeof shr);
+    json_t *sh = json_object();
+    json_object_set_new(sh, "target", json_string(shr));
+    json_object_set_new(sh, "tau", cli_json_real(c->o.shrink_tau));
+    json_object_set_new(sh, "penalty", cli_json_real(s->penalty));
+    json_object_set_new(sh, "penalty_init", cli_json_real(s->penalty_init));
+    json_object_set_new(sh, "objective", cli_json_real(s->loglik + s->penalty));
+    json_object_set_new(sh, "prior_floors", json_integer(s->shrink_prior_floors));
+    json_object_set_new(o, "shrinkage", sh);
+  }
   json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     char rule[128];
@@ -296,6 +316,7 @@ static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const
                          .counter_names = names};
   nvmm_fit_history_incremental(f, &h.inc_len, &h.inc_batch_ll, &h.inc_full_ll, &h.inc_change,
                                &h.inc_elapsed);
+  h.penalty = nvmm_fit_history_penalty(f);
   char cfgtxt[16384], datapath[CLI_PATH_MAX + 300];
   size_t used = cli_config_text(c, cfgtxt, sizeof cfgtxt);
   NVMM_CHECK(used > 0 && used < sizeof cfgtxt, NVMM_ENOMEM,
@@ -377,6 +398,16 @@ static int start(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *resumed) {
   nvmm_status st = restore(comm, c, f, resumed);
   if (st == NVMM_EIO)
     return -1; /* already reported */
+  if (st == NVMM_OK && !*resumed && c->o.shrink == NVMM_SHRINK_GIVEN) {
+    /* A resumed fit has its target in the checkpoint. */
+    nvmm_model *t = NULL;
+    st = nvmm_model_read(c->shrink_model, &t);
+    if (st == NVMM_OK)
+      st = nvmm_fit_set_shrink_target(f, t);
+    nvmm_model_free(&t);
+    if (cli_failed(comm, st, "fit: the shrinkage target"))
+      return -1;
+  }
   if (st == NVMM_OK && !*resumed) {
     if (c->o.init == NVMM_INIT_MODEL) {
       nvmm_model *init = NULL;
@@ -406,10 +437,16 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
     fprintf(rep, "  %s after %s%d iterations (%.2fs)\n", status_word(s->reason), steps,
             s->iterations, s->elapsed);
     fprintf(rep, "  Final log-likelihood : %.6f\n", s->loglik);
+    if (c->o.shrink != NVMM_SHRINK_NONE)
+      fprintf(rep, "  Penalty, objective   : %.6f, %.6f\n", s->penalty, s->loglik + s->penalty);
     fprintf(rep, "  Final |\xce\x94params|      : %.4e\n", s->change);
     rule('=');
   } else if (c->verbose == 1) {
-    if (isfinite(s->loglik))
+    if (isfinite(s->loglik) && c->o.shrink != NVMM_SHRINK_NONE)
+      fprintf(rep, "  %s after %s%d iterations (%.2fs), final LL=%.6f, objective=%.6f\n",
+              status_word(s->reason), steps, s->iterations, s->elapsed, s->loglik,
+              s->loglik + s->penalty);
+    else if (isfinite(s->loglik))
       fprintf(rep, "  %s after %s%d iterations (%.2fs), final LL=%.6f\n", status_word(s->reason),
               steps, s->iterations, s->elapsed, s->loglik);
     else /* stopped during incremental EM's steps: no pass has scored the model */
@@ -427,6 +464,11 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
           fprintf(rep, " %s=%.0f", nvmm_counter_name(k), s->counters[k]);
       fputc('\n', rep);
     }
+    if (s->inc_prior_floors + s->shrink_prior_floors > 0)
+      fprintf(rep,
+              "  Prior-moment floors : %d (a moment of the start's or the target's law that "
+              "is infinite, taken at beta / 0.1)\n",
+              s->inc_prior_floors + s->shrink_prior_floors);
     if (s->counters[NVMM_CNT_GAUGE_SWITCH] > 0)
       fprintf(rep, "  Gauge: a = b cannot hold at this optimum (a -> 0, the Student-t limit); the "
                    "fit fixed |Sigma| = 1 instead (the likelihood does not depend on the gauge)\n");

@@ -73,13 +73,14 @@ static json_t *jstr(const char *s) {
 /* Whether obj has attribute name, without raising an error when it does not. */
 static int has_attr(hid_t obj, const char *name) { return H5Aexists(obj, name) > 0; }
 
-/* The last entry of the 1-D dataset history/loglik into *last; its length into *len. Returns 0
+/* The last entry of the 1-D dataset GROUP/NAME into *last; its length into *len. Returns 0
  * when there is no such dataset, 1 when only the length is known, 2 with both. */
-static int history_last(hid_t file, const char *group, hsize_t *len, double *last) {
+static int history_last(hid_t file, const char *group, const char *name, hsize_t *len,
+                        double *last) {
   hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
   int got = 0;
   char path[64];
-  snprintf(path, sizeof path, "%s/loglik", group);
+  snprintf(path, sizeof path, "%s/%s", group, name);
   if (H5Lexists(file, "history", H5P_DEFAULT) > 0 &&
       (strcmp(group, "history") == 0 || H5Lexists(file, group, H5P_DEFAULT) > 0) &&
       H5Lexists(file, path, H5P_DEFAULT) > 0 && (dset = H5Dopen2(file, path, H5P_DEFAULT)) >= 0 &&
@@ -155,17 +156,26 @@ static void describe_state(hid_t file, desc *ds, json_t *o) {
 static void describe_fit(hid_t file, desc *ds, json_t *o) {
   hsize_t len = 0;
   double last = 0.0;
-  int got = history_last(file, "history", &len, &last);
+  int got = history_last(file, "history", "loglik", &len, &last);
   /* Incremental EM's steps come first (/history/incremental). */
   hsize_t steps = 0;
   double inc_last = 0.0;
-  int inc = history_last(file, "history/incremental", &steps, &inc_last) > 0;
+  int inc = history_last(file, "history/incremental", "loglik", &steps, &inc_last) > 0;
+  /* A shrinkage fit's penalty after each iteration (/history/penalty). */
+  hsize_t plen = 0;
+  double pen = 0.0;
+  int shrunk = history_last(file, "history", "penalty", &plen, &pen) == 2 && plen == len;
   if (got > 0) {
     if (inc)
       put(ds, "  history: %llu mini-batch steps, then", (unsigned long long)steps);
     else
       put(ds, "  history:");
-    if (got == 2)
+    if (got == 2 && shrunk)
+      put(ds,
+          " %llu iterations, final mean log-likelihood %.10g, penalty %.10g (shrinkage), "
+          "objective %.10g\n",
+          (unsigned long long)len, last, pen, last + pen);
+    else if (got == 2)
       put(ds, " %llu iterations, final mean log-likelihood %.10g\n", (unsigned long long)len, last);
     else
       put(ds, " %llu iterations\n", (unsigned long long)len);
@@ -175,6 +185,8 @@ static void describe_fit(hid_t file, desc *ds, json_t *o) {
     jset(ds, h, "iterations", json_integer((json_int_t)len));
     if (got == 2)
       jset(ds, h, "final_loglik_mean", cli_json_real(last));
+    if (got == 2 && shrunk)
+      jset(ds, h, "final_penalty", cli_json_real(pen));
     jset(ds, o, "history", h);
   }
   if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
@@ -486,7 +498,8 @@ static const char help[] =
     "                models and checkpoints\n"
     "  subordinator  {its parameters by name, gig_p, gig_a, gig_b}\n"
     "  error         why a model's parameters are invalid (then they are left out)\n"
-    "  history       {steps (incremental EM), iterations, final_loglik_mean}\n"
+    "  history       {steps (incremental EM), iterations, final_loglik_mean, final_penalty\n"
+    "                (shrinkage)}\n"
     "  fit           {reason, iterations, n, ranks, data, loglik_mean}: the /meta\n"
     "  state         checkpoints: {iterations, reason, fingerprint; incremental EM's steps and\n"
     "                steps_total}\n";
