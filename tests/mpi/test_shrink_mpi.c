@@ -1,10 +1,10 @@
 /* test_shrink_mpi.c: shrinkage in the distributed fit (src/numerics.md 13.2), run under mpirun:
  * the fitted point maximizes the penalized log-likelihood l + tau n E_eta0[log p] (every
  * coordinate and the scale orbit moved both ways lowers it, while the MLE does not maximize
- * it), the limits tau = 0 (the MLE) and tau large (the target), the same optimum by EM, MCECM
- * and incremental EM, and the refused configurations. The objective is evaluated here from the
- * marginal log-density of every row and the penalty of the target's expectation parameters,
- * both in the user's units, not from the fit's own history. */
+ * it), the limits tau = 0 (the MLE) and tau large (the target; each target the start builds),
+ * the same optimum by EM, MCECM and incremental EM, and the refused configurations. The objective
+ * is evaluated here from the marginal log-density of every row and the penalty of the target's
+ * expectation parameters, both in the user's units, not from the fit's own history. */
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
@@ -244,6 +244,66 @@ START_TEST(test_shrink_limits) {
 }
 END_TEST
 
+/* The targets built from the start (the moment start: the sample's mean and covariance S,
+ * gamma = 0, E[Y] = 1), seen through tau = 1e4, where the fit is the target's law up to the
+ * data's O(1/tau) pull: Cov X = S for `model`, diag(S) for `diagonal`, s2 |S|^(1/3) I for
+ * `isotropic` (Sigma = s2 I in the start's gauge |Sigma| = 1, where Y carries |S|^(1/3)); mu
+ * the sample mean. Tolerance 2e-3 relative: the pull (1e-4) and the start's 1/n covariance
+ * (2.5e-4) with room. */
+START_TEST(test_shrink_targets) {
+  nvmm_model *truth = truth_model(NVMM_FAMILY_NIG, 3), *m;
+  int64_t first, nloc;
+  double *x = draw(truth, N, 37, &first, &nloc);
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 3, &m));
+  double loc[12] = {0}, sum[12], mean[3], S[9];
+  for (int64_t i = 0; i < nloc; i++)
+    for (int j = 0; j < 3; j++) {
+      loc[j] += x[i * 3 + j];
+      for (int k = 0; k < 3; k++)
+        loc[3 + j * 3 + k] += x[i * 3 + j] * x[i * 3 + k];
+    }
+  MPI_Allreduce(loc, sum, 12, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  for (int j = 0; j < 3; j++)
+    mean[j] = sum[j] / (double)N;
+  for (int j = 0; j < 3; j++)
+    for (int k = 0; k < 3; k++)
+      S[j * 3 + k] = sum[3 + j * 3 + k] / (double)N - mean[j] * mean[k];
+  const double detS = S[0] * (S[4] * S[8] - S[5] * S[7]) - S[1] * (S[3] * S[8] - S[5] * S[6]) +
+                      S[2] * (S[3] * S[7] - S[4] * S[6]);
+  static const nvmm_shrink_target kinds[] = {NVMM_SHRINK_MODEL, NVMM_SHRINK_DIAGONAL,
+                                             NVMM_SHRINK_ISOTROPIC};
+  for (int c = 0; c < 3; c++) {
+    nvmm_fit_options o;
+    mle_options(NVMM_FAMILY_NIG, &o);
+    o.regularization = NVMM_REG_NONE;
+    o.shrink = kinds[c];
+    o.shrink_tau = 1e4;
+    o.shrink_s2 = 2.0;
+    nvmm_fit *f = fit_data(&o, N, 3, first, nloc, x);
+    ck_assert_int_eq(nvmm_fit_reason_get(f), NVMM_FIT_CONVERGED);
+    ck_assert_ok(nvmm_fit_model(f, m));
+    double mu[3], cov[9];
+    ck_assert_ok(nvmm_model_moments(m, mu, cov));
+    for (int j = 0; j < 3; j++) {
+      ck_assert_msg(fabs(mu[j] - mean[j]) < 2e-3 * (1.0 + fabs(mean[j])),
+                    "target %d: E X[%d] %g, sample mean %g", c, j, mu[j], mean[j]);
+      for (int k = 0; k < 3; k++) {
+        double want = kinds[c] == NVMM_SHRINK_MODEL      ? S[j * 3 + k]
+                      : j != k                           ? 0.0
+                      : kinds[c] == NVMM_SHRINK_DIAGONAL ? S[j * 3 + k]
+                                                         : 2.0 * cbrt(detS);
+        ck_assert_msg(fabs(cov[j * 3 + k] - want) < 2e-3 * sqrt(S[j * 3 + j] * S[k * 3 + k]),
+                      "target %d: Cov X[%d][%d] %g, want %g", c, j, k, cov[j * 3 + k], want);
+      }
+    }
+    nvmm_fit_destroy(&f);
+  }
+  nvmm_model_free(&m);
+  nvmm_model_free(&truth);
+  free(x);
+}
+END_TEST
+
 /* EM, MCECM and incremental EM with the batch finish maximize the same objective: their final
  * objectives agree within 1e-4 nats in total (each stops within tol_ll = 1e-6 of the optimum by
  * the MLE rule's estimate; 100x room for the estimate's error). */
@@ -311,6 +371,7 @@ int main(int argc, char **argv) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, test_shrink_maximizes);
   tcase_add_test(tc, test_shrink_limits);
+  tcase_add_test(tc, test_shrink_targets);
   tcase_add_test(tc, test_shrink_paths);
   tcase_add_test(tc, test_shrink_errors);
   suite_add_tcase(s, tc);
