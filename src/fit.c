@@ -111,7 +111,7 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
   double t0 = MPI_Wtime();
   if (f->rank == 0 || (f->pchol && part != 2)) {
     nvmm_mstep_counts c = {0};
-    nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol};
+    nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol, f->o.symmetric};
     nvmm_status st;
     if (part == 0)
       st = nvmm_mstep(f->stats, from, f->next, &mo, &c, f->scratch);

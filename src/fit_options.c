@@ -93,6 +93,8 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
              (long long)o->scalapack_min_d);
   NVMM_CHECK(o->block_rows >= 1, NVMM_EINVAL, "block_rows = %lld must be positive",
              (long long)o->block_rows);
+  NVMM_CHECK(o->symmetric == 0 || o->symmetric == 1, NVMM_EINVAL, "symmetric = %d must be 0 or 1",
+             o->symmetric);
   NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS || o->family == NVMM_FAMILY_GH, NVMM_EINVAL,
              "the sub-model initialization is for the GH family only");
   if (o->algorithm == NVMM_ALG_INCREMENTAL) {

@@ -134,6 +134,10 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
   NVMM_CHECK(m->family == f->o.family && m->d == f->d, NVMM_EINVAL,
              "the initial model is %s of dimension %zu, the fit is %s of dimension %zu",
              nvmm_family_name(m->family), m->d, nvmm_family_name(f->o.family), f->d);
+  for (size_t j = 0; j < f->d && f->o.symmetric; j++)
+    NVMM_CHECK(m->gamma[j] == 0.0, NVMM_EINVAL,
+               "the fit is symmetric (gamma = 0) but the initial model has gamma[%zu] = %g", j,
+               m->gamma[j]);
   NVMM_CALL(nvmm__from_user(f, m, NULL, f->model));
   return start(f);
 }
@@ -162,7 +166,8 @@ static nvmm_status start_use(nvmm_fit *f, void *ctx, int j, const double *st, in
     g->best = st[NVMM_ST_LOGF];
     return NVMM_OK;
   }
-  nvmm_status ms = nvmm_mstep(st, g->cand[k], g->cand[k], NULL, NULL, f->scratch);
+  const nvmm_mstep_opts mo = {0.0, NULL, NULL, f->o.symmetric};
+  nvmm_status ms = nvmm_mstep(st, g->cand[k], g->cand[k], &mo, NULL, f->scratch);
   if (ms != NVMM_OK) {
     if (!nvmm__diverging(ms))
       return ms;

@@ -228,6 +228,10 @@ static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
              (unsigned long long)s->fingerprint, (unsigned long long)f->fingerprint);
   NVMM_CHECK(s->iterations >= 0 && s->sub.kind == nvmm_family_sub_kind(f->o.family), NVMM_EINVAL,
              "the checkpoint state is inconsistent");
+  for (int64_t j = 0; j < s->d && f->o.symmetric; j++)
+    NVMM_CHECK(s->gamma[j] == 0.0, NVMM_EINVAL,
+               "this fit is symmetric (gamma = 0), the checkpoint's is not (gamma[%lld] = %g)",
+               (long long)j, s->gamma[j]);
   NVMM_CHECK(s->inc_steps == f->inc_steps, NVMM_EINVAL,
              "the checkpoint's fit takes %lld mini-batch steps, this fit %lld (algorithm, "
              "batch_rows and epochs must match to resume)",

@@ -83,6 +83,12 @@ nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_m
       mu[j] = sx[j] / n;
       gamma[j] = 0.0;
     }
+  } else if (opts && opts->symmetric) {
+    /* gamma = 0: the complete-data likelihood's mu is the mean of x weighted by E[1/Y | x]. */
+    for (size_t j = 0; j < d; j++) {
+      mu[j] = sux[j] / stats[NVMM_ST_U];
+      gamma[j] = 0.0;
+    }
   } else {
     double dd = 1.0 - s_inv * s_y;
     if (!(dd <= -D_FLOOR)) {

@@ -92,6 +92,7 @@ typedef struct nvmm_fit_options {
                           gain below which the fit may stop (default 1e-3) */
   double alpha_min;    /* lower bound on the VG shape (0: none) */
   nvmm_init_kind init;
+  int symmetric;           /* 1: gamma = 0, the symmetric law of the family (default 0) */
   int64_t block_rows;      /* rows per reduction block (default 4096; results do not depend on the
                               rank count for a fixed value) */
   int standardize;         /* 1: run EM on scaled data (src/numerics.md 7.1; default 1); data

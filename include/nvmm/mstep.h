@@ -30,6 +30,7 @@ typedef struct nvmm_mstep_opts {
   double alpha_min;       /* lower bound on the VG shape alpha (0: none; src/numerics.md 5.9) */
   nvmm_factor_fn *factor; /* Sigma's factorizer; NULL for LAPACK on this rank */
   void *factor_ctx;       /* its context */
+  int symmetric;          /* 1: gamma = 0, mu the 1/Y-weighted mean (src/numerics.md 5.1) */
 } nvmm_mstep_opts;
 
 /* Full M-step (src/numerics.md 5): the Gaussian block in closed form and the subordinator

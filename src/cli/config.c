@@ -29,6 +29,9 @@ static setting settings[] = {
      "list give their rows in order (default dataset /X)",
      "", "", 0},
     {"family", "gh|nig|vg|ninvg|gauss  mixture family (default nig)", "", "", 0},
+    {"symmetric",
+     "0|1  1: gamma = 0, the family's symmetric law (--symmetric alone means 1; default 0)", "", "",
+     0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
     {"stop",
@@ -137,7 +140,9 @@ const cli_opt *cli_fit_opts(void) {
         if (*c == '_')
           *c = '-';
       /* --json alone means --json 1 */
-      opts[i] = (cli_opt){names[i], "", settings[i].help, !strcmp(settings[i].key, "json")};
+      opts[i] =
+          (cli_opt){names[i], "", settings[i].help,
+                    !strcmp(settings[i].key, "json") || !strcmp(settings[i].key, "symmetric")};
     }
   return opts;
 }
@@ -576,6 +581,9 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
     return -1;
   if (apply_shrinkage(comm, cfg))
     return -1;
+  static const char *const flags[] = {"0", "1"};
+  if (set_choice(comm, "symmetric", "symmetric value", flags, 2, &o->symmetric))
+    return -1;
   if ((s = find("init"))->set) {
     if (!strcmp(s->value, "moments"))
       o->init = NVMM_INIT_MOMENTS;
@@ -692,6 +700,8 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   bad |= json_object_set_new(o, "regularization",
                              json_string(nvmm_regularization_name(c->o.regularization)));
   bad |= json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
+  if (c->o.symmetric) /* only here: other fits' stored configuration stays as it was */
+    bad |= json_object_set_new(o, "symmetric", json_integer(1));
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     /* Only here: the stored configuration of other fits stays as it was. */
     char rule[128];

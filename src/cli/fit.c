@@ -50,11 +50,11 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   fputc('\n', rep);
   rule('=');
   int inc = c->o.algorithm == NVMM_ALG_INCREMENTAL;
-  fprintf(rep, "  %s Fitting: %s\n",
+  fprintf(rep, "  %s Fitting: %s%s\n",
           c->o.algorithm == NVMM_ALG_MCECM ? "MCECM"
           : inc                            ? "Incremental EM"
                                            : "EM",
-          family_title(c->o.family));
+          c->o.symmetric ? "symmetric " : "", family_title(c->o.family));
   rule('=');
   fprintf(rep, "  Data         : %s:%s (n = %lld, d = %lld)\n", c->data, c->dataset, (long long)n,
           (long long)d);
@@ -168,6 +168,7 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
     json_object_set_new(o, "shrinkage", sh);
   }
   json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
+  json_object_set_new(o, "symmetric", json_boolean(c->o.symmetric));
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     char rule[128];
     cli_eta_rule_text(&c->o.eta_rule, rule, sizeof rule);
