@@ -9,6 +9,7 @@
 #include "nvmm/gig.h"
 #include "nvmm/incremental.h"
 #include "nvmm/io.h"
+#include "nvmm/marginal.h"
 #include "nvmm/model.h"
 #include "nvmm/mstep.h"
 #include "nvmm/pchol.h"
