@@ -1,5 +1,5 @@
 /* gig_fixp.c: the GIG inverse map (E 1/Y, E Y) -> (a, b) with the order p fixed, by a root of the
- * one-dimensional moment-product equation in log omega (Brent's method). */
+ * one-dimensional moment-product equation in log omega (Brent's method; src/numerics.md 5.11). */
 #include "gig_fixp.h"
 
 #include <float.h>

@@ -1,5 +1,5 @@
-/* marginal.c: the univariate law of w^T X (nvmm/marginal.h): closed-form density, and CDF,
- * quantile and expected shortfall as Gaussian kernels integrated over t = log Y. */
+/* marginal.c: the univariate law of w^T X (nvmm/marginal.h; src/numerics.md 9.4): closed-form
+ * density, and CDF, quantile and expected shortfall as Gaussian kernels integrated over log Y. */
 #include "nvmm/marginal.h"
 
 #include <float.h>
