@@ -11,12 +11,15 @@
 #include "gig_impl.h"
 #include "nvmm/bessel.h"
 
-/* One row serves a family and its subordinator kind (family.h). */
+/* One row serves a family and its subordinator kind (family.h); the hyperbolic family is the one
+ * family past the kinds. */
 _Static_assert(NVMM_FAMILY_GAUSS == (int)NVMM_SUB_DEGENERATE &&
                    NVMM_FAMILY_VG == (int)NVMM_SUB_GAMMA &&
                    NVMM_FAMILY_NINVG == (int)NVMM_SUB_INVGAMMA &&
-                   NVMM_FAMILY_NIG == (int)NVMM_SUB_INVGAUSS && NVMM_FAMILY_GH == (int)NVMM_SUB_GIG,
-               "each family is numbered as its subordinator kind");
+                   NVMM_FAMILY_NIG == (int)NVMM_SUB_INVGAUSS &&
+                   NVMM_FAMILY_GH == (int)NVMM_SUB_GIG && NVMM_FAMILY_HYP == NVMM_FAMILY_GH + 1 &&
+                   NVMM_FAMILY_COUNT == NVMM_FAMILY_HYP + 1,
+               "each family but the hyperbolic one is numbered as its subordinator kind");
 
 /* ---- Degenerate: Y = 1 ------------------------------------------------------------------- */
 
@@ -138,9 +141,16 @@ static nvmm_status gig_moment(const double q[3], double r, double *m) {
 /* a / s = b s (src/numerics.md 6.2). */
 static double gig_a_eq_b(const double q[3]) { return sqrt(q[1] / q[2]); }
 
+/* ---- GIG((d + 1) / 2, a, b): hyperbolic ------------------------------------------------------
+ * The order at which the d-dimensional GH law is the hyperbolic one: its log-density is then
+ * linear in sqrt(b + q(x)) (Barndorff-Nielsen 1977), src/numerics.md 1.2. */
+
+static double hyp_p(size_t d) { return 0.5 * (double)(d + 1); }
+
 /* ---- The table ------------------------------------------------------------------------------
  * Starts: E[Y] = 1 for Gamma(2, 2), InverseGamma(3, 2) and InverseGaussian(1, 1) exactly;
- * GIG(1, 1, 1) is rescaled to it (src/numerics.md 7.3). */
+ * GIG(1, 1, 1) and the hyperbolic GIG((d + 1) / 2, 1, 1) are rescaled to it, as
+ * src/numerics.md 7.3 says. */
 
 const nvmm__family nvmm__families[NVMM_FAMILY_COUNT] = {
     [NVMM_FAMILY_GAUSS] =
@@ -217,6 +227,24 @@ const nvmm__family nvmm__families[NVMM_FAMILY_COUNT] = {
             .eta = gig_eta,
             .moment = gig_moment,
             .from_eta = nvmm__gig_from_eta,
+            .a_eq_b_scale = gig_a_eq_b,
+            .sampler = nvmm__gig_sampler,
+        },
+    /* The GIG kind's closed forms, with p fixed: the inverse map uses only E 1/Y and E Y. */
+    [NVMM_FAMILY_HYP] =
+        {
+            .info = {"hyp", "Hyperbolic", "GIG", NVMM_SUB_GIG, 3, {"p", "a", "b"}},
+            .par_msg = {"p", "a", "b"},
+            .par_positive = {false, true, true},
+            .par_scale = {0, -1, +1},
+            .eta_used = {false, true, true},
+            .start = {1.0, 1.0, 1.0},
+            .start_unit_mean = true,
+            .fixed_par0 = hyp_p,
+            .to_gig = gig_to_gig,
+            .eta = gig_eta,
+            .moment = gig_moment,
+            .from_eta = nvmm__hyp_from_eta,
             .a_eq_b_scale = gig_a_eq_b,
             .sampler = nvmm__gig_sampler,
         },

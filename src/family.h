@@ -28,6 +28,11 @@ typedef struct nvmm__family {
    * start_unit_mean is set (where it does not already hold exactly). */
   double start[3];
   bool start_unit_mean;
+  /* The value at which a family fixes its first subordinator parameter, given d: the hyperbolic
+   * family's p = (d + 1) / 2 (src/numerics.md 1.2); NULL where every parameter is free. The start
+   * sets it, the inverse map keeps the warm start's value, and nvmm_model_set refuses any other
+   * (so the accelerator and the stopping rule see it constant: src/numerics.md 5.11). */
+  double (*fixed_par0)(size_t d);
   /* Closed forms of the classical parameters q (validated by the caller): the GIG embedding,
    * eta (src/numerics.md 2.1-2.4) and the raw moment E[Y^r], r != 0 (+inf where infinite).
    * to_gig is NULL for the degenerate subordinator, which has no GIG form. */
@@ -45,8 +50,9 @@ typedef struct nvmm__family {
   nvmm_status (*sampler)(const nvmm_sub *s, nvmm__sampler *sm);
 } nvmm__family;
 
-/* The table, indexed by nvmm_family. The subordinator kinds are numbered as the families that
- * use them (static assertions in family.c), so one row serves both. */
+/* The table, indexed by nvmm_family. The subordinator kinds are numbered as the first families
+ * that use them (static assertions in family.c), so one row serves both; the hyperbolic family
+ * shares the GIG kind with GH and has a row of its own after them. */
 extern const nvmm__family nvmm__families[NVMM_FAMILY_COUNT];
 
 /* The row of a family or of a subordinator kind; NULL outside the enum. */
@@ -54,7 +60,7 @@ static inline const nvmm__family *nvmm__family_of(nvmm_family f) {
   return (unsigned)f < NVMM_FAMILY_COUNT ? &nvmm__families[f] : NULL;
 }
 static inline const nvmm__family *nvmm__family_of_kind(nvmm_sub_kind k) {
-  return (unsigned)k < NVMM_FAMILY_COUNT ? &nvmm__families[k] : NULL;
+  return (unsigned)k <= (unsigned)NVMM_SUB_GIG ? &nvmm__families[k] : NULL;
 }
 
 /* Whether the family has a latent variable Y (all but the Gaussian baseline). */
@@ -71,6 +77,13 @@ nvmm_status nvmm__invgauss_from_eta(const double eta[3], const nvmm_sub *warm, d
                                     nvmm_sub *out, nvmm_sub_info *info);
 nvmm_status nvmm__gig_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
                                nvmm_sub *out, nvmm_sub_info *info);
+/* The hyperbolic family's: a GIG with the warm start's p (gig_fixp.c); warm is required. */
+nvmm_status nvmm__hyp_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                               nvmm_sub *out, nvmm_sub_info *info);
+/* The M-step's inverse map of a family (its row's, unlike nvmm_sub_from_eta, which goes by the
+ * subordinator kind): arguments and checks as nvmm_sub_from_eta's. */
+nvmm_status nvmm__family_from_eta(nvmm_family family, const double eta[3], const nvmm_sub *warm,
+                                  double alpha_min, nvmm_sub *out, nvmm_sub_info *info);
 
 /* The samplers of sample.c, one per kind. */
 nvmm_status nvmm__degenerate_sampler(const nvmm_sub *s, nvmm__sampler *sm);

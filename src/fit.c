@@ -104,7 +104,7 @@ static nvmm_status fix_gauge(const nvmm_fit *f, nvmm_model *m, nvmm_regularizati
 
 static int a_eq_b_fails(const nvmm_fit *f, const nvmm_model *m) {
   return !f->gauge_switched && f->o.regularization == NVMM_REG_A_EQ_B &&
-         m->family == NVMM_FAMILY_GH && sqrt(m->sub.par[1] * m->sub.par[2]) < A_EQ_B_MIN;
+         m->sub.kind == NVMM_SUB_GIG && sqrt(m->sub.par[1] * m->sub.par[2]) < A_EQ_B_MIN;
 }
 
 static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, int *diverged) {

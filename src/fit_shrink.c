@@ -75,22 +75,6 @@ const double *nvmm__shrink_eta(nvmm_fit *f, const double *eta) {
   return f->shr_buf;
 }
 
-/* User units -> standardized (mu~ = (mu - c) / s, gamma~ = gamma / s, Sigma~ = S^-1 Sigma S^-1),
- * with sigma in place of m's Sigma when given; re-validated through nvmm_model_set. */
-nvmm_status nvmm__from_user(nvmm_fit *f, const nvmm_model *m, const double *sigma,
-                            nvmm_model *out) {
-  size_t d = f->d;
-  double *sig = f->scratch, *mu = sig + d * d, *g = mu + d; /* d*d + 2d */
-  const double *s = sigma ? sigma : m->sigma;
-  for (size_t i = 0; i < d; i++) {
-    mu[i] = (m->mu[i] - f->center[i]) / f->scale[i];
-    g[i] = m->gamma[i] / f->scale[i];
-    for (size_t j = 0; j < d; j++)
-      sig[i * d + j] = s[i * d + j] / (f->scale[i] * f->scale[j]);
-  }
-  return nvmm_model_set(out, mu, g, sig, &m->sub);
-}
-
 /* The target in the user's units: the given model, or the start model in the gauge |Sigma| = 1
  * with its Sigma replaced as the option names, so that s2 = 1 keeps the start's |Sigma|. */
 static nvmm_status build_target(nvmm_fit *f, nvmm_model *t, double *sigma0) {

@@ -129,6 +129,22 @@ static nvmm_status start(nvmm_fit *f) {
   return nvmm__inc_start(f);
 }
 
+/* User units -> standardized (mu~ = (mu - c) / s, gamma~ = gamma / s, Sigma~ = S^-1 Sigma S^-1),
+ * with sigma in place of m's Sigma when given; re-validated through nvmm_model_set. */
+nvmm_status nvmm__from_user(nvmm_fit *f, const nvmm_model *m, const double *sigma,
+                            nvmm_model *out) {
+  size_t d = f->d;
+  double *sig = f->scratch, *mu = sig + d * d, *g = mu + d; /* d*d + 2d */
+  const double *s = sigma ? sigma : m->sigma;
+  for (size_t i = 0; i < d; i++) {
+    mu[i] = (m->mu[i] - f->center[i]) / f->scale[i];
+    g[i] = m->gamma[i] / f->scale[i];
+    for (size_t j = 0; j < d; j++)
+      sig[i * d + j] = s[i * d + j] / (f->scale[i] * f->scale[j]);
+  }
+  return nvmm_model_set(out, mu, g, sig, &m->sub);
+}
+
 nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
   NVMM_CHECK(f && m, NVMM_EINVAL, "fit and model must not be NULL");
   NVMM_CHECK(m->family == f->o.family && m->d == f->d, NVMM_EINVAL,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "family.h"
 #include "gig_impl.h"
 #include "nvmm/bessel.h"
 
@@ -222,4 +223,16 @@ nvmm_status nvmm__gig_fixp_from_eta(double p, double e_inv, double e_y, double *
   else
     NVMM_CALL(fixp_brent(p, log_tm1, lo, hi, &x, info));
   return fixp_finish(p, e_inv, e_y, exp(x.u), x.rp, x.rm, a, b, info);
+}
+
+/* The hyperbolic family's inverse map: p is the warm start's, which the start set to (d + 1) / 2
+ * (family.c) and every update keeps; E log Y is not used (src/numerics.md 5.11). */
+nvmm_status nvmm__hyp_from_eta(const double eta[3], const nvmm_sub *warm, double alpha_min,
+                               nvmm_sub *out, nvmm_sub_info *info) {
+  (void)alpha_min;
+  NVMM_CHECK(warm != NULL && warm->kind == NVMM_SUB_GIG, NVMM_EINVAL,
+             "hyperbolic from_eta: needs the current GIG as warm start (it holds the fixed p)");
+  double p = warm->par[0], a, b;
+  NVMM_CALL(nvmm__gig_fixp_from_eta(p, eta[1], eta[2], &a, &b, info));
+  return nvmm_sub_make(NVMM_SUB_GIG, (double[3]){p, a, b}, out);
 }

@@ -614,8 +614,9 @@ nvmm_status nvmm__gig_from_eta(const double eta[3], const nvmm_sub *warm, double
   return gig_fallback(eta, wp, wa, wb, out, info);
 }
 
-nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3], const nvmm_sub *warm,
-                              double alpha_min, nvmm_sub *out, nvmm_sub_info *info) {
+/* The checks both entry points share, then the row's inverse map. */
+static nvmm_status row_from_eta(const nvmm__family *fd, const double eta[3], const nvmm_sub *warm,
+                                double alpha_min, nvmm_sub *out, nvmm_sub_info *info) {
   NVMM_CHECK(eta != NULL && out != NULL, NVMM_EINVAL, "sub_from_eta: eta or out is NULL");
   NVMM_CHECK(alpha_min >= 0.0 && isfinite(alpha_min), NVMM_EDOM,
              "sub_from_eta: alpha_min = %g must be finite and >= 0", alpha_min);
@@ -623,9 +624,21 @@ nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3], const nvm
   if (info == NULL)
     info = &local;
   memset(info, 0, sizeof *info);
+  return fd->from_eta(eta, warm, alpha_min, out, info);
+}
+
+nvmm_status nvmm_sub_from_eta(nvmm_sub_kind kind, const double eta[3], const nvmm_sub *warm,
+                              double alpha_min, nvmm_sub *out, nvmm_sub_info *info) {
   const nvmm__family *fd = nvmm__family_of_kind(kind);
   NVMM_CHECK(fd != NULL, NVMM_EINVAL, "sub_from_eta: unknown subordinator kind %d", (int)kind);
-  return fd->from_eta(eta, warm, alpha_min, out, info);
+  return row_from_eta(fd, eta, warm, alpha_min, out, info);
+}
+
+nvmm_status nvmm__family_from_eta(nvmm_family family, const double eta[3], const nvmm_sub *warm,
+                                  double alpha_min, nvmm_sub *out, nvmm_sub_info *info) {
+  const nvmm__family *fd = nvmm__family_of(family);
+  NVMM_CHECK(fd != NULL, NVMM_EINVAL, "sub_from_eta: unknown family %d", (int)family);
+  return row_from_eta(fd, eta, warm, alpha_min, out, info);
 }
 
 /* Nothing to estimate: Y = 1 is fixed. */

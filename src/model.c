@@ -68,9 +68,12 @@ nvmm_status nvmm_regularization_parse(const char *name, nvmm_regularization *r) 
 /* The family's default subordinator, scaled to E[Y] = 1 so that Sigma is the covariance of X
  * when gamma = 0 (normix used unscaled defaults, src/numerics.md 7.3; with E[Y] = 1 the moment init
  * reproduces the sample covariance exactly). */
-static nvmm_status default_sub(nvmm_family family, nvmm_sub *sub) {
+static nvmm_status default_sub(nvmm_family family, size_t d, nvmm_sub *sub) {
   const nvmm__family *fd = nvmm__family_of(family);
-  NVMM_CALL(nvmm_sub_make(fd->info.sub_kind, fd->start, sub));
+  double q[3] = {fd->start[0], fd->start[1], fd->start[2]};
+  if (fd->fixed_par0)
+    q[0] = fd->fixed_par0(d);
+  NVMM_CALL(nvmm_sub_make(fd->info.sub_kind, q, sub));
   if (fd->start_unit_mean) {
     double m1;
     NVMM_CALL(nvmm_sub_moment(sub, 1.0, &m1));
@@ -100,7 +103,7 @@ nvmm_status nvmm_model_alloc(nvmm_family family, size_t d, nvmm_model **out) {
   for (size_t i = 0; i < d; i++)
     m->sigma[i * d + i] = m->chol[i * d + i] = 1.0;
   m->logdet = 0.0;
-  nvmm_status st = default_sub(family, &m->sub);
+  nvmm_status st = default_sub(family, d, &m->sub);
   if (st != NVMM_OK) {
     nvmm_model_free(&m);
     return st;
@@ -152,6 +155,10 @@ nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
              "family %s needs subordinator kind %d (%s), got %d", fi->name, (int)fi->sub_kind,
              fi->sub_title, (int)sub->kind);
   NVMM_CALL(nvmm_sub_validate(sub));
+  const nvmm__family *fd = nvmm__family_of(m->family);
+  NVMM_CHECK(!fd->fixed_par0 || sub->par[0] == fd->fixed_par0(d), NVMM_EINVAL,
+             "family %s fixes %s = %g at d = %zu, got %.17g", fi->name, fd->par_msg[0],
+             fd->fixed_par0(d), d, sub->par[0]);
   /* Factorize a symmetrized copy in the model's scratch first, so that on failure the model
    * is unchanged. */
   double *w = m->chol + d * d, logdet;
@@ -317,7 +324,7 @@ nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r, double t
 nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean, const double *cov) {
   NVMM_CHECK(m && mean && cov, NVMM_EINVAL, "model, mean and cov must not be NULL");
   nvmm_sub sub;
-  NVMM_CALL(default_sub(m->family, &sub));
+  NVMM_CALL(default_sub(m->family, m->d, &sub));
   nvmm_status st = nvmm_model_set(m, mean, NULL, cov, &sub);
   NVMM_CHECK(st != NVMM_EFACTOR, NVMM_EFACTOR,
              "the data covariance is singular (a constant column, or columns that are linear "

@@ -138,7 +138,7 @@ nvmm_status nvmm_mstep_sub(const double *stats, const nvmm_model *cur, nvmm_mode
              "alpha_min = %g must be finite and >= 0", alpha_min);
   nvmm_sub sub;
   nvmm_sub_info info = {0};
-  NVMM_CALL(nvmm_sub_from_eta(cur->sub.kind, eta, &cur->sub, alpha_min, &sub, &info));
+  NVMM_CALL(nvmm__family_from_eta(cur->family, eta, &cur->sub, alpha_min, &sub, &info));
   if (counts) {
     counts->gig_fallback += info.fallback;
     counts->gig_ridge += info.ridge;

@@ -49,7 +49,14 @@ static nvmm_model *make_model(nvmm_family f, size_t d, const double par[3]) {
 }
 
 static const double default_par[NVMM_FAMILY_COUNT][3] = {
-    {0, 0, 0}, {2.6, 1.4, 0}, {3.2, 2.1, 0}, {1.2, 1.9, 0}, {-1.3, 1.6, 2.2}};
+    {0, 0, 0}, {2.6, 1.4, 0}, {3.2, 2.1, 0}, {1.2, 1.9, 0}, {-1.3, 1.6, 2.2}, {0, 1.6, 2.2}};
+
+/* default_par of a family at dimension d: the hyperbolic row's p is (d + 1) / 2. */
+static const double *family_par(int f, size_t d, double buf[3]) {
+  buf[0] = f == NVMM_FAMILY_HYP ? 0.5 * (double)(d + 1) : default_par[f][0];
+  buf[1] = default_par[f][1], buf[2] = default_par[f][2];
+  return buf;
+}
 
 /* The joint density of (X, Y) written from its definition (src/numerics.md 1.2, 2 and 3.3):
  * log f(x, y) = log N(x; mu + gamma y, y Sigma) + log f_Y(y), with the subordinator densities in
@@ -83,7 +90,8 @@ static void joint_init(joint *j, nvmm_family f, size_t d, const double *x, const
   case NVMM_FAMILY_NIG:
     j->lconst = 0.5 * log(q[1] / (2.0 * M_PI));
     break;
-  case NVMM_FAMILY_GH: {
+  case NVMM_FAMILY_GH:
+  case NVMM_FAMILY_HYP: {
     gsl_sf_result k;
     ck_assert_int_eq(gsl_sf_bessel_lnKnu_e(fabs(q[0]), sqrt(q[1] * q[2]), &k), GSL_SUCCESS);
     j->lconst = 0.5 * q[0] * log(q[1] / q[2]) - M_LN2 - k.val;
@@ -194,7 +202,8 @@ START_TEST(test_estep_vs_quadrature) {
     size_t d = dims[di];
     double mu[3], gamma[3], sigma[9];
     for (int f = 0; f < NVMM_FAMILY_COUNT; f++) {
-      const double *par = default_par[f];
+      double parbuf[3];
+      const double *par = family_par(f, d, parbuf);
       test_params((nvmm_family)f, d, mu, gamma, sigma);
       nvmm_model *m = make_model((nvmm_family)f, d, par);
       nvmm_estep_ws *ws;
@@ -235,8 +244,9 @@ START_TEST(test_estep_vs_quadrature) {
                         "log f %.17g vs %.17g",
                         nvmm_family_name((nvmm_family)f), d, k, b ? "block" : "estep",
                         st[NVMM_ST_U], ref_u, st[NVMM_ST_V], ref_v, st[NVMM_ST_LOGF], ref_lf);
-          /* NIG's M-step needs no E[log Y|x]; estep.h documents the entry as 0 then. */
-          double want_l = f == NVMM_FAMILY_NIG ? 0.0 : ref_l;
+          /* NIG's and the hyperbolic M-steps need no E[log Y|x]; estep.h documents the entry as
+           * 0 then. */
+          double want_l = f == NVMM_FAMILY_NIG || f == NVMM_FAMILY_HYP ? 0.0 : ref_l;
           ck_assert_msg(fabs(st[NVMM_ST_L] - want_l) <= TOL_POST * fmax(1.0, fabs(want_l)),
                         "%s d=%zu row %d (%s): E[log Y|x] %.17g vs %.17g",
                         nvmm_family_name((nvmm_family)f), d, k, b ? "block" : "estep",
@@ -295,7 +305,8 @@ START_TEST(test_estep_block_matches_reference) {
   for (int f = 0; f < NVMM_FAMILY_COUNT; f++)
     for (int di = 0; di < 6; di++) {
       size_t d = dims[di], n = 2500, len = nvmm_stats_len(d);
-      nvmm_model *m = make_model((nvmm_family)f, d, default_par[f]);
+      double parbuf[3];
+      nvmm_model *m = make_model((nvmm_family)f, d, family_par(f, d, parbuf));
       double *x = malloc(n * d * sizeof *x), *ref = calloc(len, sizeof *ref);
       double *fast = calloc(len, sizeof *fast), *scratch = malloc(2 * d * sizeof *scratch);
       for (size_t i = 0; i < n * d; i++)
@@ -419,7 +430,8 @@ static void test_eta(nvmm_family f, const double q[3], double eta[3]) {
 START_TEST(test_mstep_inverts_eta) {
   for (int f = 0; f < NVMM_FAMILY_COUNT; f++) {
     const size_t d = 3;
-    const double *par = default_par[f];
+    double parbuf[3];
+    const double *par = family_par(f, d, parbuf);
     double mu[3], gamma[3], sigma[9], eta[3];
     test_params((nvmm_family)f, d, mu, gamma, sigma);
     test_eta((nvmm_family)f, par, eta);
@@ -441,6 +453,8 @@ START_TEST(test_mstep_inverts_eta) {
     /* Perturb the warm start so the GIG solve has work to do. */
     if (f == NVMM_FAMILY_GH)
       next->sub.par[0] += 0.3;
+    if (f == NVMM_FAMILY_HYP) /* p is fixed: move the scale instead */
+      ck_assert_ok(nvmm_sub_rescale(&next->sub, 1.7));
     nvmm_mstep_counts counts = {0};
     ck_assert_ok(nvmm_mstep(st, next, next, NULL, &counts, scratch));
     for (size_t j = 0; j < d; j++) {
@@ -450,7 +464,7 @@ START_TEST(test_mstep_inverts_eta) {
         ck_assert_close(next->sigma[j * d + k], sigma[j * d + k], 1e-12);
     }
     for (int k = 0; k < 3; k++)
-      ck_assert_close(next->sub.par[k], par[k], f == NVMM_FAMILY_GH ? 1e-10 : 1e-12);
+      ck_assert_close(next->sub.par[k], par[k], next->sub.kind == NVMM_SUB_GIG ? 1e-10 : 1e-12);
     ck_assert_int_eq(counts.gig_fallback, 0);
     ck_assert_int_eq(counts.d_floor, 0);
     ck_assert_int_eq(counts.sigma_ridge, 0);

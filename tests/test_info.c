@@ -65,7 +65,7 @@ static nvmm_model *make_model(nvmm_family f) {
       sigma[i * d + j] = (i == j ? 1.1 : 0.3) * (1.0 + 0.1 * (double)(i + j));
   }
   static const double par[NVMM_FAMILY_COUNT][3] = {
-      {0, 0, 0}, {3.1, 1.9, 0}, {3.5, 2.2, 0}, {1.3, 1.7, 0}, {-1.7, 1.3, 2.4}};
+      {0, 0, 0}, {3.1, 1.9, 0}, {3.5, 2.2, 0}, {1.3, 1.7, 0}, {-1.7, 1.3, 2.4}, {2.0, 1.3, 2.4}};
   nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
   if (f != NVMM_FAMILY_GAUSS)
     ck_assert_ok(nvmm_sub_make(nvmm_family_sub_kind(f), par[f], &sub));
@@ -181,7 +181,7 @@ START_TEST(test_model_file) {
   ck_assert(!memcmp(&logdet, &m->logdet, sizeof logdet));
   /* The subordinator: its parameters by name, then the GIG embedding; none for the Gaussian. */
   json_t *sub = json_object_get(j, "subordinator");
-  static const size_t nsub[NVMM_FAMILY_COUNT] = {0, 5, 5, 5, 6};
+  static const size_t nsub[NVMM_FAMILY_COUNT] = {0, 5, 5, 5, 6, 6};
   ck_assert_uint_eq(json_object_size(sub), nsub[f]);
   if (f == NVMM_FAMILY_NIG) {
     ck_assert(jnum(sub, "mu_ig") == m->sub.par[0] && jnum(sub, "lambda") == m->sub.par[1]);

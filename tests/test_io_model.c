@@ -19,7 +19,7 @@ static nvmm_model *make_model(nvmm_family f) {
     }
   }
   static const double par[NVMM_FAMILY_COUNT][3] = {
-      {0, 0, 0}, {3.1, 1.9, 0}, {3.5, 2.2, 0}, {1.3, 1.7, 0}, {-1.7, 1.3, 2.4}};
+      {0, 0, 0}, {3.1, 1.9, 0}, {3.5, 2.2, 0}, {1.3, 1.7, 0}, {-1.7, 1.3, 2.4}, {2.0, 1.3, 2.4}};
   nvmm_sub sub = {NVMM_SUB_DEGENERATE, {0, 0, 0}};
   if (f != NVMM_FAMILY_GAUSS)
     ck_assert_ok(nvmm_sub_make(nvmm_family_sub_kind(f), par[f], &sub));

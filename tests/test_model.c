@@ -36,7 +36,8 @@ static void test_params(nvmm_family f, size_t d, int variant, tparams *t) {
                                                       {{3.1, 1.9, 0}, {0.7, 0.6, 0}},
                                                       {{3.5, 2.2, 0}, {1.2, 0.9, 0}},
                                                       {{1.3, 1.7, 0}, {0.8, 0.25, 0}},
-                                                      {{-1.7, 1.3, 2.4}, {2.3, 0.4, 0.05}}};
+                                                      {{-1.7, 1.3, 2.4}, {2.3, 0.4, 0.05}},
+                                                      {{0, 1.3, 2.4}, {0, 0.4, 0.05}}};
   ck_assert(d <= 8);
   memset(t, 0, sizeof *t);
   t->f = f;
@@ -50,6 +51,8 @@ static void test_params(nvmm_family f, size_t d, int variant, tparams *t) {
     }
   }
   memcpy(t->par, par[f][variant], sizeof t->par);
+  if (f == NVMM_FAMILY_HYP) /* the hyperbolic order (d + 1) / 2 */
+    t->par[0] = 0.5 * (double)(d + 1);
 }
 
 static nvmm_model *model_from(const tparams *t) {
@@ -497,6 +500,7 @@ START_TEST(test_family_table) {
        2,
        {"mu_ig", "lambda"}},
       {NVMM_FAMILY_GH, "gh", "GeneralizedHyperbolic", "GIG", NVMM_SUB_GIG, 3, {"p", "a", "b"}},
+      {NVMM_FAMILY_HYP, "hyp", "Hyperbolic", "GIG", NVMM_SUB_GIG, 3, {"p", "a", "b"}},
   };
   ck_assert_int_eq(sizeof want / sizeof want[0], NVMM_FAMILY_COUNT);
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -526,7 +530,7 @@ START_TEST(test_family_table) {
   ck_assert_ptr_null(nvmm_family_get((nvmm_family)-1));
   nvmm_family f;
   ck_assert_int_eq(nvmm_family_parse("student", &f), NVMM_EINVAL);
-  ck_assert_ptr_nonnull(strstr(nvmm_last_error(), "expected gauss, vg, ninvg, nig or gh"));
+  ck_assert_ptr_nonnull(strstr(nvmm_last_error(), "expected gauss, vg, ninvg, nig, gh or hyp"));
 }
 END_TEST
 

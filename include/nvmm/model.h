@@ -1,4 +1,4 @@
-/* nvmm/model.h: the five families (Gaussian, VG, NInvG, NIG, GH) as one model type:
+/* nvmm/model.h: the six families (Gaussian, VG, NInvG, NIG, GH, hyperbolic) as one model type:
  * classical parameters, validation, the marginal log-density, the scale-gauge regularizations
  * and the moment-based initialization. See src/numerics.md 1.2, 3.2, 6 and 7.3. */
 #ifndef NVMM_MODEL_H
@@ -15,6 +15,7 @@ typedef enum nvmm_family {
   NVMM_FAMILY_NINVG,     /* Y ~ InverseGamma(alpha, beta) (skew-t) */
   NVMM_FAMILY_NIG,       /* Y ~ InverseGaussian(mu_ig, lambda) */
   NVMM_FAMILY_GH,        /* Y ~ GIG(p, a, b) */
+  NVMM_FAMILY_HYP,       /* hyperbolic: Y ~ GIG(p, a, b) with p = (d + 1) / 2 fixed */
   NVMM_FAMILY_COUNT
 } nvmm_family;
 
@@ -53,7 +54,7 @@ typedef struct nvmm_family_info {
 /* The family's row; NULL for a value outside the enum. */
 NVMM_EXTERN const nvmm_family_info *nvmm_family_get(nvmm_family f);
 
-/* Family name ("gauss", "vg", "ninvg", "nig", "gh") and its inverse. */
+/* Family name ("gauss", "vg", "ninvg", "nig", "gh", "hyp") and its inverse. */
 NVMM_EXTERN const char *nvmm_family_name(nvmm_family f);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_family_parse(const char *name, nvmm_family *f);
 /* The subordinator kind a family uses. */

@@ -28,7 +28,8 @@ static setting settings[] = {
      "FILE.h5[:/dataset][,FILE.h5[:/dataset]...]  data to fit; the files of a comma-separated "
      "list give their rows in order (default dataset /X)",
      "", "", 0},
-    {"family", "gh|nig|vg|ninvg|gauss  mixture family (default nig)", "", "", 0},
+    {"family", "gh|hyp|nig|vg|ninvg|gauss  mixture family (hyp: GH with p = (d+1)/2; default nig)",
+     "", "", 0},
     {"symmetric",
      "0|1  1: gamma = 0, the family's symmetric law (--symmetric alone means 1; default 0)", "", "",
      0},
