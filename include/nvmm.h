@@ -15,6 +15,7 @@
 #include "nvmm/pchol.h"
 #include "nvmm/penalty.h"
 #include "nvmm/sample.h"
+#include "nvmm/select.h"
 #include "nvmm/status.h"
 #include "nvmm/version.h"
 #include "nvmm/xsum.h"
