@@ -122,6 +122,17 @@ const char *cli_init_name(const cli_fit_config *c);
  * checkpoint) names it in errors. */
 int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
 
+/* Shared by `nvmm fit` and `nvmm select` (fit.c). Collective: opens c's data and reads this
+ * rank's shard (rows [*first, *first + *nloc) of n x d, sharded by c->o.block_rows) into *x
+ * (caller frees), or, when a shard exceeds c->memory_limit on any rank, leaves *x NULL and *data
+ * open for streaming; every rank gets the same status. */
+nvmm_status cli_open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
+                           int64_t *first, int64_t *nloc, double **x, nvmm_data **data);
+/* Not collective (rank 0): writes the fitted model m of f to c->out with the fit's history and
+ * meta (summary s, c's configuration text), or, when ckpt is not NULL, a checkpoint there. */
+nvmm_status cli_write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
+                            const nvmm_fit_summary *s, const char *ckpt);
+
 /* What `nvmm info` says about the HDF5 file path (src/cli/info.c): writes its text to text
  * (when not NULL) and, when json is not NULL, returns the same facts as a new JSON object (the
  * one `nvmm info --json` prints; free with json_decref). The text is written only once the file
@@ -145,5 +156,6 @@ int cli_import(MPI_Comm comm, int argc, char **argv);
 int cli_sample(MPI_Comm comm, int argc, char **argv);
 int cli_score(MPI_Comm comm, int argc, char **argv);
 int cli_info(MPI_Comm comm, int argc, char **argv);
+int cli_select(MPI_Comm comm, int argc, char **argv);
 
 #endif

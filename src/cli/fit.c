@@ -249,11 +249,10 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, cli_fit_config *cfg)
   return rc ? -1 : cli_config_apply(comm, cfg);
 }
 
-/* Reads this rank's shard; returns its rows in *x (caller frees). */
 /* Opens the data and either reads this rank's shard into *x, or, when the shard is larger than
- * memory_limit (on any rank), leaves *x NULL and *data open for streaming. */
-static nvmm_status open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
-                              int64_t *first, int64_t *nloc, double **x, nvmm_data **data) {
+ * memory_limit (on any rank), leaves *x NULL and *data open for streaming (cli.h). */
+nvmm_status cli_open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
+                           int64_t *first, int64_t *nloc, double **x, nvmm_data **data) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -299,9 +298,9 @@ static nvmm_status read_ranges(void *ctx, size_t count, const int64_t *row0, con
   return nvmm_data_read_ranges(ctx, count, row0, nrows, buf, &bad_row);
 }
 
-/* Writes the model file, or (path != NULL) a checkpoint with the fit's state. */
-static nvmm_status write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
-                               const nvmm_fit_summary *s, const char *ckpt) {
+/* Writes the model file, or (path != NULL) a checkpoint with the fit's state (cli.h). */
+nvmm_status cli_write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
+                            const nvmm_fit_summary *s, const char *ckpt) {
   size_t len;
   const double *ll, *ch, *el, *cn;
   nvmm_fit_history(f, &len, &ll, &ch, &el, &cn);
@@ -359,7 +358,7 @@ static int checkpoint(MPI_Comm comm, const cli_fit_config *c, nvmm_fit *f, nvmm_
   if (st == NVMM_OK && rank == 0) {
     nvmm_fit_summary s;
     nvmm_fit_summary_get(f, &s);
-    st = write_model(c, f, m, &s, path);
+    st = cli_write_model(c, f, m, &s, path);
   }
   return cli_failed(comm, st, "fit: writing the checkpoint") ? -1 : 0;
 }
@@ -551,7 +550,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   int64_t n = 0, d = 0, first = 0, nloc = 0;
   double *x = NULL;
   nvmm_data *data = NULL;
-  nvmm_status st = open_shard(comm, c, &n, &d, &first, &nloc, &x, &data);
+  nvmm_status st = cli_open_shard(comm, c, &n, &d, &first, &nloc, &x, &data);
   if (cli_failed(comm, st, "fit")) {
     free(x);
     nvmm_data_close(&data);
@@ -612,7 +611,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     rc = CLI_STOPPED;
     goto done;
   }
-  st = rank == 0 ? write_model(c, f, m, &s, NULL) : NVMM_OK;
+  st = rank == 0 ? cli_write_model(c, f, m, &s, NULL) : NVMM_OK;
   if (cli_failed(comm, st, "fit: writing the model") ||
       (c->checkpoint[0] && checkpoint(comm, c, f, m, c->checkpoint)))
     goto done;

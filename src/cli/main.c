@@ -20,6 +20,8 @@ static const char usage[] =
     "\n"
     "Commands (each has --help):\n"
     "  fit       fit a family to an HDF5 data set: nvmm fit [CONFIG.ini] [--data F.h5] ...\n"
+    "  select    fit several families to one data set (read once), rank them by AIC/BIC\n"
+    "            and test the nested pairs by likelihood ratio\n"
     "  import    convert a CSV file with a header line to an HDF5 data set\n"
     "  sample    draw rows from a model into an HDF5 data set\n"
     "  score     mean log-likelihood of a data set under a model\n"
@@ -57,8 +59,9 @@ static int dispatch(MPI_Comm comm, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*run)(MPI_Comm, int, char **);
-  } cmds[] = {{"fit", cli_fit},     {"import", cli_import}, {"sample", cli_sample},
-              {"score", cli_score}, {"info", cli_info},     {"demo", cli_demo}};
+  } cmds[] = {{"fit", cli_fit},      {"import", cli_import}, {"sample", cli_sample},
+              {"score", cli_score},  {"info", cli_info},     {"demo", cli_demo},
+              {"select", cli_select}};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (!strcmp(cmd, cmds[i].name))
       return cmds[i].run(comm, argc - 1, argv + 1);
