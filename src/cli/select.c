@@ -375,8 +375,6 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
     if (candidate_config(comm, &cand[i], &cfg))
       return CLI_USAGE;
   FILE *rep = sa.json ? stderr : stdout;
-  if (prepare_out(comm, sa.out, cand[0].path))
-    return CLI_FAIL;
   /* One read of the shard for every candidate (memory_limit is not passed: no streaming). */
   double t0 = MPI_Wtime();
   int64_t n = 0, d = 0, first = 0, nloc = 0;
@@ -388,6 +386,11 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
     return CLI_FAIL;
   }
   nvmm_data_close(&data); /* memory_limit 0: the shard is in x */
+  /* The directory only once the data have been read: a refusal leaves nothing behind. */
+  if (prepare_out(comm, sa.out, cand[0].path)) {
+    free(x);
+    return CLI_FAIL;
+  }
   if (rank == 0 && cfg.verbose >= 1) {
     fprintf(rep,
             "nvmm select: %s:%s (n = %lld, d = %lld) on %d rank%s, read in %.3f s; %d "
