@@ -11,8 +11,10 @@
 #  (c) --symmetric both doubles the latent candidates; the LR test of NIG against symmetric NIG
 #      has df = 3 and the chi^2 reference; GH against VG is a boundary test, each family against
 #      the Gaussian a flagged limit.
-#  (d) Refusals, each naming what it refuses: an unknown family (and hyp when the library does
-#      not have it), a bad --symmetric value, an --out that cannot be a directory, missing data.
+#  (d) Refusals, each naming what it refuses: an unknown family, a bad --symmetric value, an
+#      --out that cannot be a directory, missing data.
+#  (e) The hyperbolic family as a candidate: k = 2d + d(d+1)/2 + 1, its LL that of a separate
+#      `nvmm fit --family hyp`, below GH's, and GH against it an interior test with df 1.
 set -euo pipefail
 # shellcheck source=tests/mpi/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
@@ -111,9 +113,6 @@ refuse() { # refuse EXIT PATTERN ARGS...: exits EXIT with PATTERN on stderr, wri
 }
 refuse 2 "unknown family 'laplace'" --data nig.h5 --families nig,laplace --out seld
 [ ! -e seld ] || fail "(d) a refused select created its directory"
-if ! "$nvmm" fit --help | grep -q hyp; then
-  refuse 2 "unknown family 'hyp'" --data nig.h5 --families gh,hyp --out seld
-fi
 refuse 2 "unknown --symmetric value 'maybe'" --data nig.h5 --symmetric maybe --out seld
 : > notadir
 refuse 1 "notadir is not a directory" --data nig.h5 --families gauss --out notadir
@@ -124,4 +123,16 @@ refuse 1 "cannot open 'missing.h5'" --data missing.h5 --families gauss --out sel
 refuse 2 "no data given" --families gauss --out seld
 refuse 2 "no output directory" --data nig.h5 --families gauss
 echo "(d) refusals name the family, the value, the directory and the data"
+
+# ---- (e) the hyperbolic family ------------------------------------------------------------------
+mpirun -n 2 "$nvmm" select --data nig.h5 --families gh,hyp --out sele "${opts[@]}" --json \
+  --verbose 0 > sele.json || fail "(e) select gh,hyp failed"
+mpirun -n 2 "$nvmm" fit --data nig.h5 --family hyp --out fits/hyp.h5 "${opts[@]}" --json 1 \
+  --verbose 0 > fit-hyp.json || fail "(e) nvmm fit --family hyp failed"
+jq -e --slurpfile h fit-hyp.json --slurpfile g fit-gh.json '
+  (.families[] | select(.family == "hyp") | .n_params == 13 and
+    .loglik_total == $h[0].loglik_total and .loglik_total <= $g[0].loglik_total) and
+  (.lr_tests[] | select(.big == "gh" and .small == "hyp") | .df == 1 and .nesting == "interior")' \
+  sele.json > /dev/null || fail "(e) the hyperbolic candidate"
+echo "(e) hyp: k = 13, LL that of nvmm fit, below GH's; GH vs hyp interior, df 1"
 echo "select: all checks passed"
