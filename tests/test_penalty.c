@@ -130,6 +130,17 @@ static double penalty_at(const nvmm_model *m, const double *eta, double s) {
   return v;
 }
 
+/* The two tests' setup: a target T (variant 0) and a model M (variant 1) of family f in
+ * dimension d, both built, and T's eta. */
+static void target_and_model(nvmm_family f, size_t d, tparams *T, tparams *M, nvmm_model **mt,
+                             nvmm_model **mm, double eta[16]) {
+  params(f, d, 0, T);
+  params(f, d, 1, M);
+  *mt = model_from(T);
+  *mm = model_from(M);
+  ck_assert_ok(nvmm_model_eta(*mt, NULL, eta, NULL));
+}
+
 /* Against quadrature, 1e-10 relative: the reference is asked for 1e-12 (its error estimate is
  * asserted below that), GSL's K_nu and lngamma are good to ~1e-15, and the library's side
  * (nvmm_model_eta's Bessel ratios and d/dnu log K to ~6e-14, the closed forms to rounding) adds
@@ -138,11 +149,9 @@ START_TEST(test_penalty_quadrature) {
   for (size_t d = 1; d <= 2; d++)
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
       tparams T, M;
-      params(families[i], d, 0, &T);
-      params(families[i], d, 1, &M);
-      nvmm_model *mt = model_from(&T), *mm = model_from(&M);
+      nvmm_model *mt, *mm;
       double eta[16];
-      ck_assert_ok(nvmm_model_eta(mt, NULL, eta, NULL));
+      target_and_model(families[i], d, &T, &M, &mt, &mm, eta);
       if (T.f == NVMM_FAMILY_NIG) {
         /* E[log Y] is left 0: both models' values move by (p - 1 - d/2) E log Y, p = -1/2. */
         double el = expect_T(&T, NULL), pt = penalty(mt, eta), pm = penalty(mm, eta);
@@ -185,11 +194,9 @@ START_TEST(test_penalty_scale) {
   for (size_t d = 1; d <= 2; d++)
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
       tparams T, M;
-      params(families[i], d, 0, &T);
-      params(families[i], d, 1, &M);
-      nvmm_model *mt = model_from(&T), *mm = model_from(&M);
+      nvmm_model *mt, *mm;
       double eta[16];
-      ck_assert_ok(nvmm_model_eta(mt, NULL, eta, NULL));
+      target_and_model(families[i], d, &T, &M, &mt, &mm, eta);
       if (T.f == NVMM_FAMILY_GAUSS) { /* no orbit */
         ck_assert_ok(nvmm_model_penalty_scale(mm, eta, scratch, &s));
         ck_assert(s == 1.0);
