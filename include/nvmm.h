@@ -17,6 +17,7 @@
 #include "nvmm/sample.h"
 #include "nvmm/select.h"
 #include "nvmm/status.h"
+#include "nvmm/stderr.h"
 #include "nvmm/version.h"
 #include "nvmm/xsum.h"
 
