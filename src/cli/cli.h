@@ -89,6 +89,7 @@ typedef struct cli_fit_config {
   char resume[CLI_PATH_MAX];       /* checkpoint to resume from ("" for none) */
   int verbose;                     /* 0, 1, 2 */
   int json;                        /* 1: JSON summary on stdout */
+  int std_errors;                  /* 1: standard errors after the fit (key stderr) */
 } cli_fit_config;
 
 void cli_fit_config_default(nvmm_family family, cli_fit_config *cfg);

@@ -111,6 +111,11 @@ static setting settings[] = {
      "(default 1)",
      "", "", 0},
     {"json", "0|1  print a JSON summary on stdout (default 0)", "", "", 0},
+    {"stderr",
+     "0|1  1: standard errors of mu, gamma, Sigma and the subordinator's parameters after the "
+     "fit, by one more pass (outer product of the scores, in the fit's gauge; --stderr alone "
+     "means 1; default 0); not with shrinkage, nor incremental EM with finish = none",
+     "", "", 0},
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
 
@@ -143,7 +148,8 @@ const cli_opt *cli_fit_opts(void) {
       /* --json alone means --json 1 */
       opts[i] =
           (cli_opt){names[i], "", settings[i].help,
-                    !strcmp(settings[i].key, "json") || !strcmp(settings[i].key, "symmetric")};
+                    !strcmp(settings[i].key, "json") || !strcmp(settings[i].key, "symmetric") ||
+                        !strcmp(settings[i].key, "stderr")};
     }
   return opts;
 }
@@ -657,6 +663,22 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     cfg->json = (int)v;
   }
+  if (set_choice(comm, "stderr", "stderr value", flags, 2, &cfg->std_errors))
+    return -1;
+  if (cfg->std_errors && o->shrink != NVMM_SHRINK_NONE) {
+    cli_error(comm,
+              "%s: stderr = 1 is refused with the key shrinkage: a shrinkage fit is a MAP, "
+              "whose information is not the likelihood's",
+              find("stderr")->origin);
+    return -1;
+  }
+  if (cfg->std_errors && o->algorithm == NVMM_ALG_INCREMENTAL && !o->finish) {
+    cli_error(comm,
+              "%s: stderr = 1 needs finish = batch with algorithm = incremental (without "
+              "the batch finish the fit does not end at the MLE)",
+              find("stderr")->origin);
+    return -1;
+  }
   if (!cfg->data[0]) {
     cli_error(comm, "fit: no data given (set --data FILE.h5 or the config key 'data')");
     return -1;
@@ -703,6 +725,8 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
   bad |= json_object_set_new(o, "algorithm", json_string(cli_algorithm_names[c->o.algorithm]));
   if (c->o.symmetric) /* only here: other fits' stored configuration stays as it was */
     bad |= json_object_set_new(o, "symmetric", json_integer(1));
+  if (c->std_errors) /* likewise */
+    bad |= json_object_set_new(o, "stderr", json_integer(1));
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     /* Only here: the stored configuration of other fits stays as it was. */
     char rule[128];

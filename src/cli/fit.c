@@ -115,7 +115,29 @@ static void row(const nvmm_fit *f, size_t i, double ll_init) {
   fflush(rep);
 }
 
-static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_fit_summary *s) {
+/* The standard errors as JSON (src/numerics.md 14): method, gauge, mu, gamma (unless symmetric),
+ * sigma and each estimated subordinator parameter under its name. */
+static json_t *stderr_json(const nvmm_stderr *se) {
+  size_t d = se->d;
+  json_t *o = json_object();
+  json_object_set_new(o, "method", json_string(se->method));
+  json_object_set_new(o, "gauge", json_string(se->gauge_name));
+  json_object_set_new(o, "mu", cli_json_vec(se->mu, d));
+  if (se->gamma)
+    json_object_set_new(o, "gamma", cli_json_vec(se->gamma, d));
+  json_t *sig = json_array();
+  for (size_t i = 0; i < d; i++)
+    json_array_append_new(sig, cli_json_vec(se->sigma + i * d, d));
+  json_object_set_new(o, "sigma", sig);
+  const nvmm_family_info *fi = nvmm_family_get(se->family);
+  for (int k = 0; k < fi->nsub; k++)
+    if (nvmm_score_sub_free(se->family, k))
+      json_object_set_new(o, fi->sub_par[k], cli_json_real(se->sub[k]));
+  return o;
+}
+
+static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_fit_summary *s,
+                       const nvmm_stderr *se) {
   size_t d = m->d;
   json_t *o = json_object();
   json_object_set_new(o, "family", json_string(nvmm_family_name(m->family)));
@@ -197,6 +219,8 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
     json_array_append_new(sig, cli_json_vec(m->sigma + i * d, d));
   json_object_set_new(o, "sigma", sig);
   json_object_set_new(o, "subordinator", cli_json_sub(m));
+  if (se)
+    json_object_set_new(o, "stderr", stderr_json(se));
   json_t *fb = json_object();
   for (int k = 0; k < NVMM_NCOUNTERS; k++)
     json_object_set_new(fb, nvmm_counter_name(k), json_integer((json_int_t)s->counters[k]));
@@ -475,6 +499,32 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
   }
 }
 
+/* The standard errors' table on rank 0: each estimate with its standard error. */
+static void print_stderr(const nvmm_model *m, const nvmm_stderr *se) {
+  size_t d = m->d;
+  fprintf(rep, "  Standard errors (%s; gauge %s), estimate (SE):\n", se->method, se->gauge_name);
+  fprintf(rep, "    mu    :");
+  for (size_t i = 0; i < d; i++)
+    fprintf(rep, " %.6g (%.3g)", m->mu[i], se->mu[i]);
+  fputc('\n', rep);
+  if (se->gamma) {
+    fprintf(rep, "    gamma :");
+    for (size_t i = 0; i < d; i++)
+      fprintf(rep, " %.6g (%.3g)", m->gamma[i], se->gamma[i]);
+    fputc('\n', rep);
+  }
+  for (size_t i = 0; i < d; i++) {
+    fprintf(rep, "    %s:", i == 0 ? "sigma " : "      ");
+    for (size_t j = 0; j <= i; j++)
+      fprintf(rep, " %.6g (%.3g)", m->sigma[i * d + j], se->sigma[i * d + j]);
+    fputc('\n', rep);
+  }
+  const nvmm_family_info *fi = nvmm_family_get(m->family);
+  for (int k = 0; k < fi->nsub; k++)
+    if (nvmm_score_sub_free(m->family, k))
+      fprintf(rep, "    %-6s: %.6g (%.3g)\n", fi->sub_par[k], m->sub.par[k], se->sub[k]);
+}
+
 /* Testing hook (tests/mpi/faults.sh, kill_resume.sh, tests/slurm/preempt.sh): with
  * NVMM_FAULT_HOLD=RANK:ITER:FILE in the environment, rank RANK, at the boundary after ITER
  * updates (incremental EM's mini-batch steps and then iterations; after that boundary's
@@ -560,6 +610,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     c->o.alpha_min = 0.5 * (double)d + 0.1;
   nvmm_fit *f = NULL;
   nvmm_model *m = NULL;
+  nvmm_stderr *se = NULL;
   int resumed = 0, rc = CLI_FAIL;
   if (x)
     st = nvmm_fit_create(comm, &c->o, n, d, first, nloc, x, &f);
@@ -611,20 +662,28 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     rc = CLI_STOPPED;
     goto done;
   }
+  /* One more pass (collective): the standard errors of the model just fitted. */
+  if (c->std_errors && cli_failed(comm, nvmm_fit_stderr(f, &se), "fit: standard errors"))
+    goto done;
   st = rank == 0 ? cli_write_model(c, f, m, &s, NULL) : NVMM_OK;
+  if (st == NVMM_OK && rank == 0 && se)
+    st = nvmm_stderr_write(c->out, se);
   if (cli_failed(comm, st, "fit: writing the model") ||
       (c->checkpoint[0] && checkpoint(comm, c, f, m, c->checkpoint)))
     goto done;
   if (rank == 0) {
     summary(c, f, &s);
+    if (c->verbose >= 1 && se)
+      print_stderr(m, se);
     if (c->verbose >= 1)
       fprintf(rep, "  Model written to %s\n", c->out);
     if (c->json)
-      print_json(c, m, &s);
+      print_json(c, m, &s, se);
     fflush(rep);
   }
   rc = CLI_OK;
 done:
+  nvmm_stderr_free(&se);
   nvmm_model_free(&m);
   nvmm_fit_destroy(&f);
   nvmm_data_close(&data);
