@@ -16,6 +16,7 @@
 #include "h5util.h"
 #include "linalg.h"
 #include "model_impl.h"
+#include "nvmm/agree.h"
 #include "nvmm/bessel.h"
 #include "nvmm/xsum.h"
 
@@ -570,11 +571,12 @@ nvmm_status nvmm_fit_stderr(nvmm_fit *f, nvmm_stderr **out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "stderr: fit and output must not be NULL");
   *out = NULL;
   NVMM_CHECK(f->o.shrink == NVMM_SHRINK_NONE, NVMM_EINVAL,
-             "stderr: not with shrinkage (key shrink): a MAP fit's information is not the "
+             "stderr: not with shrinkage (option shrink, config key shrinkage): a MAP fit's "
+             "information is not the "
              "likelihood's");
   NVMM_CHECK(f->o.algorithm != NVMM_ALG_INCREMENTAL || f->o.finish, NVMM_EINVAL,
-             "stderr: incremental EM without its batch finish (key finish = 0) does not end at "
-             "the MLE");
+             "stderr: incremental EM without its batch finish (option finish = 0) does not end "
+             "at the MLE");
   double t0 = MPI_Wtime();
   pass_ctx cx;
   memset(&cx, 0, sizeof cx);
@@ -584,29 +586,31 @@ nvmm_status nvmm_fit_stderr(nvmm_fit *f, nvmm_stderr **out) {
   NVMM_CHECK((double)len * (double)L * 8.0 <= ACC_BYTES_MAX, NVMM_EINVAL,
              "stderr: %zu parameters need %.0f MiB of exact accumulators (at most 256)", P,
              (double)len * (double)L * 8.0 / 1048576.0);
+  /* Local failures (memory) are agreed before the pass, so no rank waits in it alone. */
   nvmm_model *um = NULL;
+  int64_t *acc = NULL;
+  int32_t *win = NULL;
+  int8_t *sign = NULL;
+  double *dbuf = NULL;
   nvmm_status st = nvmm_model_alloc(f->o.family, f->d, &um);
   if (st == NVMM_OK)
     st = nvmm_fit_model(f, um);
-  if (st != NVMM_OK) {
-    nvmm_model_free(&um);
-    return st;
-  }
-  cx.m = *um; /* shallow: um owns the arrays */
-  st = prep_init(&cx.m, f->o.symmetric, &cx.p);
-  if (st != NVMM_OK) {
-    nvmm_model_free(&um);
-    return st;
+  if (st == NVMM_OK) {
+    cx.m = *um; /* shallow: um owns the arrays */
+    st = prep_init(&cx.m, f->o.symmetric, &cx.p);
   }
   cx.chunk = SCORE_CHUNK;
-  /* The reduction's buffers, sized for len statistics, stand in for the fit's for this pass. */
-  int64_t *acc = malloc(2 * len * L * sizeof *acc);
-  int32_t *win = malloc((2 * len + 2) * sizeof *win);
-  int8_t *sign = malloc(len * sizeof *sign);
-  double *dbuf = malloc((2 * len + cx.chunk * P + P * P + P * P) * sizeof *dbuf);
-  if (!acc || !win || !sign || !dbuf) {
-    st = NVMM_RAISE(NVMM_ENOMEM, "stderr: out of memory (%zu parameters)", P);
-  } else {
+  if (st == NVMM_OK) {
+    /* The reduction's buffers, sized for len statistics, stand in for the fit's for this pass. */
+    acc = malloc(2 * len * L * sizeof *acc);
+    win = malloc((2 * len + 2) * sizeof *win);
+    sign = malloc(len * sizeof *sign);
+    dbuf = malloc((2 * len + cx.chunk * P + P * P + P * P) * sizeof *dbuf);
+    if (!acc || !win || !sign || !dbuf)
+      st = NVMM_RAISE(NVMM_ENOMEM, "stderr: out of memory (%zu parameters)", P);
+  }
+  st = nvmm_agree(f->comm, st);
+  if (st == NVMM_OK) {
     double *bstats = dbuf, *sums = dbuf + len, *J = sums + len + cx.chunk * P + P * P;
     cx.S = sums + len;
     cx.C = cx.S + cx.chunk * P;
@@ -631,10 +635,13 @@ nvmm_status nvmm_fit_stderr(nvmm_fit *f, nvmm_stderr **out) {
           J[j * P + k] = J[k * P + j] = pk[j * (j + 1) / 2 + k];
       const char *note;
       nvmm_se_gauge g = fit_gauge(f, &note);
-      /* Same inputs on every rank, so the same result (and status) everywhere. */
-      st = nvmm_stderr_from_opg(um, f->o.symmetric, g, J, sums + 1, (int64_t)sums[0], out);
+      /* The same inputs on every rank: the same result, but for a local lack of memory. */
+      st = nvmm_agree(
+          f->comm, nvmm_stderr_from_opg(um, f->o.symmetric, g, J, sums + 1, (int64_t)sums[0], out));
       if (st == NVMM_OK && note)
         (*out)->gauge_name = note;
+      else if (st != NVMM_OK)
+        nvmm_stderr_free(out);
     }
   }
   free(acc);

@@ -227,6 +227,63 @@ static void describe_fit(hid_t file, desc *ds, json_t *o) {
   describe_state(file, ds, o);
 }
 
+/* The standard errors of `nvmm fit --stderr` (/stderr, src/numerics.md 14), where the file has
+ * them; a group that does not read as written is not shown. */
+static void describe_stderr(hid_t file, const nvmm_model *m, desc *ds, json_t *o) {
+  if (H5Lexists(file, "stderr", H5P_DEFAULT) <= 0)
+    return;
+  hid_t g = H5Gopen2(file, "stderr", H5P_DEFAULT);
+  if (g < 0)
+    return;
+  size_t d = m->d;
+  hsize_t dv[1] = {d}, dm[2] = {d, d};
+  char method[64] = "", gauge[128] = "";
+  double *v = malloc((2 * d + d * d) * sizeof *v), sub[3];
+  const nvmm_family_info *fi = nvmm_family_get(m->family);
+  int gam = H5Lexists(g, "gamma", H5P_DEFAULT) > 0, ok = v != NULL;
+  ok = ok && nvmm__h5_get_attr_str(g, "method", method, sizeof method, "stderr") == NVMM_OK &&
+       nvmm__h5_get_attr_str(g, "gauge", gauge, sizeof gauge, "stderr") == NVMM_OK &&
+       nvmm__h5_get_array(g, "mu", 1, dv, v, "stderr") == NVMM_OK &&
+       (!gam || nvmm__h5_get_array(g, "gamma", 1, dv, v + d, "stderr") == NVMM_OK) &&
+       nvmm__h5_get_array(g, "sigma", 2, dm, v + 2 * d, "stderr") == NVMM_OK;
+  for (int k = 0; ok && k < fi->nsub; k++) {
+    sub[k] = NAN;
+    if (H5Lexists(g, fi->sub_par[k], H5P_DEFAULT) > 0)
+      ok = nvmm__h5_get_array(g, fi->sub_par[k], 0, dv, &sub[k], "stderr") == NVMM_OK;
+  }
+  if (ok) {
+    json_t *j = json_object();
+    jset(ds, j, "method", jstr(method));
+    jset(ds, j, "gauge", jstr(gauge));
+    put(ds, "  standard errors (%s, gauge %s): mu ", method, gauge);
+    put_list(ds, d, v);
+    jset(ds, j, "mu", cli_json_vec(v, d));
+    if (gam) {
+      put(ds, ", gamma ");
+      put_list(ds, d, v + d);
+      jset(ds, j, "gamma", cli_json_vec(v + d, d));
+    }
+    double diag[SHOW_MAX] = {0};
+    for (size_t i = 0; i < d && i < SHOW_MAX; i++)
+      diag[i] = v[2 * d + i * d + i];
+    put(ds, ", sigma diagonal ");
+    put_list(ds, d, diag);
+    json_t *rows = json_array();
+    for (size_t i = 0; rows && i < d; i++)
+      jpush(ds, rows, cli_json_vec(v + 2 * d + i * d, d));
+    jset(ds, j, "sigma", rows);
+    for (int k = 0; k < fi->nsub; k++)
+      if (!isnan(sub[k])) {
+        put(ds, ", %s %.6g", fi->sub_par[k], sub[k]);
+        jset(ds, j, fi->sub_par[k], cli_json_real(sub[k]));
+      }
+    put(ds, "\n");
+    jset(ds, o, "stderr", j);
+  }
+  free(v);
+  (void)H5Gclose(g);
+}
+
 static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
   char version[64] = "?";
   int have_version =
@@ -271,6 +328,7 @@ static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
     put(ds, "\n");
   }
   jset(ds, o, "subordinator", cli_json_sub(m));
+  describe_stderr(file, m, ds, o);
   nvmm_model_free(&m);
   describe_fit(file, ds, o);
 }
@@ -500,6 +558,8 @@ static const char help[] =
     "  error         why a model's parameters are invalid (then they are left out)\n"
     "  history       {steps (incremental EM), iterations, final_loglik_mean, final_penalty\n"
     "                (shrinkage)}\n"
+    "  stderr        {method, gauge, mu, gamma, sigma, the subordinator's parameters by\n"
+    "                name}: the standard errors of nvmm fit --stderr\n"
     "  fit           {reason, iterations, n, ranks, data, loglik_mean}: the /meta\n"
     "  state         checkpoints: {iterations, reason, fingerprint; incremental EM's steps and\n"
     "                steps_total}\n";

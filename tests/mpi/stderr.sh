@@ -46,6 +46,13 @@ for np in 2 3; do same_model np1/m.h5 "np$np/m.h5" "$np"; done
 [ "$(h5dump -H -g /stderr np1/m.h5 | grep -c 'DATASET')" -eq 6 ] ||
   fail "np1/m.h5: /stderr holds $(h5dump -H -g /stderr np1/m.h5 | grep -c DATASET) datasets, want 6"
 
+# nvmm info shows them, the same numbers as the JSON summary (jq prints both at 17 digits).
+[ "$(info_json np1/m.h5 '.stderr | [.mu[0], .sigma[1][0], .lambda] | map(tostring) | join(" ")')" = \
+  "$(jq -r '.stderr | [.mu[0], .sigma[1][0], .lambda] | map(tostring) | join(" ")' np1/m.json)" ] ||
+  fail "nvmm info --json np1/m.h5: stderr differs from the fit's JSON"
+"$nvmm" info np1/m.h5 | grep -q "standard errors (opg-fisher-identity, gauge log_det_sigma)" ||
+  fail "nvmm info np1/m.h5 shows no standard errors"
+
 # The text summary's table.
 mpirun -n 2 "$nvmm" fit --data nig.h5 --family nig --stderr --out text.h5 > text.out 2>&1 ||
   fail "fit --stderr (text)"
