@@ -502,7 +502,8 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
 /* The standard errors' table on rank 0: each estimate with its standard error. */
 static void print_stderr(const nvmm_model *m, const nvmm_stderr *se) {
   size_t d = m->d;
-  fprintf(rep, "  Standard errors (%s; gauge %s), estimate (SE):\n", se->method, se->gauge_name);
+  fprintf(rep, "  Standard errors (%s; gauge %s; one pass, %.2fs), estimate (SE):\n", se->method,
+          se->gauge_name, se->elapsed);
   fprintf(rep, "    mu    :");
   for (size_t i = 0; i < d; i++)
     fprintf(rep, " %.6g (%.3g)", m->mu[i], se->mu[i]);

@@ -56,7 +56,7 @@ for np in 2 3; do same_model np1/m.h5 "np$np/m.h5" "$np"; done
 # The text summary's table.
 mpirun -n 2 "$nvmm" fit --data nig.h5 --family nig --stderr --out text.h5 > text.out 2>&1 ||
   fail "fit --stderr (text)"
-grep -q "Standard errors (opg-fisher-identity; gauge log_det_sigma)" text.out ||
+grep -q "Standard errors (opg-fisher-identity; gauge log_det_sigma; one pass" text.out ||
   fail "no standard errors table: $(cat text.out)"
 grep -q "^    lambda: " text.out || fail "no lambda row in the table: $(cat text.out)"
 
