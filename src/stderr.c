@@ -20,9 +20,9 @@
 #include "nvmm/bessel.h"
 #include "nvmm/xsum.h"
 
-/* The subordinator parameters a family holds fixed, one bit per nvmm_sub.par entry. The
- * hyperbolic family (GIG with p = (d+1)/2) is one more line here: [its family] = 1u << 0. */
-static const unsigned char sub_fixed[NVMM_FAMILY_COUNT] = {0};
+/* The subordinator parameters a family holds fixed, one bit per nvmm_sub.par entry: the
+ * hyperbolic family's p = (d+1)/2. */
+static const unsigned char sub_fixed[NVMM_FAMILY_COUNT] = {[NVMM_FAMILY_HYP] = 1u << 0};
 
 int nvmm_score_sub_free(nvmm_family family, int k) {
   const nvmm__family *fd = nvmm__family_of(family);
@@ -319,9 +319,9 @@ nvmm_status nvmm_score_constraint(const nvmm_model *m, int symmetric, nvmm_se_ga
     return NVMM_OK;
   }
   case NVMM_SE_GAUGE_AB: /* d (log a - log b) */
-    NVMM_CHECK(m->family == NVMM_FAMILY_GH && nvmm_score_sub_free(m->family, 1) &&
+    NVMM_CHECK(m->sub.kind == NVMM_SUB_GIG && nvmm_score_sub_free(m->family, 1) &&
                    nvmm_score_sub_free(m->family, 2),
-               NVMM_EINVAL, "stderr: the gauge log a - log b is GH's");
+               NVMM_EINVAL, "stderr: the gauge log a - log b is the GIG's (GH, hyp)");
     for (size_t k = 0; k < l.nsub; k++) {
       int j = l.sub_idx[k];
       c[o + l.nsig + k] = j == 1 ? 1.0 / m->sub.par[1] : j == 2 ? -1.0 / m->sub.par[2] : 0.0;
@@ -558,7 +558,7 @@ static nvmm_se_gauge fit_gauge(const nvmm_fit *f, const char **note) {
   nvmm_regularization r = f->gauge_switched ? NVMM_REG_DET_SIGMA_ONE : f->o.regularization;
   if (r == NVMM_REG_DET_SIGMA_ONE || r == NVMM_REG_DET_SIGMA_X)
     return NVMM_SE_GAUGE_LOGDET;
-  if (r == NVMM_REG_A_EQ_B && f->o.family == NVMM_FAMILY_GH)
+  if (r == NVMM_REG_A_EQ_B && nvmm_family_sub_kind(f->o.family) == NVMM_SUB_GIG)
     return NVMM_SE_GAUGE_AB;
   if (r == NVMM_REG_A_EQ_B && f->o.family == NVMM_FAMILY_NIG)
     return NVMM_SE_GAUGE_MU_IG;

@@ -28,6 +28,9 @@ static nvmm_model *make_model(nvmm_family fam, size_t d, int symmetric) {
   case NVMM_FAMILY_GH:
     ck_assert_ok(nvmm_sub_make(NVMM_SUB_GIG, (double[3]){-0.83, 1.41, 2.29}, &sub));
     break;
+  case NVMM_FAMILY_HYP: /* p = (d + 1) / 2, fixed */
+    ck_assert_ok(nvmm_sub_make(NVMM_SUB_GIG, (double[3]){0.5 * (double)(d + 1), 1.41, 2.29}, &sub));
+    break;
   default:
     break;
   }
@@ -60,8 +63,8 @@ static double theta_move(nvmm_model *m, const nvmm_model *base, int symmetric, s
     sigma[j * d + i] += h;
     if (i == j)
       sigma[j * d + i] -= h;
-  } else {
-    size_t s = k - d - ngam - nsig;
+  } else { /* the free subordinator parameters: the hyperbolic family's p is not one */
+    size_t s = k - d - ngam - nsig + (base->family == NVMM_FAMILY_HYP);
     p = &sub.par[s];
   }
   double v = *p;
@@ -144,7 +147,7 @@ START_TEST(test_score_fd) {
 }
 END_TEST
 
-/* The free-parameter counts: 2d + d(d+1)/2 + 2 for GH, + 1 for NIG, VG and NInvG,
+/* The free-parameter counts: 2d + d(d+1)/2 + 2 for GH, + 1 for NIG, VG, NInvG and hyp,
  * d + d(d+1)/2 for the Gaussian, d fewer when symmetric. */
 START_TEST(test_counts) {
   for (size_t d = 1; d <= 3; d++)
@@ -218,7 +221,7 @@ START_TEST(test_mle_score) {
       }
       if ((fam == NVMM_FAMILY_VG || fam == NVMM_FAMILY_NINVG) && reg)
         ck_assert(strstr(se->gauge_name, "fixes no gauge") != NULL);
-      if (fam == NVMM_FAMILY_GH && reg)
+      if ((fam == NVMM_FAMILY_GH || fam == NVMM_FAMILY_HYP) && reg)
         ck_assert_str_eq(se->gauge_name, "log_a_minus_log_b");
       nvmm_stderr_free(&se);
       nvmm_fit_destroy(&f);
