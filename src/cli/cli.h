@@ -150,6 +150,52 @@ json_t *cli_json_vec(const double *v, size_t n);
  * then its GIG embedding gig_p, gig_a, gig_b; {} for the Gaussian. */
 json_t *cli_json_sub(const nvmm_model *m);
 
+/* A model named on the command line: a model file, or a family with parameters given as
+ * comma-separated lists (nvmm sample's --family, --d, --mu, --gamma, --sigma, --sub). */
+typedef struct cli_model_spec {
+  const char *model;                    /* model file, or NULL */
+  const char *family;                   /* family name when model is NULL */
+  const char *mu, *gamma, *sigma, *sub; /* the lists (NULL: the defaults 0, 0, I; sub needed) */
+  long long d;                          /* dimension with family */
+} cli_model_spec;
+
+/* The option table entries of a cli_model_spec, in this order (after "model"). */
+#define CLI_MODEL_SPEC_OPTS                                                                        \
+  {"family", "F", "gh|nig|vg|ninvg|gauss, with --d and the parameters below", 0},                  \
+      {"d", "D", "dimension", 0}, {"mu", "V", "d numbers (default 0)", 0},                         \
+      {"gamma", "V", "d numbers (default 0)", 0},                                                  \
+      {"sigma", "M", "d*d numbers, row by row (default the identity)", 0}, {                       \
+    "sub", "V", "the subordinator's parameters (as nvmm sample --help says)", 0                    \
+  }
+
+/* Reads or builds the model spec names. Not collective (every rank builds the same model); the
+ * caller agrees on the status. Errors: those of nvmm_model_read, nvmm_model_set, NVMM_EINVAL (a
+ * list with the wrong count: printed on rank 0). */
+nvmm_status cli_model_load(MPI_Comm comm, const cli_model_spec *spec, nvmm_model **m);
+
+/* Parses a comma-separated list of one or more finite numbers into a new array (*out, free
+ * it; *count values). Prints the error naming flag on rank 0 and returns -1 when v is not such
+ * a list; collective (agrees on an allocation failure). */
+int cli_parse_reals(MPI_Comm comm, const char *flag, const char *v, double **out, size_t *count);
+
+/* The weights w (d values) of a portfolio: --equal (1/d each) when path is NULL, else read from
+ * the CSV file path by rank 0 (one weight per line, or one comma-separated line; optionally a
+ * header line of names first) and broadcast. Prints the error on rank 0 (naming the file and the
+ * line at fault) and returns -1 on every rank when the file is missing or unreadable, holds
+ * anything but numbers after the header, or does not hold exactly d weights. Collective. */
+int cli_weights(MPI_Comm comm, const char *path, size_t d, double *w);
+
+/* `nvmm score`'s marginal mode (src/cli/marginal.c): the options that select it. */
+typedef struct cli_score_law {
+  cli_model_spec spec;
+  const char *data, *out;                /* D.h5[:/X] (for --cdf or a column name), CDF.h5[:/cdf] */
+  const char *marginal;                  /* column index or name, or NULL */
+  const char *weights;                   /* W.csv, or NULL */
+  int equal, cdf, json;                  /* --equal, --cdf, --json */
+  const char *at, *quantile, *logpdf_at; /* comma-separated lists, or NULL */
+} cli_score_law;
+int cli_score_marginal(MPI_Comm comm, const cli_score_law *o);
+
 /* Subcommands. Each is collective over comm and returns an exit code. */
 int cli_demo(MPI_Comm comm, int argc, char **argv);
 int cli_fit(MPI_Comm comm, int argc, char **argv);
@@ -158,5 +204,6 @@ int cli_sample(MPI_Comm comm, int argc, char **argv);
 int cli_score(MPI_Comm comm, int argc, char **argv);
 int cli_info(MPI_Comm comm, int argc, char **argv);
 int cli_select(MPI_Comm comm, int argc, char **argv);
+int cli_risk(MPI_Comm comm, int argc, char **argv);
 
 #endif

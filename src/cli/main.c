@@ -15,8 +15,8 @@ void openblas_set_num_threads(int num_threads);
 static const char usage[] =
     "Usage: nvmm [--help] [--version] <command> [options]\n"
     "\n"
-    "Fits normal variance-mean mixtures (GH, NIG, VG, NInvG, Gaussian) by batch EM,\n"
-    "distributed over MPI ranks. Run under mpirun, e.g. mpirun -n 2 nvmm demo.\n"
+    "Fits normal variance-mean mixtures (GH, hyperbolic, NIG, VG, NInvG, Gaussian) by batch\n"
+    "EM, distributed over MPI ranks. Run under mpirun, e.g. mpirun -n 2 nvmm demo.\n"
     "\n"
     "Commands (each has --help):\n"
     "  fit       fit a family to an HDF5 data set: nvmm fit [CONFIG.ini] [--data F.h5] ...\n"
@@ -24,7 +24,9 @@ static const char usage[] =
     "            and test the nested pairs by likelihood ratio\n"
     "  import    convert a CSV file with a header line to an HDF5 data set\n"
     "  sample    draw rows from a model into an HDF5 data set\n"
-    "  score     mean log-likelihood of a data set under a model\n"
+    "  score     mean log-likelihood of a data set under a model; --marginal J: the CDF,\n"
+    "            quantiles and density of a margin or portfolio\n"
+    "  risk      value at risk and expected shortfall of a portfolio, with a Monte Carlo check\n"
     "  info      describe a data, model or checkpoint file, in words or as JSON\n"
     "  demo      sample an NIG data set across the ranks and score it under the true and a\n"
     "            perturbed model\n"
@@ -61,7 +63,7 @@ static int dispatch(MPI_Comm comm, int argc, char **argv) {
     int (*run)(MPI_Comm, int, char **);
   } cmds[] = {{"fit", cli_fit},      {"import", cli_import}, {"sample", cli_sample},
               {"score", cli_score},  {"info", cli_info},     {"demo", cli_demo},
-              {"select", cli_select}};
+              {"select", cli_select}, {"risk", cli_risk}};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (!strcmp(cmd, cmds[i].name))
       return cmds[i].run(comm, argc - 1, argv + 1);

@@ -68,13 +68,12 @@ static int parse_list(MPI_Comm comm, const char *flag, const char *v, double *ou
 }
 
 typedef struct sample_opts {
-  const char *model, *family, *mu, *gamma, *sigma, *sub, *out;
+  cli_model_spec spec;
   char dataset[256];
-  long long n, seed, block, d;
+  long long n, seed, block;
 } sample_opts;
 
-/* The model to sample from: a model file, or a family with explicit parameters. */
-static nvmm_status sample_model(MPI_Comm comm, const sample_opts *o, nvmm_model **m) {
+nvmm_status cli_model_load(MPI_Comm comm, const cli_model_spec *o, nvmm_model **m) {
   if (o->model)
     return nvmm_model_read(o->model, m);
   nvmm_family fam;
@@ -141,7 +140,6 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   sample_opts o = {0};
   o.seed = 1;
   o.block = 4096;
-  o.d = 0;
   const char *outspec = NULL;
   int bad = a.npos > 0;
   if (bad)
@@ -152,22 +150,22 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
     snprintf(f, sizeof f, "--%s", flag);
     switch (a.which[k]) {
     case O_MODEL:
-      o.model = v;
+      o.spec.model = v;
       break;
     case O_FAMILY:
-      o.family = v;
+      o.spec.family = v;
       break;
     case O_MU:
-      o.mu = v;
+      o.spec.mu = v;
       break;
     case O_GAMMA:
-      o.gamma = v;
+      o.spec.gamma = v;
       break;
     case O_SIGMA:
-      o.sigma = v;
+      o.spec.sigma = v;
       break;
     case O_SUB:
-      o.sub = v;
+      o.spec.sub = v;
       break;
     case O_OUT:
       outspec = v;
@@ -176,7 +174,7 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
       bad = cli_parse_count(comm, f, v, 1, &o.n);
       break;
     case O_D:
-      bad = cli_parse_count(comm, f, v, 1, &o.d);
+      bad = cli_parse_count(comm, f, v, 1, &o.spec.d);
       break;
     case O_SEED:
       bad = cli_parse_count(comm, f, v, 0, &o.seed);
@@ -188,7 +186,7 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   cli_args_free(&a);
   if (bad)
     return CLI_USAGE;
-  if (!outspec || !o.n || (!o.model == !o.family) || (o.family && !o.d)) {
+  if (!outspec || !o.n || (!o.spec.model == !o.spec.family) || (o.spec.family && !o.spec.d)) {
     cli_error(comm, "sample: needs --out, --n and either --model or --family with --d");
     return CLI_USAGE;
   }
@@ -197,7 +195,7 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
   if (cli_check_writable(comm, out))
     return CLI_FAIL;
   nvmm_model *m = NULL;
-  nvmm_status st = sample_model(comm, &o, &m);
+  nvmm_status st = cli_model_load(comm, &o.spec, &m);
   if (cli_failed(comm, st, "sample")) {
     nvmm_model_free(&m);
     return CLI_FAIL;
@@ -244,13 +242,57 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
 int cli_score(MPI_Comm comm, int argc, char **argv) {
   static const char help[] =
       "Usage: mpirun -n P nvmm score --model M.h5 --data D.h5[:/X] [--out LOGPDF.h5[:/logpdf]]\n"
+      "       mpirun -n P nvmm score MODEL (--marginal J | --weights W.csv | --equal)\n"
+      "                  [--cdf --data D.h5[:/X] --out CDF.h5[:/cdf]] [--at X1,X2,...]\n"
+      "                  [--quantile P1,P2,...] [--logpdf-at X1,X2,...] [--json]\n"
       "\n"
       "Prints the mean and total log-likelihood of the data under the model (exact sums: the\n"
-      "same bits on any P); --out writes the per-row log-densities as an n x 1 dataset.\n";
-  static const cli_opt opts[] = {{"model", "M.h5", "the model", 0},
-                                 {"data", "D.h5[:/X]", "the data (a comma-separated list too)", 0},
-                                 {"out", "LOGPDF.h5[:/logpdf]", "per-row log-densities", 0},
-                                 {0}};
+      "same bits on any P); --out writes the per-row log-densities as an n x 1 dataset.\n"
+      "\n"
+      "With --marginal J (a 0-based column index, or the column's name in the data's \"columns\"\n"
+      "attribute), --weights or --equal, works on the univariate law of R = w'X instead\n"
+      "(src/numerics.md 9.4): w = e_J, the weights of W.csv (one per line or one comma-separated\n"
+      "line, optionally after a header line of names; exactly d of them), or 1/d each. --cdf\n"
+      "writes P(R <= w'x) of every data row as an n x 1 dataset (default /cdf); --at, --quantile\n"
+      "and --logpdf-at print the CDF, the quantiles and the log-density at the given points, one\n"
+      "\"cdf X P\", \"quantile P X\" or \"logpdf X LOGPDF\" line each after a \"#\" line naming\n"
+      "the law (--json: one JSON object). MODEL is --model M.h5, or a family with parameters as\n"
+      "nvmm sample takes them (--family F --d D [--mu V] [--gamma V] [--sigma M] --sub V).\n"
+      "Accuracy: CDF relative 1e-10 on min(P, 1 - P), quantiles relative 1e-10 in P.\n";
+  enum {
+    O_MODEL,
+    O_FAMILY,
+    O_D,
+    O_MU,
+    O_GAMMA,
+    O_SIGMA,
+    O_SUB,
+    O_DATA,
+    O_OUT,
+    O_MARGINAL,
+    O_WEIGHTS,
+    O_EQUAL,
+    O_CDF,
+    O_AT,
+    O_QUANTILE,
+    O_LOGPDF_AT,
+    O_JSON,
+    O_COUNT
+  };
+  static const cli_opt opts[] = {
+      {"model", "M.h5", "the model (or --family with parameters)", 0},
+      CLI_MODEL_SPEC_OPTS,
+      {"data", "D.h5[:/X]", "the data (a comma-separated list too)", 0},
+      {"out", "F.h5[:/D]", "per-row log-densities (default /logpdf), or CDFs with --cdf (/cdf)", 0},
+      {"marginal", "J", "the margin of column J (index from 0, or name)", 0},
+      {"weights", "W.csv", "the portfolio w'X of these d weights", 0},
+      {"equal", NULL, "the portfolio of weights 1/d", 0},
+      {"cdf", NULL, "write the CDF of each data row's w'x (needs --data, --out)", 0},
+      {"at", "X1,...", "print the CDF at these points", 0},
+      {"quantile", "P1,...", "print the quantiles at these probabilities", 0},
+      {"logpdf-at", "X1,...", "print the log-density at these points", 0},
+      {"json", NULL, "print one JSON object (marginal mode)", 0},
+      {0}};
   cli_args a;
   int rc0 = cli_args_parse(comm, "score", opts, argc, argv, &a);
   if (rc0 != CLI_OK)
@@ -259,16 +301,34 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
     cli_args_free(&a);
     return CLI_OK;
   }
-  const char *vals[3] = {NULL, NULL, NULL};
-  for (int k = 0; k < a.n; k++)
+  const char *vals[O_COUNT] = {NULL};
+  int seen[O_COUNT] = {0};
+  for (int k = 0; k < a.n; k++) {
     vals[a.which[k]] = a.value[k];
-  const char *model = vals[0], *dataspec = vals[1], *outspec = vals[2];
+    seen[a.which[k]] = 1;
+  }
   const char *extra = a.npos > 0 ? a.pos[0] : NULL;
+  long long dim = 0;
+  int bad = vals[O_D] && cli_parse_count(comm, "--d", vals[O_D], 1, &dim);
   cli_args_free(&a);
   if (extra) {
     cli_error(comm, "score: unexpected argument '%s'", extra);
     return CLI_USAGE;
   }
+  if (bad)
+    return CLI_USAGE;
+  cli_model_spec spec = {vals[O_MODEL], vals[O_FAMILY], vals[O_MU], vals[O_GAMMA],
+                         vals[O_SIGMA], vals[O_SUB],    dim};
+  int marginal = 0;
+  for (int k = O_MARGINAL; k <= O_JSON; k++)
+    marginal |= seen[k];
+  if (marginal || spec.family) {
+    cli_score_law o = {
+        spec,        vals[O_DATA], vals[O_OUT], vals[O_MARGINAL], vals[O_WEIGHTS],  seen[O_EQUAL],
+        seen[O_CDF], seen[O_JSON], vals[O_AT],  vals[O_QUANTILE], vals[O_LOGPDF_AT]};
+    return cli_score_marginal(comm, &o);
+  }
+  const char *model = vals[O_MODEL], *dataspec = vals[O_DATA], *outspec = vals[O_OUT];
   if (!model || !dataspec) {
     cli_error(comm, "score: needs --model and --data (see nvmm score --help)");
     return CLI_USAGE;
