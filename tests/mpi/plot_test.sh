@@ -4,7 +4,10 @@
 # with real content; the same for an incremental fit of a sampled NIG data set, with the batch
 # finish and with --finish none (no batch iterations: the mini-batch steps alone are drawn); then
 # checks the script fails cleanly (exit 1, one error line naming the file, no traceback, no
-# output) on a data file without /history and on a missing file.
+# output) on a data file without /history and on a missing file. Then scripts/plot_fit.py (next to
+# PLOT_SCRIPT) on the same fit and data: a PNG of d + 1 rows of panels, one KS line per margin
+# with D below the 1% critical value, and a clean failure on a missing data file; skipped, saying
+# so, when /usr/bin/python3 lacks h5py, numpy or matplotlib.
 # Usage: plot_test.sh NVMM DATA_DIR WORK_DIR PLOT_SCRIPT
 set -euo pipefail
 nvmm=$1 data=$2 work=$3 plot=$4
@@ -62,4 +65,32 @@ expect_fail() {
 }
 expect_fail "no history" nig.h5 "'nig.h5' has no /history group" bad.png
 expect_fail "missing file" no_such_model.h5 "'no_such_model.h5': no such file" missing.png
+
+fit_plot=$(dirname "$plot")/plot_fit.py
+if "$py" -c 'import h5py, numpy, matplotlib' 2> /dev/null; then
+  rm -f fit.png fit_missing.png
+  "$py" "$fit_plot" m.h5 nig.h5 fit.png --nvmm "$nvmm" > fit.out 2> fit.err ||
+    { cat fit.err; echo "FAIL (plot_fit): exit status"; exit 1; }
+  cat fit.out fit.err
+  [ ! -s fit.err ] || { echo "FAIL (plot_fit): unexpected messages"; exit 1; }
+  # 13 x 12.8 inches at 80 dpi; the three margins' KS statistics below 1.63 / sqrt(5000).
+  "$py" - fit.png fit.out <<'PY'
+import re, struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR", "not a PNG"
+assert struct.unpack(">II", b[16:24]) == (1040, 1024), struct.unpack(">II", b[16:24])
+assert len(b) > 100000, "PNG only %d bytes" % len(b)
+ks = [float(v) for v in re.findall(r"KS D = ([0-9.]+)", open(sys.argv[2]).read())]
+assert len(ks) == 3 and max(ks) < 1.63 / 5000 ** 0.5, ks
+print("plot_fit: PNG %d bytes, KS %s" % (len(b), ks))
+PY
+  rc=0
+  "$py" "$fit_plot" m.h5 no_such_data.h5 fit_missing.png --nvmm "$nvmm" > /dev/null 2> fail.err ||
+    rc=$?
+  [ "$rc" -eq 1 ] && grep -q "^plot_fit: error: 'no_such_data.h5': no such file" fail.err &&
+    ! grep -q Traceback fail.err && [ ! -e fit_missing.png ] ||
+    { cat fail.err; echo "FAIL (plot_fit, missing data): exit status $rc"; exit 1; }
+else
+  echo "plot_fit: SKIPPED (/usr/bin/python3 lacks h5py, numpy or matplotlib)"
+fi
 echo "plot-history: OK"
