@@ -177,10 +177,9 @@ static long long column_of(MPI_Comm comm, const char *spec, const nvmm_data *dat
 /* Writes P(R <= w'x) of every row of data to outspec: each rank its shard of rows, in blocks of
  * the fit's shard (the rows and the file do not depend on the rank count). */
 static nvmm_status write_cdf(MPI_Comm comm, nvmm_data *data, const nvmm_uv *u, const double *w,
-                             const char *out, const char *dset, int64_t *rows) {
+                             const char *out, const char *dset) {
   int64_t n, d, first, nloc, bad_row;
   nvmm_data_dims(data, &n, &d);
-  *rows = n;
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -358,9 +357,7 @@ int cli_score_marginal(MPI_Comm comm, const cli_score_law *o) {
   nvmm_uv u;
   if (rc == CLI_OK && cli_failed(comm, nvmm_uv_from_model(m, w, &u), "score"))
     rc = CLI_FAIL;
-  int64_t rows = 0;
-  if (rc == CLI_OK && o->cdf &&
-      cli_failed(comm, write_cdf(comm, data, &u, w, out, dset, &rows), "score"))
+  if (rc == CLI_OK && o->cdf && cli_failed(comm, write_cdf(comm, data, &u, w, out, dset), "score"))
     rc = CLI_FAIL;
   /* Every rank computes the same values (the same law, the same points); rank 0 prints. */
   nvmm_status st = NVMM_OK;

@@ -194,9 +194,10 @@ static void print_text(const nvmm_model *m, const double *w, double mean, double
     printf("\n");
   if (n_mc)
     printf("Monte Carlo: %lld rows (seed %lld), standard errors in brackets\n", n_mc, seed);
-  printf("%-8s %-18s %-18s%s\n", "level", "VaR", "ES", n_mc ? " MC VaR (se)  MC ES (se)" : "");
+  printf("%-8s %-18s %s%s\n", "level", "VaR", n_mc ? "ES                " : "ES",
+         n_mc ? " MC VaR (se)  MC ES (se)" : "");
   for (size_t l = 0; l < nlev; l++) {
-    printf("%-8.6g %-18.12g %-18.12g", level[l], var[l], es[l]);
+    printf("%-8.6g %-18.12g %-*.12g", level[l], var[l], n_mc ? 18 : 1, es[l]);
     if (n_mc)
       printf(" %.8g (%.2g)  %.8g (%.2g)", mc[l].var, mc[l].var_se, mc[l].es, mc[l].es_se);
     printf("\n");
