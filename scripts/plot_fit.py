@@ -262,7 +262,8 @@ def plot(model_path, data_spec, out, rows, nvmm):
         sampled = f", a sample of {n} of {n_all} rows" if n < n_all else f", {n} rows"
         fig.suptitle(f"{m['family'].upper()} model {os.path.basename(model_path)} on "
                      f"{os.path.basename(split_spec(data_spec)[0])}{sampled}")
-        fig.tight_layout()
+        # tight_layout ignores the suptitle: keep half an inch above the panels for it.
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (3.2 * (d + 1))))
         try:
             fig.savefig(out, format="png", dpi=80)
         except OSError as e:

@@ -161,7 +161,7 @@ typedef struct cli_model_spec {
 
 /* The option table entries of a cli_model_spec, in this order (after "model"). */
 #define CLI_MODEL_SPEC_OPTS                                                                        \
-  {"family", "F", "gh|nig|vg|ninvg|gauss, with --d and the parameters below", 0},                  \
+  {"family", "F", "gh|hyp|nig|vg|ninvg|gauss, with --d and the parameters below", 0},              \
       {"d", "D", "dimension", 0}, {"mu", "V", "d numbers (default 0)", 0},                         \
       {"gamma", "V", "d numbers (default 0)", 0},                                                  \
       {"sigma", "M", "d*d numbers, row by row (default the identity)", 0}, {                       \

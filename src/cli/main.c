@@ -61,8 +61,8 @@ static int dispatch(MPI_Comm comm, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*run)(MPI_Comm, int, char **);
-  } cmds[] = {{"fit", cli_fit},      {"import", cli_import}, {"sample", cli_sample},
-              {"score", cli_score},  {"info", cli_info},     {"demo", cli_demo},
+  } cmds[] = {{"fit", cli_fit},       {"import", cli_import}, {"sample", cli_sample},
+              {"score", cli_score},   {"info", cli_info},     {"demo", cli_demo},
               {"select", cli_select}, {"risk", cli_risk}};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (!strcmp(cmd, cmds[i].name))

@@ -112,13 +112,13 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
       "\n"
       "Draws N rows from a model (a model file, or a family with parameters given as comma-\n"
       "separated lists: --mu and --gamma d numbers, --sigma d*d numbers row by row, --sub the\n"
-      "subordinator: nig mu_ig,lambda; vg and ninvg alpha,beta; gh p,a,b). Each rank writes\n"
-      "its own rows; block k of ROWS rows (default 4096) uses random stream k of the seed, so\n"
-      "the file does not depend on P. Defaults: mu 0, gamma 0, sigma I, seed 1.\n";
+      "subordinator: nig mu_ig,lambda; vg and ninvg alpha,beta; gh p,a,b; hyp (d+1)/2,a,b).\n"
+      "Each rank writes its own rows; block k of ROWS rows (default 4096) uses random stream k\n"
+      "of the seed, so the file does not depend on P. Defaults: mu 0, gamma 0, sigma I, seed 1.\n";
   enum { O_MODEL, O_FAMILY, O_D, O_MU, O_GAMMA, O_SIGMA, O_SUB, O_N, O_OUT, O_SEED, O_BLOCK };
   static const cli_opt opts[] = {
       {"model", "M.h5", "the model to sample (or --family with parameters)", 0},
-      {"family", "F", "gh|nig|vg|ninvg|gauss, with --d and the parameters below", 0},
+      {"family", "F", "gh|hyp|nig|vg|ninvg|gauss, with --d and the parameters below", 0},
       {"d", "D", "dimension", 0},
       {"mu", "V", "d numbers (default 0)", 0},
       {"gamma", "V", "d numbers (default 0)", 0},

@@ -35,7 +35,7 @@ no_stdout() { [ ! -s "$work/out" ] || fail "'$*' wrote to stdout: $(head -c 300 
 # has_line REGEX WHAT: some line of stdout matches the extended REGEX.
 has_line() { grep -q -E -- "$1" "$work/out" || fail "$2: no line matching '$1'"; }
 
-commands="fit select import sample score info demo"
+commands="fit select import sample score risk info demo"
 
 case $case in
   version)
@@ -73,7 +73,8 @@ case $case in
       [select]="--data --families --symmetric --out --json --max-iter --tol --tol-ll --verbose --help"
       [import]="--dataset"
       [sample]="--model --family --d --mu --gamma --sigma --sub --n --out --seed --block"
-      [score]="--model --data --out"
+      [score]="--model --data --out --marginal --cdf --at --quantile --weights --equal"
+      [risk]="--model --weights --equal --level --mc --seed --json"
       [info]="--json"
       [demo]="--n --seed --block --help"
     )
@@ -104,7 +105,7 @@ case $case in
     ;;
   unknown-option)
     # Every subcommand names the unknown option (info through getopt_long, the others by hand).
-    for c in fit select import sample score info demo; do
+    for c in fit select import sample score risk info demo; do
       run 2 "$nvmm" "$c" --frobnicate 1
       no_stdout "$c --frobnicate 1"
       [ "$(cat "$work/err")" = "nvmm: error: $c: unknown option '--frobnicate' (see nvmm $c --help)" ] ||
