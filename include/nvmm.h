@@ -5,6 +5,7 @@
 #include "nvmm/agree.h"
 #include "nvmm/bessel.h"
 #include "nvmm/estep.h"
+#include "nvmm/factor.h"
 #include "nvmm/fit.h"
 #include "nvmm/gig.h"
 #include "nvmm/incremental.h"

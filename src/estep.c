@@ -65,8 +65,8 @@ typedef struct pass {
   int gauss, need_l;
 } pass;
 
-static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
-  NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
+/* The pass's derived fields from c->pre. */
+static void pass_derive(const nvmm_model *m, pass *c) {
   c->gauss = !nvmm__latent(m->family);
   /* NIG's M-step uses only E[1/Y] and E[Y]: skip the order derivative (src/numerics.md 4.2). */
   c->need_l = nvmm__family_of(m->family)->eta_used[0];
@@ -74,6 +74,11 @@ static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
   c->a_post = c->pre.a + c->pre.w2;
   c->sa = sqrt(c->a_post);
   c->la = c->a_post > 0.0 ? log(c->a_post) : 0.0;
+}
+
+static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
+  NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
+  pass_derive(m, c);
   return NVMM_OK;
 }
 
@@ -101,6 +106,21 @@ static nvmm_status row_post(const pass *c, size_t i, double q, double zw, post *
              "row %zu: non-finite E-step statistic (E[1/Y|x] = %g, E[Y|x] = %g, "
              "E[log Y|x] = %g, log f = %g)",
              i, r->u, r->v, r->l, *logf);
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__estep_row(const nvmm_model *m, const nvmm__pre *pre, size_t i, double q,
+                            double zw, double out[4], double *floors) {
+  pass c;
+  c.pre = *pre;
+  pass_derive(m, &c);
+  post r;
+  double logf = 0.0;
+  NVMM_CALL(row_post(&c, i, q, zw, &r, &logf, floors));
+  out[0] = r.u;
+  out[1] = r.v;
+  out[2] = r.l;
+  out[3] = logf;
   return NVMM_OK;
 }
 

@@ -204,12 +204,31 @@ nvmm_status nvmm__model_pre(const nvmm_model *m, double *w, nvmm__pre *pre) {
   for (size_t i = 0; i < d; i++)
     w2 += w[i] * w[i];
   pre->w2 = w2;
+  return nvmm__model_pre_sub(m, pre);
+}
+
+nvmm_status nvmm__model_pre_sub(const nvmm_model *m, nvmm__pre *pre) {
   if (!nvmm__latent(m->family)) {
     pre->p = pre->a = pre->b = pre->lnorm = 0.0;
     return NVMM_OK;
   }
   NVMM_CALL(nvmm_sub_to_gig(&m->sub, &pre->p, &pre->a, &pre->b));
   return nvmm__log_gig_integral(pre->p, pre->a, pre->b, &pre->lnorm);
+}
+
+nvmm_status nvmm__model_logf(const nvmm_model *m, const nvmm__pre *pre, double q, double zw,
+                             double *logf) {
+  if (!nvmm__latent(m->family)) {
+    *logf = pre->c0 - 0.5 * q;
+    return NVMM_OK;
+  }
+  /* log f = c0 + zw + I(p - d/2, a + w2, b + q) - I(p, a, b) (src/numerics.md 3.1-3.2): one
+   * formula for the four families through their GIG embeddings. */
+  double lpost;
+  NVMM_CALL(
+      nvmm__log_gig_integral(pre->p - 0.5 * (double)m->d, pre->a + pre->w2, pre->b + q, &lpost));
+  *logf = pre->c0 + zw + lpost - pre->lnorm;
+  return NVMM_OK;
 }
 
 double nvmm__model_row(const nvmm_model *m, const double *x, const double *w, double *z,
@@ -235,19 +254,10 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
   double *w = scratch, *z = scratch + d;
   nvmm__pre pre;
   NVMM_CALL(nvmm__model_pre(m, w, &pre));
-  double nu = pre.p - 0.5 * (double)d, a_post = pre.a + pre.w2;
   for (size_t i = 0; i < n; i++) {
     double zw, q = nvmm__model_row(m, x + i * d, w, z, &zw);
     NVMM_CHECK(isfinite(q), NVMM_EDOM, "row %zu of x is not finite", i);
-    if (!nvmm__latent(m->family)) {
-      out[i] = pre.c0 - 0.5 * q;
-      continue;
-    }
-    /* log f = c0 + zw + I(p - d/2, a + w2, b + q) - I(p, a, b) (src/numerics.md 3.1-3.2): one
-     * formula for the four families through their GIG embeddings. */
-    double lpost;
-    NVMM_CALL(nvmm__log_gig_integral(nu, a_post, pre.b + q, &lpost));
-    out[i] = pre.c0 + zw + lpost - pre.lnorm;
+    NVMM_CALL(nvmm__model_logf(m, &pre, q, zw, &out[i]));
   }
   return NVMM_OK;
 }

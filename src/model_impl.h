@@ -18,6 +18,20 @@ typedef struct nvmm__pre {
 /* Fills pre and w = L^-1 gamma (d doubles). */
 nvmm_status nvmm__model_pre(const nvmm_model *m, double *w, nvmm__pre *pre);
 
+/* Fills the subordinator's part of pre (p, a, b, lnorm; zeros for the Gaussian). */
+nvmm_status nvmm__model_pre_sub(const nvmm_model *m, nvmm__pre *pre);
+
+/* The marginal log-density of a row from q = (x - mu)^T Sigma^-1 (x - mu) and
+ * zw = gamma^T Sigma^-1 (x - mu) (src/numerics.md 3.2), as nvmm_model_logpdf computes it. */
+nvmm_status nvmm__model_logf(const nvmm_model *m, const nvmm__pre *pre, double q, double zw,
+                             double *logf);
+
+/* The E-step's per-row posterior moments u = E[1/Y|x], v = E[Y|x], l = E[log Y|x] and
+ * log-density from the same two scalars (src/numerics.md 4.2-4.3), as nvmm_estep computes them;
+ * *floors is incremented when the posterior floor binds. i names the row in messages. */
+nvmm_status nvmm__estep_row(const nvmm_model *m, const nvmm__pre *pre, size_t i, double q,
+                            double zw, double out[4], double *floors);
+
 /* z = L^-1 (x - mu) into z (d doubles); returns q = z^T z and sets *zw = z^T w. */
 double nvmm__model_row(const nvmm_model *m, const double *x, const double *w, double *z,
                        double *zw);

@@ -1,0 +1,80 @@
+/* nvmm/factor.h: factor dispersions Sigma = F F^T + diag(D) (F d x r, D > 0) and the row
+ * kernels that use them in O(d r) work per row with no d x d matrix: Mahalanobis forms by
+ * Woodbury, the marginal log-density, the posterior moments of Y and of the latent factor.
+ * See src/numerics.md 3.4. */
+#ifndef NVMM_FACTOR_H
+#define NVMM_FACTOR_H
+
+#include <stddef.h>
+
+#include "nvmm/model.h"
+#include "nvmm/status.h"
+
+/* A factor dispersion. Plain data owned by the struct; set it only with nvmm_factor_set. */
+typedef struct nvmm_factor {
+  size_t d, r;   /* dimension and number of factors, 1 <= r <= d */
+  double *f;     /* loadings F, d x r row-major */
+  double *dd;    /* specific variances D, d, all > 0 */
+  double *dinv;  /* 1 / D, d */
+  double *m;     /* M = I_r + F^T D^-1 F, r x r row-major */
+  double *mchol; /* lower Cholesky factor of M, r x r row-major, upper part zero, followed by
+                    an r x r scratch the library uses to validate new parameters */
+  double logdet; /* log|Sigma| = log|M| + sum_j log D_j (matrix determinant lemma) */
+} nvmm_factor;
+
+/* Allocates a factor dispersion of dimension d with r factors, F = 0 and D = 1 (Sigma = I).
+ * Errors: NVMM_EINVAL (d = 0, r = 0 or r > d), NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_alloc(size_t d, size_t r, nvmm_factor **out);
+/* Frees fa and sets *fa = NULL; no-op on NULL. */
+NVMM_EXTERN void nvmm_factor_free(nvmm_factor **fa);
+
+/* Sets F (d x r row-major) and D (d), validates them (finite; D > 0; the message names the
+ * entry) and precomputes D^-1, M, its Cholesky factor and log|Sigma|. On error fa is
+ * unchanged. Errors: NVMM_EINVAL (NULL), NVMM_EDOM, NVMM_EFACTOR (M not numerically positive
+ * definite). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_set(nvmm_factor *fa, const double *f,
+                                                       const double *dd);
+
+/* Writes the dense Sigma = F F^T + diag(D) (d x d row-major). Errors: NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_dense(const nvmm_factor *fa, double *sigma);
+
+/* Doubles of scratch the row kernels below need: 2 (d + r). */
+NVMM_EXTERN size_t nvmm_factor_scratch_len(size_t d, size_t r);
+
+/* Marginal log-density log f(x_i) of n rows x (n x d row-major) into out (n) under the law with
+ * m's family, mu, gamma and subordinator and the dispersion fa (m's own Sigma is not read). The
+ * result is nvmm_model_logpdf's for Sigma = F F^T + diag(D). Allocates nothing. Errors:
+ * NVMM_EINVAL (NULL, m->d != fa->d), NVMM_EDOM (a row not finite). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_logpdf(const nvmm_model *m,
+                                                          const nvmm_factor *fa, size_t n,
+                                                          const double *x, double *out,
+                                                          double *scratch);
+
+/* Columns of nvmm_factor_posterior's per-row output. */
+enum {
+  NVMM_FPOST_U = 0, /* E[1/Y | x] */
+  NVMM_FPOST_V,     /* E[Y | x] */
+  NVMM_FPOST_L,     /* E[log Y | x] (0 for the families whose M-step does not use it: NIG) */
+  NVMM_FPOST_LOGF,  /* log f(x) */
+  NVMM_FPOST_FLOOR, /* 1 where the posterior floor on b bound (src/numerics.md 4.3), else 0 */
+  NVMM_FPOST_LEN
+};
+
+/* The E-step of n rows x under (m's family, mu, gamma, subordinator; fa): per row i,
+ * post[i * NVMM_FPOST_LEN + k] as above, exactly the values nvmm_estep adds for that row under
+ * Sigma = F F^T + diag(D). With the latent factor z, X | (y, z) ~ N(mu + gamma y + F z, y D)
+ * and z | y ~ N(0, y I_r) (so X | y ~ N(mu + gamma y, y Sigma)), and c = M^-1 F^T D^-1 (x - mu),
+ * c_g = M^-1 F^T D^-1 gamma, the posterior given (x, y) is z ~ N(c - y c_g, y M^-1), hence
+ *   ez[i * r + k]  = E[z_k | x]   = c_k - E[Y|x] c_g,k,
+ *   ezy[i * r + k] = E[z_k / Y | x] = E[1/Y|x] c_k - c_g,k,
+ * (and E[z z^T / Y | x] = M^-1 + E[1/Y|x] c c^T - c c_g^T - c_g c^T + E[Y|x] c_g c_g^T,
+ * which the factor M-step will form from these). ez and ezy (n x r) may be NULL. scratch holds
+ * nvmm_factor_scratch_len(d, r) doubles. Allocates nothing. Errors: as nvmm_factor_logpdf, and
+ * NVMM_EDOM naming the row where a moment is not finite. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_posterior(const nvmm_model *m,
+                                                             const nvmm_factor *fa, size_t n,
+                                                             const double *x, double *post,
+                                                             double *ez, double *ezy,
+                                                             double *scratch);
+
+#endif

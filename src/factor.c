@@ -1,0 +1,218 @@
+/* factor.c: factor dispersions Sigma = F F^T + diag(D): construction, validation, the
+ * determinant lemma, and the row kernels (log-density, posterior moments of Y and of the latent
+ * factor) by Woodbury in O(d r) per row (src/numerics.md 3.4). */
+#include "nvmm/factor.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "family.h"
+#include "linalg.h"
+#include "model_impl.h"
+
+nvmm_status nvmm_factor_alloc(size_t d, size_t r, nvmm_factor **out) {
+  NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
+  *out = NULL;
+  NVMM_CHECK(d >= 1 && d <= 1u << 20, NVMM_EINVAL, "dimension d = %zu must be in [1, 2^20]", d);
+  NVMM_CHECK(r >= 1 && r <= d, NVMM_EINVAL, "number of factors r = %zu must be in [1, d = %zu]", r,
+             d);
+  nvmm_factor *fa = calloc(1, sizeof *fa);
+  double *buf = calloc(d * r + 2 * d + 4 * r * r, sizeof *buf);
+  if (!fa || !buf) {
+    free(fa);
+    free(buf);
+    NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a factor dispersion of dimension %zu, rank %zu", d, r);
+  }
+  fa->d = d;
+  fa->r = r;
+  fa->f = buf;
+  fa->dd = buf + d * r;
+  fa->dinv = fa->dd + d;
+  fa->m = fa->dinv + d;
+  fa->mchol = fa->m + r * r;
+  for (size_t j = 0; j < d; j++)
+    fa->dd[j] = fa->dinv[j] = 1.0;
+  for (size_t k = 0; k < r; k++)
+    fa->m[k * r + k] = fa->mchol[k * r + k] = 1.0;
+  fa->logdet = 0.0;
+  *out = fa;
+  return NVMM_OK;
+}
+
+void nvmm_factor_free(nvmm_factor **fa) {
+  if (!fa || !*fa)
+    return;
+  free((*fa)->f);
+  free(*fa);
+  *fa = NULL;
+}
+
+nvmm_status nvmm_factor_set(nvmm_factor *fa, const double *f, const double *dd) {
+  NVMM_CHECK(fa && f && dd, NVMM_EINVAL, "factor, F and D must not be NULL");
+  size_t d = fa->d, r = fa->r;
+  for (size_t j = 0; j < d; j++) {
+    for (size_t k = 0; k < r; k++)
+      NVMM_CHECK(isfinite(f[j * r + k]), NVMM_EDOM, "F[%zu][%zu] = %g is not finite", j, k,
+                 f[j * r + k]);
+    NVMM_CHECK(dd[j] > 0.0 && isfinite(dd[j]), NVMM_EDOM, "D[%zu] = %g must be positive and finite",
+               j, dd[j]);
+  }
+  /* M = I + F^T D^-1 F and its factor into the scratch first, so that on failure fa is
+   * unchanged. M >= I, so the factorization fails only where the sums overflow. */
+  double *mw = fa->mchol + r * r, *lw = mw + r * r, slogd = 0.0, logdet_m;
+  memset(mw, 0, r * r * sizeof *mw);
+  for (size_t j = 0; j < d; j++) {
+    const double *fj = f + j * r;
+    double dinv = 1.0 / dd[j];
+    slogd += log(dd[j]);
+    for (size_t k = 0; k < r; k++)
+      for (size_t l = 0; l <= k; l++)
+        mw[k * r + l] += fj[k] * dinv * fj[l];
+  }
+  for (size_t k = 0; k < r; k++) {
+    mw[k * r + k] += 1.0;
+    for (size_t l = 0; l < k; l++)
+      mw[l * r + k] = mw[k * r + l];
+  }
+  NVMM_CHECK(nvmm__cholesky(r, mw, lw, &logdet_m) == NVMM_OK && isfinite(logdet_m), NVMM_EFACTOR,
+             "M = I + F^T D^-1 F is not numerically positive definite (F / sqrt(D) overflows)");
+  memcpy(fa->f, f, d * r * sizeof *f);
+  memcpy(fa->dd, dd, d * sizeof *dd);
+  for (size_t j = 0; j < d; j++)
+    fa->dinv[j] = 1.0 / dd[j];
+  memcpy(fa->m, mw, r * r * sizeof *mw);
+  memcpy(fa->mchol, lw, r * r * sizeof *lw);
+  /* Matrix determinant lemma: |D + F F^T| = |D| |I + F^T D^-1 F| (src/numerics.md 3.4). */
+  fa->logdet = logdet_m + slogd;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_factor_dense(const nvmm_factor *fa, double *sigma) {
+  NVMM_CHECK(fa && sigma, NVMM_EINVAL, "factor and sigma must not be NULL");
+  size_t d = fa->d, r = fa->r;
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = 0; j <= i; j++) {
+      double s = i == j ? fa->dd[i] : 0.0;
+      for (size_t k = 0; k < r; k++)
+        s += fa->f[i * r + k] * fa->f[j * r + k];
+      sigma[i * d + j] = sigma[j * d + i] = s;
+    }
+  return NVMM_OK;
+}
+
+size_t nvmm_factor_scratch_len(size_t d, size_t r) { return 2 * (d + r); }
+
+/* Solves L^T x = b in place for the row-major lower-triangular r x r L. */
+static void trsv_lower_t(size_t r, const double *l, double *b) {
+  for (size_t i = r; i-- > 0;) {
+    double s = b[i];
+    for (size_t j = i + 1; j < r; j++)
+      s -= l[j * r + i] * b[j];
+    b[i] = s / l[i * r + i];
+  }
+}
+
+/* Woodbury (src/numerics.md 3.4): for v (d), c = M^-1 F^T D^-1 v into c (r) and the residual
+ * e = v - F c over v; returns v^T Sigma^-1 v = e^T D^-1 e + c^T c, a sum of squares (then
+ * Sigma^-1 v = D^-1 e). O(d r + r^2). */
+static double woodbury(const nvmm_factor *fa, double *v, double *c) {
+  size_t d = fa->d, r = fa->r;
+  memset(c, 0, r * sizeof *c);
+  for (size_t j = 0; j < d; j++) {
+    const double *fj = fa->f + j * r;
+    double t = v[j] * fa->dinv[j];
+    for (size_t k = 0; k < r; k++)
+      c[k] += fj[k] * t;
+  }
+  nvmm__trsv_lower(r, fa->mchol, c);
+  trsv_lower_t(r, fa->mchol, c);
+  double q = 0.0, cc = 0.0;
+  for (size_t j = 0; j < d; j++) {
+    const double *fj = fa->f + j * r;
+    double e = v[j];
+    for (size_t k = 0; k < r; k++)
+      e -= fj[k] * c[k];
+    v[j] = e;
+    q += e * e * fa->dinv[j];
+  }
+  for (size_t k = 0; k < r; k++)
+    cc += c[k] * c[k];
+  return q + cc;
+}
+
+/* What every row shares: pre (c0, w2 and the subordinator's GIG), g = Sigma^-1 gamma =
+ * D^-1 (gamma - F c_g) (d) and c_g = M^-1 F^T D^-1 gamma (r). */
+static nvmm_status factor_pre(const nvmm_model *m, const nvmm_factor *fa, double *g, double *cg,
+                              nvmm__pre *pre) {
+  NVMM_CHECK(m->d == fa->d, NVMM_EINVAL, "model dimension %zu but factor dimension %zu", m->d,
+             fa->d);
+  size_t d = fa->d;
+  pre->c0 = -0.5 * (double)d * log(2.0 * M_PI) - 0.5 * fa->logdet;
+  memcpy(g, m->gamma, d * sizeof *g);
+  pre->w2 = woodbury(fa, g, cg);
+  for (size_t j = 0; j < d; j++)
+    g[j] *= fa->dinv[j];
+  return nvmm__model_pre_sub(m, pre);
+}
+
+/* Row x's q = (x - mu)^T Sigma^-1 (x - mu) and *zw = gamma^T Sigma^-1 (x - mu); c (r) as in
+ * woodbury, e (d) work. */
+static double row_forms(const nvmm_model *m, const nvmm_factor *fa, const double *x,
+                        const double *g, const double *cg, double *e, double *c, double *zw) {
+  size_t d = fa->d, r = fa->r;
+  for (size_t j = 0; j < d; j++)
+    e[j] = x[j] - m->mu[j];
+  double q = woodbury(fa, e, c);
+  /* gamma^T D^-1 (v - F c) + c_g^T c: the same split as q, since F^T D^-1 (v - F c) = c. */
+  double s = 0.0;
+  for (size_t j = 0; j < d; j++)
+    s += g[j] * e[j];
+  for (size_t k = 0; k < r; k++)
+    s += cg[k] * c[k];
+  *zw = s;
+  return q;
+}
+
+nvmm_status nvmm_factor_logpdf(const nvmm_model *m, const nvmm_factor *fa, size_t n,
+                               const double *x, double *out, double *scratch) {
+  NVMM_CHECK(m && fa && (x || n == 0) && (out || n == 0) && scratch, NVMM_EINVAL,
+             "model, factor, x, out and scratch must not be NULL");
+  size_t d = fa->d, r = fa->r;
+  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d;
+  nvmm__pre pre;
+  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  for (size_t i = 0; i < n; i++) {
+    double zw, q = row_forms(m, fa, x + i * d, g, cg, e, c, &zw);
+    NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of x is not finite", i);
+    NVMM_CALL(nvmm__model_logf(m, &pre, q, zw, &out[i]));
+  }
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_factor_posterior(const nvmm_model *m, const nvmm_factor *fa, size_t n,
+                                  const double *x, double *post, double *ez, double *ezy,
+                                  double *scratch) {
+  NVMM_CHECK(m && fa && (x || n == 0) && (post || n == 0) && scratch, NVMM_EINVAL,
+             "model, factor, x, post and scratch must not be NULL");
+  size_t d = fa->d, r = fa->r;
+  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d;
+  nvmm__pre pre;
+  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  for (size_t i = 0; i < n; i++) {
+    double zw, q = row_forms(m, fa, x + i * d, g, cg, e, c, &zw), floors = 0.0;
+    double *pi = post + i * NVMM_FPOST_LEN;
+    NVMM_CALL(nvmm__estep_row(m, &pre, i, q, zw, pi, &floors));
+    pi[NVMM_FPOST_FLOOR] = floors;
+    double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
+    /* z | x, y ~ N(c - y c_g, y M^-1): average the linear mean over Y | x (include/nvmm/factor.h).
+     */
+    for (size_t k = 0; k < r; k++) {
+      if (ez)
+        ez[i * r + k] = c[k] - v * cg[k];
+      if (ezy)
+        ezy[i * r + k] = u * c[k] - cg[k];
+    }
+  }
+  return NVMM_OK;
+}
