@@ -85,17 +85,51 @@ typedef struct nvmm_import_report {
   int64_t columns;          /* numeric columns written */
   int64_t skipped;          /* non-numeric columns skipped */
   char skipped_names[1024]; /* their header names, comma-separated (truncated if long) */
+  int64_t rows_dropped;     /* rows skipped for a missing numeric cell (NVMM_MISSING_DROP) */
+  int64_t first_dropped;    /* 1-based file line of the first of them (0: none) */
+  char delimiter;           /* the field separator used */
+  int delimiter_detected;   /* 1 when it was detected from the header, not given */
+  int decimal_comma;        /* 1 when numbers were read with ',' as the decimal separator */
+  int decimal_detected;     /* 1 when that was detected from the first values, not given */
 } nvmm_import_report;
+
+/* What to do with a row that has a missing cell in a numeric column. */
+typedef enum nvmm_missing_policy {
+  NVMM_MISSING_ERROR = 0, /* fail, naming the line, the column and the token */
+  NVMM_MISSING_DROP = 1   /* skip the row, count it */
+} nvmm_missing_policy;
+
+/* How to read the CSV; all zero is the default (nvmm_import_csv). */
+typedef struct nvmm_import_options {
+  char delimiter;              /* ',', ';', '\t', '|' or ' '; 0: ',' unless the header line has
+                                  no ',' but has ';' or a tab (then that one) */
+  int decimal_comma;           /* 1: numbers use a decimal comma ("0,0123"); -1: never; 0: on
+                                  when the delimiter is not ',' and a value of the first data
+                                  rows parses only with a decimal comma */
+  nvmm_missing_policy missing; /* rows with a missing numeric cell: error (default) or drop */
+} nvmm_import_options;
 
 /* Converts a CSV file with a header line into a 2-D float64 chunked dataset (default "/X")
  * of the HDF5 file out_path, streaming (memory does not grow with the file). A column is
- * numeric when its value in the first data row parses as a number; non-numeric columns are
- * skipped and reported. Column names are kept as the string-array attribute "columns" of the
- * dataset. The output is written to a temporary file and renamed into place only on success,
- * so a failed import leaves no output file. Not collective (call on one rank).
+ * numeric when its first non-missing value parses as a number; non-numeric columns (and
+ * columns with no value at all) are skipped and reported. A missing cell is an empty field
+ * or one of NA, N/A, NaN, nan, null, NULL, "."; missing cells of skipped columns are
+ * ignored. Column names are kept as the string-array attribute "columns" of the dataset;
+ * with NVMM_MISSING_DROP the dataset also gets the attributes "missing" = "drop" and
+ * "rows_dropped" (int64). The output is written to a temporary file and renamed into place
+ * only on success, so a failed import leaves no output file. Not collective (call on one
+ * rank). opt may be NULL (the defaults).
  * Errors: NVMM_EIO (cannot read the CSV, cannot write the output: the message names the
- * path), NVMM_EINVAL (empty file, no numeric column, a row with a wrong number of fields or a
- * non-numeric value in a numeric column: the message names the line and the column). */
+ * path), NVMM_EINVAL (empty file, no numeric column, a row with a wrong number of fields
+ * (naming the delimiter), a missing cell under NVMM_MISSING_ERROR, a non-numeric value in a
+ * numeric column: the message names the line and the column). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_import_csv_opts(const char *csv_path,
+                                                            const char *out_path,
+                                                            const char *dataset,
+                                                            const nvmm_import_options *opt,
+                                                            nvmm_import_report *report);
+
+/* nvmm_import_csv_opts with the default options. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_import_csv(const char *csv_path, const char *out_path,
                                                        const char *dataset,
                                                        nvmm_import_report *report);
