@@ -409,6 +409,17 @@ static void visit_dataset(hid_t dset, const char *name, walk *w) {
       jset(ds, e, "columns", cols);
     }
     free(names);
+    /* nvmm import --missing drop: how many incomplete rows the import skipped. */
+    char missing[16];
+    int64_t dropped = 0;
+    if (has_attr(dset, "missing") && has_attr(dset, "rows_dropped") &&
+        nvmm__h5_get_attr_str(dset, "missing", missing, sizeof missing, name) == NVMM_OK &&
+        nvmm__h5_get_attr(dset, "rows_dropped", H5T_NATIVE_INT64, &dropped, name) == NVMM_OK) {
+      put(ds, ", missing: %s (%lld row%s dropped)", missing, (long long)dropped,
+          dropped == 1 ? "" : "s");
+      jset(ds, e, "missing", jstr(missing));
+      jset(ds, e, "rows_dropped", json_integer((json_int_t)dropped));
+    }
     put(ds, "\n");
     jpush(ds, w->objects, e);
   }
@@ -551,7 +562,8 @@ static const char help[] =
     "  kind          \"data\" (a 2-D numeric dataset), \"model\", \"checkpoint\" (a model\n"
     "                file with the /state a fit resumes from) or \"hdf5\" (other)\n"
     "  objects       data and other files: [{path, object (dataset, group or link),\n"
-    "                shape, type, table (2-D numeric), columns}], in path order\n"
+    "                shape, type, table (2-D numeric), columns, missing and\n"
+    "                rows_dropped (nvmm import --missing drop)}], in path order\n"
     "  nvmm_version, family, d, mu, gamma, sigma (d rows), logdet\n"
     "                models and checkpoints\n"
     "  subordinator  {its parameters by name, gig_p, gig_a, gig_b}\n"

@@ -7,13 +7,33 @@
 
 int cli_import(MPI_Comm comm, int argc, char **argv) {
   static const char help[] =
-      "Usage: nvmm import DATA.csv OUT.h5 [--dataset /X]\n"
+      "Usage: nvmm import DATA.csv OUT.h5 [--dataset /X] [--missing error|drop]\n"
+      "                   [--delimiter C] [--decimal-comma]\n"
       "\n"
       "Converts a CSV file with a header line into a chunked 2-D float64 HDF5 dataset,\n"
-      "streaming (memory does not grow with the file). Columns whose first value is not a\n"
-      "number (e.g. dates) are skipped and named; column names are kept as the attribute\n"
-      "'columns' of the dataset. A failed import leaves no output file.\n";
-  static const cli_opt opts[] = {{"dataset", "NAME", "dataset to write (default /X)", 0}, {0}};
+      "streaming (memory does not grow with the file). A column is numeric when its first\n"
+      "non-missing value is a number; other columns (e.g. dates) are skipped and named;\n"
+      "column names are kept as the attribute 'columns' of the dataset. A failed import\n"
+      "leaves no output file.\n"
+      "\n"
+      "A missing cell is an empty field or one of NA, N/A, NaN, nan, null, NULL, '.'.\n"
+      "--missing error (the default) stops at the first one in a numeric column, naming\n"
+      "its line, column and token; --missing drop skips such rows, says how many, and\n"
+      "stores the count as the attributes rows_dropped and missing=\"drop\" of the dataset\n"
+      "(nvmm info shows them).\n"
+      "\n"
+      "--delimiter takes ',' (the default), ';', tab (or \\t), '|' or space (a run of\n"
+      "spaces is one separator). Without it a header line with no ',' but with ';' or tabs\n"
+      "selects that delimiter (the output says so). --decimal-comma reads numbers such as\n"
+      "0,0123; without it a decimal comma is detected when the delimiter is not ',' and a\n"
+      "column's first value is a number only with a comma (the output says so). A number\n"
+      "with the other separator than the file's is an error, never misread.\n";
+  static const cli_opt opts[] = {
+      {"dataset", "NAME", "dataset to write (default /X)", 0},
+      {"missing", "MODE", "missing numeric cells: error (default) or drop the row", 0},
+      {"delimiter", "C", "field separator: , ; tab \\t | space (default ',' or detected)", 0},
+      {"decimal-comma", NULL, "numbers use a decimal comma (0,5)", 0},
+      {0}};
   cli_args a;
   int rc = cli_args_parse(comm, "import", opts, argc, argv, &a);
   if (rc != CLI_OK)
@@ -24,8 +44,37 @@ int cli_import(MPI_Comm comm, int argc, char **argv) {
   }
   const char *in = a.npos > 0 ? a.pos[0] : NULL, *out = a.npos > 1 ? a.pos[1] : NULL;
   const char *dataset = "/X", *extra = a.npos > 2 ? a.pos[2] : NULL;
-  for (int k = 0; k < a.n; k++)
-    dataset = a.value[k]; /* the one option */
+  nvmm_import_options opt = {0};
+  const char *bad = NULL, *bad_flag = NULL;
+  for (int k = 0; k < a.n; k++) {
+    const char *v = a.value[k], *flag = opts[a.which[k]].name;
+    if (strcmp(flag, "dataset") == 0) {
+      dataset = v;
+    } else if (strcmp(flag, "missing") == 0) {
+      if (strcmp(v, "error") == 0)
+        opt.missing = NVMM_MISSING_ERROR;
+      else if (strcmp(v, "drop") == 0)
+        opt.missing = NVMM_MISSING_DROP;
+      else
+        bad = v, bad_flag = "--missing takes error or drop";
+    } else if (strcmp(flag, "delimiter") == 0) {
+      if (strcmp(v, "tab") == 0 || strcmp(v, "\\t") == 0 || strcmp(v, "\t") == 0)
+        opt.delimiter = '\t';
+      else if (strcmp(v, "space") == 0 || strcmp(v, " ") == 0)
+        opt.delimiter = ' ';
+      else if (strlen(v) == 1 && strchr(",;|", v[0]))
+        opt.delimiter = v[0];
+      else
+        bad = v, bad_flag = "--delimiter takes ',', ';', tab (or \\t), '|' or space";
+    } else {
+      opt.decimal_comma = 1;
+    }
+  }
+  if (bad) {
+    cli_error(comm, "import: %s, got '%s'", bad_flag, bad);
+    cli_args_free(&a);
+    return CLI_USAGE;
+  }
   cli_args_free(&a);
   if (extra) {
     cli_error(comm, "import: unexpected argument '%s'", extra);
@@ -39,13 +88,26 @@ int cli_import(MPI_Comm comm, int argc, char **argv) {
   MPI_Comm_rank(comm, &rank);
   nvmm_import_report rep;
   memset(&rep, 0, sizeof rep);
-  nvmm_status st = rank == 0 ? nvmm_import_csv(in, out, dataset, &rep) : NVMM_OK;
+  nvmm_status st = rank == 0 ? nvmm_import_csv_opts(in, out, dataset, &opt, &rep) : NVMM_OK;
   if (cli_failed(comm, st, "import"))
     return CLI_FAIL;
   if (rank == 0) {
+    if (rep.delimiter_detected)
+      printf("Detected the delimiter %s from the header line (--delimiter overrides)\n",
+             rep.delimiter == '\t'  ? "tab"
+             : rep.delimiter == ';' ? "';'"
+                                    : "?");
+    if (rep.decimal_detected)
+      printf("Detected decimal commas (e.g. 0,5) from the first values\n");
     if (rep.skipped)
       printf("Skipped %lld non-numeric column%s: %s\n", (long long)rep.skipped,
              rep.skipped > 1 ? "s" : "", rep.skipped_names);
+    if (opt.missing == NVMM_MISSING_DROP && rep.rows_dropped)
+      printf("Dropped %lld row%s with a missing value (the first on line %lld)\n",
+             (long long)rep.rows_dropped, rep.rows_dropped == 1 ? "" : "s",
+             (long long)rep.first_dropped);
+    else if (opt.missing == NVMM_MISSING_DROP)
+      printf("Dropped 0 rows (no missing values)\n");
     printf("Wrote %lld rows x %lld columns to %s:%s\n", (long long)rep.rows, (long long)rep.columns,
            out, dataset);
   }
