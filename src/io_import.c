@@ -378,8 +378,9 @@ static nvmm_status read_header(import_state *s, const nvmm_import_options *opt,
       used += (size_t)w;
   }
   NVMM_CHECK(s->ncols > 0, NVMM_EINVAL,
-             "'%s' has no numeric column (each judged on its first non-missing value)",
-             s->csv_path);
+             "'%s' has no numeric column (each judged on its first non-missing value)%s%s%s",
+             s->csv_path, s->hint ? ": is the delimiter " : "", s->hint ? delim_name(s->hint) : "",
+             s->hint ? "? (--delimiter)" : "");
   report->decimal_comma = s->dec_comma;
   errno = 0;
   NVMM_CHECK(fseeko(s->in, start, SEEK_SET) == 0, NVMM_EIO,
