@@ -71,7 +71,7 @@ case $case in
              --alpha-min --block-rows --memory-limit --scalapack-min-d --checkpoint
              --checkpoint-every --resume --verbose --json --help"
       [select]="--data --families --symmetric --out --json --max-iter --tol --tol-ll --verbose --help"
-      [import]="--dataset"
+      [import]="--dataset --missing --delimiter --decimal-comma"
       [sample]="--model --family --d --mu --gamma --sigma --sub --n --out --seed --block"
       [score]="--model --data --out --marginal --cdf --at --quantile --weights --equal"
       [risk]="--model --weights --equal --level --mc --seed --json"
