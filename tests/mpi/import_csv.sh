@@ -24,12 +24,14 @@ run() {
   [ "$rc" = "$want" ] || fail "$* exited $rc, not $want: $(cat err)"
 }
 
-printf '\xef\xbb\xbfDatum;SMI;NOVN;CSGN\r\n' > export.csv
-printf '02.01.2001;0,0123;-0,5;1,25e-2\r\n' >> export.csv
-printf '03.01.2001;NA;0,25;0,125\r\n' >> export.csv
-printf '04.01.2001;-0,0042;;0,5\r\n' >> export.csv
-printf '05.01.2001;0,001;0,75;-1\r\n' >> export.csv
-printf '06.01.2001;0,002;-0,125;N/A\r\n' >> export.csv
+{
+  printf '\xef\xbb\xbfDatum;SMI;NOVN;CSGN\r\n'
+  printf '02.01.2001;0,0123;-0,5;1,25e-2\r\n'
+  printf '03.01.2001;NA;0,25;0,125\r\n'
+  printf '04.01.2001;-0,0042;;0,5\r\n'
+  printf '05.01.2001;0,001;0,75;-1\r\n'
+  printf '06.01.2001;0,002;-0,125;N/A\r\n'
+} > export.csv
 
 # --missing error (the default): line 3, column SMI (field 2), token NA, the suggestion.
 for args in "" "--missing error"; do
@@ -39,7 +41,7 @@ for args in "" "--missing error"; do
   for want in "line 3" "column 'SMI'" "field 2 of 4" "'NA'" "--missing drop"; do
     grep -qF -- "$want" err || fail "import $args: the message lacks \"$want\": $(cat err)"
   done
-  [ ! -e x.h5 ] && [ ! -e x.h5.tmp ] || fail "import $args: output left behind"
+  if [ -e x.h5 ] || [ -e x.h5.tmp ]; then fail "import $args: output left behind"; fi
   [ ! -s out ] || fail "import $args: stdout: $(cat out)"
 done
 
@@ -58,7 +60,7 @@ done
   fail "nvmm info --json: columns"
 "$nvmm" info x.h5 | grep -qF 'missing: drop (3 rows dropped)' || fail "nvmm info: no dropped rows"
 if command -v h5dump > /dev/null; then
-  vals=$(h5dump -d /X -y -m %g x.h5 | sed -n '/DATA {/,/}/p' | tr -d ' \n' | cut -d} -f1)
+  vals=$(h5dump -d /X -y -m %g x.h5 | sed -n '/DATA {/,/}/p' | tr -d ' \n' | cut -d'}' -f1)
   [ "$vals" = 'DATA{0.0123,-0.5,0.0125,0.001,0.75,-1' ] || fail "the values of /X: $vals"
 fi
 
