@@ -15,7 +15,6 @@
  * Memory stays independent of the file size; the input must be seekable. */
 #include "nvmm/io.h"
 
-#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
