@@ -216,3 +216,82 @@ nvmm_status nvmm_factor_posterior(const nvmm_model *m, const nvmm_factor *fa, si
   }
   return NVMM_OK;
 }
+
+size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block) {
+  /* The layout of include/nvmm/factor.h, block after block (src/numerics.md 5.12). */
+  const size_t len[NVMM_FST_LEN] = {d, d, d, r, r, r * (r + 1) / 2, d * r};
+  if ((int)block < 0 || block > NVMM_FST_LEN)
+    return 0;
+  size_t off = NVMM_ST_HEAD;
+  for (int k = 0; k < (int)block; k++)
+    off += len[k];
+  return off;
+}
+
+size_t nvmm_factor_estep_scratch_len(size_t d, size_t r) {
+  return nvmm_factor_scratch_len(d, r) + r * r;
+}
+
+nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t n, const double *x,
+                              double *stats, double *scratch) {
+  NVMM_CHECK(m && fa && (x || n == 0) && stats && scratch, NVMM_EINVAL,
+             "model, factor, x, stats and scratch must not be NULL");
+  size_t d = fa->d, r = fa->r;
+  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d, *minv = c + r;
+  nvmm__pre pre;
+  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  double *sx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_X);
+  double *sux = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UX);
+  double *suxx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UXX);
+  double *sz = stats + nvmm_factor_stats_off(d, r, NVMM_FST_Z);
+  double *szy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZY);
+  double *szz = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZZ);
+  double *sxzy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_XZY);
+  for (size_t i = 0; i < n; i++) {
+    const double *xi = x + i * d;
+    double zw, q = row_forms(m, fa, xi, g, cg, e, c, &zw), floors = 0.0;
+    double pi[NVMM_FPOST_LEN];
+    NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of x is not finite", i);
+    NVMM_CALL(nvmm__estep_row(m, &pre, i, q, zw, pi, &floors));
+    double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
+    stats[NVMM_ST_N] += 1.0;
+    stats[NVMM_ST_U] += u;
+    stats[NVMM_ST_V] += v;
+    stats[NVMM_ST_L] += pi[NVMM_FPOST_L];
+    stats[NVMM_ST_LOGF] += pi[NVMM_FPOST_LOGF];
+    stats[NVMM_ST_FLOOR] += floors;
+    /* E[z | x] = c - v c_g and E[z z^T / Y | x] less M^-1 first, which need c itself; then c
+     * becomes E[z / Y | x] = u c - c_g (src/numerics.md 3.4). */
+    for (size_t k = 0; k < r; k++) {
+      sz[k] += c[k] - v * cg[k];
+      for (size_t l = 0; l <= k; l++)
+        szz[k * (k + 1) / 2 + l] +=
+            u * c[k] * c[l] - c[k] * cg[l] - cg[k] * c[l] + v * cg[k] * cg[l];
+    }
+    for (size_t k = 0; k < r; k++)
+      c[k] = u * c[k] - cg[k];
+    for (size_t j = 0; j < d; j++) {
+      sx[j] += xi[j];
+      sux[j] += u * xi[j];
+      suxx[j] += u * xi[j] * xi[j];
+      double *row = sxzy + j * r;
+      for (size_t k = 0; k < r; k++)
+        row[k] += xi[j] * c[k];
+    }
+    for (size_t k = 0; k < r; k++)
+      szy[k] += c[k];
+  }
+  /* The posterior covariance part M^-1 of every row's E[z z^T / Y | x], once per call: columns
+   * of M^-1 by two triangular solves with M's Cholesky factor. */
+  for (size_t k = 0; k < r; k++) {
+    double *col = minv + k * r; /* symmetric: row k of M^-1 */
+    memset(col, 0, r * sizeof *col);
+    col[k] = 1.0;
+    nvmm__trsv_lower(r, fa->mchol, col);
+    trsv_lower_t(r, fa->mchol, col);
+  }
+  for (size_t k = 0; k < r; k++)
+    for (size_t l = 0; l <= k; l++)
+      szz[k * (k + 1) / 2 + l] += (double)n * minv[k * r + l];
+  return NVMM_OK;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include "nvmm/model.h"
+#include "nvmm/mstep.h"
+#include "nvmm/stats.h"
 #include "nvmm/status.h"
 
 /* A factor dispersion. Plain data owned by the struct; set it only with nvmm_factor_set. */
@@ -76,5 +78,76 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_posterior(const nvmm_model *m
                                                              const double *x, double *post,
                                                              double *ez, double *ezy,
                                                              double *scratch);
+
+/* The factor E-step's statistics (src/numerics.md 5.12): plain sums over rows of what the
+ * factor M-step needs, O(d r + r^2) work per row and O(d r + r^2) numbers in all (no d x d
+ * block). With u = E[1/Y|x], v = E[Y|x], l = E[log Y|x], ez = E[z|x], ezy = E[z/Y|x] and
+ * Ezz = E[z z^T / Y | x] (include/nvmm/factor.h, nvmm_factor_posterior), the vector holds
+ *   [NVMM_ST_N .. NVMM_ST_FLOOR]  the head of nvmm/stats.h: n, sum u, sum v, sum l, sum log f(x),
+ *                                 rows whose posterior floor bound
+ *   at NVMM_FST_X    sum x (d)
+ *   at NVMM_FST_UX   sum u x (d)
+ *   at NVMM_FST_UXX  sum u x_j^2, the diagonal of sum u x x^T (d)
+ *   at NVMM_FST_Z    sum ez (r)
+ *   at NVMM_FST_ZY   sum ezy (r)
+ *   at NVMM_FST_ZZ   sum Ezz, lower triangle packed by rows ((k, l), l <= k, at k(k+1)/2 + l)
+ *                    (r(r+1)/2)
+ *   at NVMM_FST_XZY  sum x ezy^T (d x r row-major)
+ * 6 + 3d + 2r + r(r+1)/2 + d r numbers: nvmm_factor_stats_off(d, r, NVMM_FST_LEN). */
+typedef enum nvmm_factor_stats_block {
+  NVMM_FST_X = 0,
+  NVMM_FST_UX,
+  NVMM_FST_UXX,
+  NVMM_FST_Z,
+  NVMM_FST_ZY,
+  NVMM_FST_ZZ,
+  NVMM_FST_XZY,
+  NVMM_FST_LEN /* the vector's length */
+} nvmm_factor_stats_block;
+
+/* Offset of a block of the factor statistics for dimension d and r factors (NVMM_FST_LEN: the
+ * length); 0 for an unknown block. */
+NVMM_EXTERN size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block);
+
+/* Doubles of scratch nvmm_factor_estep needs: 2 (d + r) + r^2. */
+NVMM_EXTERN size_t nvmm_factor_estep_scratch_len(size_t d, size_t r);
+
+/* Adds the factor statistics of the n rows x (n x d row-major) under (m's family, mu, gamma,
+ * subordinator; fa) to stats (nvmm_factor_stats_off(d, r, NVMM_FST_LEN) doubles, zeroed by the
+ * caller before the first block; plain double sums). The posterior moments are
+ * nvmm_factor_posterior's. scratch holds nvmm_factor_estep_scratch_len(d, r) doubles.
+ * Allocates nothing. Errors: as nvmm_factor_posterior; stats may be partly updated on error. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa,
+                                                         size_t n, const double *x, double *stats,
+                                                         double *scratch);
+
+/* Floor on the specific variances of the factor M-step, relative to each column's residual
+ * scale (src/numerics.md 5.12): D_j >= NVMM_FACTOR_D_FLOOR * A_j / n. */
+#define NVMM_FACTOR_D_FLOOR 1e-8
+
+/* Counters of the factor M-step: the dense M-step's (d_floor for 1 - S_inv S_y, the
+ * subordinator's fallbacks, ridges and clamps; sigma_ridge unused) and the floored D_j. */
+typedef struct nvmm_factor_counts {
+  nvmm_mstep_counts mstep;
+  long dd_floor; /* entries D_j raised to NVMM_FACTOR_D_FLOOR times their column's scale */
+} nvmm_factor_counts;
+
+/* Doubles of scratch nvmm_factor_mstep needs: d r + 3 d + 2 r^2 + r. */
+NVMM_EXTERN size_t nvmm_factor_mstep_scratch_len(size_t d, size_t r);
+
+/* The factor ECM M-step (src/numerics.md 5.12) from the statistics of nvmm_factor_estep under
+ * (cur, fcur): (mu, gamma) given fcur's F in closed form (the 2 x 2 system of the dense M-step
+ * with the factor's terms; gamma = 0 for the Gaussian and for opts->symmetric), then (F, D)
+ * given the new (mu, gamma) (F = B S_zz^-1, D_j the expected residual, floored and counted),
+ * then the subordinator from eta = (sum l, sum u, sum v) / n by the family's inverse map,
+ * warm-started from cur's. Writes mu, gamma and the subordinator of next (next's Sigma and its
+ * factor are not touched: the factor kernels do not read them) and sets fnext; next may alias
+ * cur and fnext fcur. Nothing is written on error. opts (alpha_min, symmetric; the factorizer
+ * is not used) and counts may be NULL. Errors: NVMM_EINVAL (NULL, dimensions or families that
+ * differ), NVMM_EDOM (empty or non-finite statistics, a column with no residual scale),
+ * NVMM_EFACTOR (S_zz or the new M not positive definite), the subordinator's inverse map's. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_mstep(
+    const double *stats, const nvmm_model *cur, const nvmm_factor *fcur, nvmm_model *next,
+    nvmm_factor *fnext, const nvmm_mstep_opts *opts, nvmm_factor_counts *counts, double *scratch);
 
 #endif
