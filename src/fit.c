@@ -321,7 +321,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   }
   if (f->o.stop == NVMM_STOP_MLE && nvmm__mle_converged(f)) {
     /* This pass scored the current model: it is the result, and no closing pass is needed. */
-    f->reason = NVMM_FIT_CONVERGED;
+    f->reason = nvmm__unbounded_or(f, NVMM_FIT_CONVERGED);
     f->loglik_final = ll;
     f->elapsed = MPI_Wtime() - f->t0;
     return NVMM_OK;
@@ -367,13 +367,16 @@ nvmm_status nvmm_fit_run(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   while (f->reason == NVMM_FIT_ITERATING)
     NVMM_CALL(nvmm_fit_iterate(f));
-  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_CONVERGED)
+  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_CONVERGED ||
+      f->reason == NVMM_FIT_UNBOUNDED)
     return NVMM_OK; /* the deciding pass already scored the current model */
   /* One closing pass for the final model's log-likelihood (the E-step of an iteration scores
    * the model entering it). */
   NVMM_CALL(nvmm__estep_all(f, f->model));
   f->loglik_final = nvmm__loglik(f);
   f->elapsed = MPI_Wtime() - f->t0;
+  if (f->reason == NVMM_FIT_MAX_ITER || f->reason == NVMM_FIT_CONVERGED_PARAMS)
+    f->reason = nvmm__unbounded_or(f, f->reason); /* this pass scored the final model */
   if (f->iterations > 0)
     f->h_loglik[f->iterations - 1] = f->loglik_final;
   else
@@ -443,6 +446,7 @@ void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s) {
   s->penalty_init = f->h_pen ? f->pen_init : 0.0;
   s->penalty = f->h_pen ? nvmm__penalty(f, f->model) : 0.0;
   s->shrink_prior_floors = f->shr_floors;
+  s->unbounded_rows = f->reason == NVMM_FIT_UNBOUNDED ? (int64_t)f->unb_rows : 0;
 }
 
 void nvmm_fit_history(const nvmm_fit *f, size_t *len, const double **loglik, const double **change,

@@ -49,8 +49,9 @@ struct nvmm_fit {
   int iterations;
   nvmm_fit_reason reason;
   double loglik_init, loglik_final, last_change;
-  double t0;      /* MPI_Wtime at init */
-  double elapsed; /* seconds from init to the last iteration or closing pass */
+  double unb_rows; /* NVMM_FIT_UNBOUNDED: the deciding pass's floored rows (src/numerics.md 8.6) */
+  double t0;       /* MPI_Wtime at init */
+  double elapsed;  /* seconds from init to the last iteration or closing pass */
   double totals[NVMM_NCOUNTERS];
   int hist_cap;                           /* rows allocated in the history arrays */
   volatile const sig_atomic_t *stop_flag; /* set by a signal handler; NULL for none */
@@ -142,6 +143,10 @@ double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with
 double nvmm__ll_after(const nvmm_fit *f, int s);
 int nvmm__em_step(const nvmm_fit *f, int s); /* update s was a plain EM (or MCECM) step */
 int nvmm__mle_converged(const nvmm_fit *f);
+/* A fit about to stop with reason r (converged, converged_params or max_iter), f->stats from the
+ * pass that scored its final model: r, or NVMM_FIT_UNBOUNDED with f->unb_rows set where the
+ * likelihood is unbounded (src/numerics.md 8.6). */
+nvmm_fit_reason nvmm__unbounded_or(nvmm_fit *f, nvmm_fit_reason r);
 
 /* The exact reduction of this rank's accumulators f->acc (len; st the local status) into out on
  * every rank (src/reduce.c). Does not count a pass. */

@@ -27,6 +27,8 @@ const char *nvmm_fit_reason_name(nvmm_fit_reason r) {
     return "stopped";
   case NVMM_FIT_EPOCHS:
     return "epochs";
+  case NVMM_FIT_UNBOUNDED:
+    return "unbounded";
   default:
     return "iterating";
   }

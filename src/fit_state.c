@@ -306,9 +306,12 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   f->elapsed = s->elapsed;
   f->t0 = MPI_Wtime() - s->elapsed;
   f->t_startup = MPI_Wtime() - f->t_create;
-  /* A stopped fit continues; so does one that hit an iteration cap the new options raise. */
+  /* A stopped fit continues; so does one that hit an iteration cap the new options raise. An
+   * unbounded one re-scores its final model and decides again (src/numerics.md 8.6): its
+   * floored-row count is no part of the state. */
   f->reason = (nvmm_fit_reason)s->reason;
-  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_MAX_ITER)
+  if (f->reason == NVMM_FIT_STOPPED || f->reason == NVMM_FIT_MAX_ITER ||
+      f->reason == NVMM_FIT_UNBOUNDED)
     f->reason = f->iterations >= f->o.max_iter ? NVMM_FIT_MAX_ITER : NVMM_FIT_ITERATING;
   return NVMM_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "family.h"
 #include "fit_impl.h"
+#include "nvmm/estep.h"
 
 static double rms_change(size_t k, const double *a, const double *b) {
   double dd = 0.0, bb = 0.0;
@@ -125,4 +126,25 @@ int nvmm__mle_converged(const nvmm_fit *f) {
       return 0;
   }
   return 1;
+}
+
+/* src/numerics.md 8.6: the final model theta_t's law has an unbounded density at mu in the limit
+ * the fit heads for (VG with alpha < d/2; GH with p < d/2 and b below the posterior floor, on its
+ * way to the VG boundary), and the posterior floor bound both in the pass that scored theta_t
+ * and in the one that scored theta_{t-1}: rows sit within the floor's reach of mu (b + q below
+ * NVMM_B_POST_FLOOR, so q below it), and the EM map's fixed point there is the floor's, not the
+ * likelihood's, which rises without bound as mu moves onto them. Every input is a reduced sum
+ * or the broadcast model, so every rank decides alike. */
+nvmm_fit_reason nvmm__unbounded_or(nvmm_fit *f, nvmm_fit_reason r) {
+  const nvmm_sub *sub = &f->model->sub;
+  double half = 0.5 * (double)f->d;
+  int regime =
+      (f->o.family == NVMM_FAMILY_VG && sub->par[0] < half) ||
+      (f->o.family == NVMM_FAMILY_GH && sub->par[0] < half && sub->par[2] < NVMM_B_POST_FLOOR);
+  int t = f->iterations;
+  if (!regime || t < 1 || !(f->stats[NVMM_ST_FLOOR] > 0.0) ||
+      !(f->h_counters[(size_t)(t - 1) * NVMM_NCOUNTERS + NVMM_CNT_BPOST_FLOOR] > 0.0))
+    return r;
+  f->unb_rows = f->stats[NVMM_ST_FLOOR];
+  return NVMM_FIT_UNBOUNDED;
 }

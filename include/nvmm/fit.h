@@ -47,7 +47,10 @@ typedef enum nvmm_fit_reason {
   NVMM_FIT_MAX_ITER = -1,        /* max_iter reached */
   NVMM_FIT_DIVERGED = -2,        /* a non-finite or failed update; the last finite model is kept */
   NVMM_FIT_STOPPED = -3,         /* a stop was requested (signal); resumable from a checkpoint */
-  NVMM_FIT_EPOCHS = -4           /* incremental EM without a batch finish ran its epochs */
+  NVMM_FIT_EPOCHS = -4,          /* incremental EM without a batch finish ran its epochs */
+  NVMM_FIT_UNBOUNDED = -5        /* the likelihood is unbounded: the fit is concentrating on a
+                                    repeated point (src/numerics.md 8.6); the model's mu sits on
+                                    it, the summary's unbounded_rows counts its rows */
 } nvmm_fit_reason;
 
 /* Acceleration of the EM map (src/numerics.md 8.4). */
@@ -327,6 +330,8 @@ typedef struct nvmm_fit_summary {
    * models (user units), 0 without shrinkage; the fit maximizes loglik + penalty. */
   double penalty_init, penalty;
   int shrink_prior_floors; /* prior-moment floors in the target's eta (src/numerics.md 12.4) */
+  int64_t unbounded_rows;  /* reason NVMM_FIT_UNBOUNDED: the rows whose posterior floor bound in
+                              the pass that scored the final model (src/numerics.md 8.6); else 0 */
 } nvmm_fit_summary;
 NVMM_EXTERN void nvmm_fit_summary_get(const nvmm_fit *f, nvmm_fit_summary *s);
 

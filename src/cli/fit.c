@@ -22,8 +22,10 @@ static void fit_usage(FILE *out) {
   cli_opts_help(out, cli_fit_opts());
   fprintf(out,
           "\nExit status: 0 fitted (converged, max_iter or diverged: see the summary),\n"
-          "1 failed, 2 usage error, %d stopped by SIGTERM/SIGINT/SIGUSR1 after writing the\n"
-          "checkpoint (run the same command, or nvmm fit --resume CKPT, to continue).\n",
+          "1 failed, or the likelihood is unbounded (reason \"unbounded\": the fit concentrates\n"
+          "on a repeated data point; the model file and summary are still written), 2 usage\n"
+          "error, %d stopped by SIGTERM/SIGINT/SIGUSR1 after writing the checkpoint (run the\n"
+          "same command, or nvmm fit --resume CKPT, to continue).\n",
           CLI_STOPPED);
 }
 
@@ -31,11 +33,12 @@ static void fit_usage(FILE *out) {
 static FILE *rep;
 
 static const char *status_word(nvmm_fit_reason r) {
-  return r > 0                    ? "Converged"
-         : r == NVMM_FIT_STOPPED  ? "Stopped"
-         : r == NVMM_FIT_DIVERGED ? "Diverged (non-finite iterate; kept last finite model)"
-         : r == NVMM_FIT_EPOCHS   ? "Incremental epochs done (finish = none: not the MLE)"
-                                  : "NOT converged";
+  return r > 0                     ? "Converged"
+         : r == NVMM_FIT_STOPPED   ? "Stopped"
+         : r == NVMM_FIT_DIVERGED  ? "Diverged (non-finite iterate; kept last finite model)"
+         : r == NVMM_FIT_EPOCHS    ? "Incremental epochs done (finish = none: not the MLE)"
+         : r == NVMM_FIT_UNBOUNDED ? "NOT converged: the likelihood is unbounded"
+                                   : "NOT converged";
 }
 
 static const char *family_title(nvmm_family f) { return nvmm_family_get(f)->title; }
@@ -152,6 +155,13 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
                           : cli_json_real(s->data_passes));
   json_object_set_new(o, "converged", json_boolean(s->reason > 0));
   json_object_set_new(o, "reason", json_string(nvmm_fit_reason_name(s->reason)));
+  if (s->reason == NVMM_FIT_UNBOUNDED) {
+    /* The repeated point (the fitted mu sits on it) and its rows (src/numerics.md 8.6). */
+    json_t *u = json_object();
+    json_object_set_new(u, "value", cli_json_vec(m->mu, d));
+    json_object_set_new(u, "rows", json_integer((json_int_t)s->unbounded_rows));
+    json_object_set_new(o, "unbounded", u);
+  }
   json_object_set_new(o, "loglik_mean", cli_json_real(s->loglik));
   json_object_set_new(o, "loglik_total", cli_json_real(s->loglik * (double)s->n));
   json_object_set_new(o, "loglik_init", cli_json_real(s->loglik_init));
@@ -449,8 +459,27 @@ static int start(MPI_Comm comm, cli_fit_config *c, nvmm_fit *f, int *resumed) {
   return cli_failed(comm, st, "fit: initialization") ? -1 : 0;
 }
 
+/* Why an unbounded fit failed and what to do about it (src/numerics.md 8.6): printed at every
+ * verbosity, to stderr. */
+static void unbounded_message(const cli_fit_config *c, const nvmm_model *m,
+                              const nvmm_fit_summary *s) {
+  fprintf(stderr, "nvmm fit: the likelihood is unbounded: the fit is concentrating on the point (");
+  for (size_t j = 0; j < m->d; j++)
+    fprintf(stderr, "%s%.17g", j ? ", " : "", m->mu[j]);
+  fprintf(stderr,
+          "),\n  repeated in %lld rows, where the %s density grows without bound (%s).\n"
+          "  The fitted model is not a maximum-likelihood estimate. Remedies:%s remove the\n"
+          "  repeated rows, or jitter them (add noise below the data's resolution).\n",
+          (long long)s->unbounded_rows, nvmm_family_name(c->o.family),
+          c->o.family == NVMM_FAMILY_VG ? "alpha < d/2" : "b -> 0 with p < d/2",
+          c->o.family == NVMM_FAMILY_VG
+              ? " --alpha-min density (alpha >= d/2 + 0.1 keeps the VG density finite);"
+              : " --family hyp (its p = (d+1)/2 keeps the density at mu finite);");
+}
+
 /* The closing lines on rank 0. */
-static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_summary *s) {
+static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
+                    const nvmm_fit_summary *s) {
   char steps[96] = "";
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL)
     snprintf(steps, sizeof steps, "%lld mini-batch steps and ", (long long)s->steps);
@@ -477,6 +506,8 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_fit_s
       fprintf(rep, "  %s after %s%d iterations (%.2fs)\n", status_word(s->reason), steps,
               s->iterations, s->elapsed);
   }
+  if (s->reason == NVMM_FIT_UNBOUNDED)
+    unbounded_message(c, m, s);
   if (c->verbose >= 1) {
     double tot = 0;
     for (int k = 0; k < NVMM_NCOUNTERS; k++)
@@ -653,7 +684,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
     if (checkpoint(comm, c, f, m, path))
       goto done;
     if (rank == 0) {
-      summary(c, f, &s);
+      summary(c, f, m, &s);
       fprintf(rep,
               "  Stopped by a signal; checkpoint written to %s (exit status %d: resume with "
               "nvmm fit --resume %s)\n",
@@ -673,7 +704,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
       (c->checkpoint[0] && checkpoint(comm, c, f, m, c->checkpoint)))
     goto done;
   if (rank == 0) {
-    summary(c, f, &s);
+    summary(c, f, m, &s);
     if (c->verbose >= 1 && se)
       print_stderr(m, se);
     if (c->verbose >= 1)
@@ -682,7 +713,8 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
       print_json(c, m, &s, se);
     fflush(rep);
   }
-  rc = CLI_OK;
+  /* An unbounded likelihood is a failed fit, with its model and summary written (fit --help). */
+  rc = s.reason == NVMM_FIT_UNBOUNDED ? CLI_FAIL : CLI_OK;
 done:
   nvmm_stderr_free(&se);
   nvmm_model_free(&m);
