@@ -91,7 +91,8 @@ case $case in
     # fit --help states the exit statuses the README lists.
     run 0 "$nvmm" fit --help
     has_line '^Exit status: 0 fitted' "fit --help"
-    has_line '^1 failed, 2 usage error, 75 stopped by SIGTERM/SIGINT/SIGUSR1' "fit --help"
+    has_line '^1 failed, or the likelihood is unbounded' "fit --help"
+    has_line '^error, 75 stopped by SIGTERM/SIGINT/SIGUSR1' "fit --help"
     ;;
   unknown-command)
     run 2 "$nvmm" frobnicate
