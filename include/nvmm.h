@@ -4,6 +4,7 @@
 
 #include "nvmm/agree.h"
 #include "nvmm/bessel.h"
+#include "nvmm/dups.h"
 #include "nvmm/estep.h"
 #include "nvmm/factor.h"
 #include "nvmm/fit.h"

@@ -19,10 +19,26 @@ int nvmm__fault_ckpt_abort(void) {
   return v && atoi(v) == ckpt_count;
 }
 
+int nvmm__fault_dups_hash_bits(void) {
+  const char *v = getenv("NVMM_FAULT_DUPS_HASH_BITS");
+  int b = v ? atoi(v) : 64;
+  return b >= 0 && b < 64 ? b : 64;
+}
+
+long nvmm__fault_dups_chunk_rows(void) {
+  const char *v = getenv("NVMM_FAULT_DUPS_CHUNK_ROWS");
+  long r = v ? atol(v) : 0;
+  return r > 0 ? r : 0;
+}
+
 #else
 
 int nvmm__fault_nonfinite_at(void) { return 0; }
 
 int nvmm__fault_ckpt_abort(void) { return 0; }
+
+int nvmm__fault_dups_hash_bits(void) { return 64; }
+
+long nvmm__fault_dups_chunk_rows(void) { return 0; }
 
 #endif

@@ -14,4 +14,13 @@ int nvmm__fault_nonfinite_at(void);
  * worst moment; the previous checkpoint must stay readable). The count is per process. */
 int nvmm__fault_ckpt_abort(void);
 
+/* NVMM_FAULT_DUPS_HASH_BITS=B (tests/mpi/test_dups_mpi.c): the row hash of
+ * nvmm_data_duplicates keeps only its low B bits (0: every row hashes alike), so that unequal
+ * rows collide and must be told apart by their values; 64 when unset. Read at each call. */
+int nvmm__fault_dups_hash_bits(void);
+
+/* NVMM_FAULT_DUPS_CHUNK_ROWS=R (tests/mpi/test_dups_mpi.c): nvmm_data_duplicates reads at most
+ * R rows per chunk, so that small data take many rounds; 0 when unset. */
+long nvmm__fault_dups_chunk_rows(void);
+
 #endif
