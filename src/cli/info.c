@@ -553,7 +553,7 @@ nvmm_status cli_info_describe(const char *path, FILE *text, json_t **json) {
 }
 
 static const char help[] =
-    "Usage: nvmm info [--json] FILE.h5\n"
+    "Usage: nvmm info [--json] [--no-duplicates] FILE.h5\n"
     "\n"
     "Describes a data, model or checkpoint file in words, or with --json as one JSON\n"
     "object. Its keys (numbers in full; a non-finite one is null; what the file lacks\n"
@@ -574,11 +574,94 @@ static const char help[] =
     "                name}: the standard errors of nvmm fit --stderr\n"
     "  fit           {reason, iterations, n, ranks, data, loglik_mean}: the /meta\n"
     "  state         checkpoints: {iterations, reason, fingerprint; incremental EM's steps and\n"
-    "                steps_total}\n";
+    "                steps_total}\n"
+    "  duplicates    data files: {dataset, distinct_repeated (distinct rows that occur\n"
+    "                more than once), rows (the rows that are copies of them, every copy\n"
+    "                counted), max_multiplicity, max_row (that row; among ties the\n"
+    "                smallest; null when no row repeats)}: exact equality (-0.0 equals\n"
+    "                0.0) in /X, or the file's only 2-D numeric dataset\n"
+    "\n"
+    "Counting duplicates reads every row once (in parallel under mpirun, each rank\n"
+    "holding about 1/P of the distinct rows); --no-duplicates skips it.\n";
+
+/* The table of a data file's facts whose duplicate rows `nvmm info` counts: /X (where nvmm fit
+ * reads by default) when it is a table, else the only table; "" when there is none of these. */
+static void dups_table(json_t *facts, char *name, size_t size) {
+  json_t *objects = json_object_get(facts, "objects"), *e;
+  size_t i, tables = 0;
+  const char *only = NULL;
+  name[0] = '\0';
+  json_array_foreach(objects, i, e) {
+    const char *p = json_string_value(json_object_get(e, "path"));
+    if (!p || !json_is_true(json_object_get(e, "table")))
+      continue;
+    tables++;
+    only = p;
+    if (strcmp(p, "/X") == 0) {
+      snprintf(name, size, "%s", p);
+      return;
+    }
+  }
+  if (tables == 1 && strlen(only) < size)
+    snprintf(name, size, "%s", only);
+}
+
+/* The duplicates line of the text and the "duplicates" object of the facts. */
+static void describe_dups(const nvmm_dups_report *r, const char *table, desc *ds, json_t *o) {
+  int other = strcmp(table, "/X") != 0;
+  put(ds, "  duplicates%s%s: ", other ? " in " : "", other ? table : "");
+  json_t *j = json_object();
+  jset(ds, j, "dataset", jstr(table));
+  jset(ds, j, "distinct_repeated", json_integer((json_int_t)r->distinct_repeated));
+  jset(ds, j, "rows", json_integer((json_int_t)r->rows));
+  jset(ds, j, "max_multiplicity", json_integer((json_int_t)r->max_multiplicity));
+  if (r->max_row) {
+    /* The row in full precision: rows one ulp apart are different rows. */
+    put(ds,
+        "%" PRId64 " rows are copies of %" PRId64 " distinct row%s; the most repeated (%" PRId64
+        " times): (",
+        r->rows, r->distinct_repeated, r->distinct_repeated == 1 ? "" : "s", r->max_multiplicity);
+    for (int64_t k = 0; k < r->d && k < SHOW_MAX; k++)
+      put(ds, "%s%.17g", k ? ", " : "", r->max_row[k]);
+    put(ds, "%s)\n", r->d > SHOW_MAX ? ", ..." : "");
+    jset(ds, j, "max_row", cli_json_vec(r->max_row, (size_t)r->d));
+  } else {
+    put(ds, "none\n");
+    jset(ds, j, "max_row", json_null());
+  }
+  jset(ds, o, "duplicates", j);
+}
+
+/* Collective: counts the duplicate rows of table of path on every rank of comm into *r. */
+static nvmm_status count_dups(MPI_Comm comm, const char *path, const char *table,
+                              nvmm_dups_report *r) {
+  nvmm_data *data = NULL;
+  nvmm_status st = nvmm_data_open(comm, path, table, &data);
+  if (st == NVMM_OK)
+    st = nvmm_data_duplicates(comm, data, r);
+  nvmm_data_close(&data);
+  if (st != NVMM_OK) {
+    /* The cause without the "another rank (rank R) failed: " prefix (cli_failed drops it only
+     * at the start of the message). */
+    char why[1024];
+    const char *msg = nvmm_last_error();
+    int off = 0, who;
+    if (sscanf(msg, "another rank (rank %d) failed: %n", &who, &off) == 1 && off > 0)
+      msg += off;
+    snprintf(why, sizeof why, "%s", msg);
+    st = NVMM_RAISE(st,
+                    "counting the duplicate rows of '%s' dataset '%s': %s (--no-duplicates "
+                    "skips this)",
+                    path, table, why);
+  }
+  return st;
+}
 
 int cli_info(MPI_Comm comm, int argc, char **argv) {
-  static const cli_opt opts[] = {{"json", NULL, "print the JSON object instead of the text", 0},
-                                 {0}};
+  static const cli_opt opts[] = {
+      {"json", NULL, "print the JSON object instead of the text", 0},
+      {"no-duplicates", NULL, "do not read a data file's rows to count duplicate rows", 0},
+      {0}};
   cli_args a;
   int rc = cli_args_parse(comm, "info", opts, argc, argv, &a);
   if (rc != CLI_OK)
@@ -587,7 +670,13 @@ int cli_info(MPI_Comm comm, int argc, char **argv) {
     cli_args_free(&a);
     return CLI_OK;
   }
-  int rank, json = a.n > 0; /* the one option */
+  int rank, json = 0, dups = 1;
+  for (int i = 0; i < a.n; i++) {
+    if (a.which[i] == 0)
+      json = 1;
+    else
+      dups = 0;
+  }
   MPI_Comm_rank(comm, &rank);
   const char *path = a.npos == 1 ? a.pos[0] : NULL;
   cli_args_free(&a);
@@ -596,22 +685,46 @@ int cli_info(MPI_Comm comm, int argc, char **argv) {
     return CLI_USAGE;
   }
   json_t *facts = NULL;
-  char *out = NULL;
+  char *out = NULL, table[512] = "";
+  size_t len = 0;
+  FILE *text = NULL;
   nvmm_status st = NVMM_OK;
-  /* The text goes out as it is made: the description fails, if at all, before its first line. */
+  /* Rank 0 describes the file (the text into memory: it goes out once the duplicate rows are
+   * counted, so a failure prints nothing but the error) and names the table to count. */
   if (rank == 0) {
-    st = cli_info_describe(path, json ? NULL : stdout, json ? &facts : NULL);
-    if (st == NVMM_OK && json &&
-        !(out = json_dumps(facts, JSON_REAL_PRECISION(17) | JSON_INDENT(2))))
-      st = NVMM_RAISE(NVMM_ENOMEM, "out of memory writing the JSON description of '%s'", path);
+    if (!json && !(text = open_memstream(&out, &len)))
+      st = NVMM_RAISE(NVMM_ENOMEM, "out of memory describing '%s'", path);
+    else
+      st = cli_info_describe(path, text, &facts);
+    if (st == NVMM_OK && dups)
+      dups_table(facts, table, sizeof table);
   }
+  MPI_Bcast(table, sizeof table, MPI_CHAR, 0, comm);
+  if (table[0]) {
+    nvmm_dups_report r = {0};
+    st = count_dups(comm, path, table, &r);
+    if (st == NVMM_OK && rank == 0) {
+      desc ds = {text, 0};
+      describe_dups(&r, table, &ds, facts);
+      if (ds.oom && json)
+        st = NVMM_RAISE(NVMM_ENOMEM, "out of memory describing '%s' in JSON", path);
+    }
+    nvmm_dups_report_free(&r);
+  }
+  if (text && fclose(text) != 0 && st == NVMM_OK)
+    st = NVMM_RAISE(NVMM_ENOMEM, "out of memory describing '%s'", path);
+  if (st == NVMM_OK && json && rank == 0 &&
+      !(out = json_dumps(facts, JSON_REAL_PRECISION(17) | JSON_INDENT(2))))
+    st = NVMM_RAISE(NVMM_ENOMEM, "out of memory writing the JSON description of '%s'", path);
   json_decref(facts);
   if (cli_failed(comm, st, "info")) {
     free(out);
     return CLI_FAIL;
   }
   if (out)
-    puts(out);
+    fputs(out, stdout);
+  if (out && json)
+    fputs("\n", stdout);
   free(out);
   return CLI_OK;
 }
