@@ -128,19 +128,20 @@ int nvmm__mle_converged(const nvmm_fit *f) {
   return 1;
 }
 
-/* src/numerics.md 8.6: the final model theta_t's law has an unbounded density at mu in the limit
- * the fit heads for (VG with alpha < d/2; GH with p < d/2 and b below the posterior floor, on its
- * way to the VG boundary), and the posterior floor bound both in the pass that scored theta_t
- * and in the one that scored theta_{t-1}: rows sit within the floor's reach of mu (b + q below
- * NVMM_B_POST_FLOOR, so q below it), and the EM map's fixed point there is the floor's, not the
- * likelihood's, which rises without bound as mu moves onto them. Every input is a reduced sum
- * or the broadcast model, so every rank decides alike. */
+/* src/numerics.md 8.6: the final model theta_t sits on a degenerate point: its subordinator's
+ * GIG embedding (p, a, b) has p < d/2, so a row's posterior order p - d/2 is negative and its
+ * moments blow up as b + q -> 0, and b is already below the posterior floor (VG: b = 0), and the
+ * floor bound both in the pass that scored theta_t and in the one that scored theta_{t-1}: rows
+ * sit within the floor's reach of mu (b + q below NVMM_B_POST_FLOOR, so q below it), and the EM
+ * map's fixed point there is the floor's, not the likelihood's, which rises without bound as
+ * the law collapses onto them. Every input is a reduced sum or the broadcast model, so every
+ * rank decides alike. */
 nvmm_fit_reason nvmm__unbounded_or(nvmm_fit *f, nvmm_fit_reason r) {
-  const nvmm_sub *sub = &f->model->sub;
-  double half = 0.5 * (double)f->d;
-  int regime =
-      (f->o.family == NVMM_FAMILY_VG && sub->par[0] < half) ||
-      (f->o.family == NVMM_FAMILY_GH && sub->par[0] < half && sub->par[2] < NVMM_B_POST_FLOOR);
+  const nvmm__family *fd = nvmm__family_of(f->o.family);
+  double g[3] = {0.0, 0.0, 0.0};
+  if (fd->to_gig)
+    fd->to_gig(f->model->sub.par, g);
+  int regime = fd->to_gig && g[0] < 0.5 * (double)f->d && g[2] < NVMM_B_POST_FLOOR;
   int t = f->iterations;
   if (!regime || t < 1 || !(f->stats[NVMM_ST_FLOOR] > 0.0) ||
       !(f->h_counters[(size_t)(t - 1) * NVMM_NCOUNTERS + NVMM_CNT_BPOST_FLOOR] > 0.0))

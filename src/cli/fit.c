@@ -471,10 +471,14 @@ static void unbounded_message(const cli_fit_config *c, const nvmm_model *m,
           "  The fitted model is not a maximum-likelihood estimate. Remedies:%s remove the\n"
           "  repeated rows, or jitter them (add noise below the data's resolution).\n",
           (long long)s->unbounded_rows, nvmm_family_name(c->o.family),
-          c->o.family == NVMM_FAMILY_VG ? "alpha < d/2" : "b -> 0 with p < d/2",
+          c->o.family == NVMM_FAMILY_VG   ? "alpha < d/2"
+          : c->o.family == NVMM_FAMILY_GH ? "b -> 0 with p < d/2"
+                                          : "the law collapsing onto it, b -> 0",
           c->o.family == NVMM_FAMILY_VG
               ? " --alpha-min density (alpha >= d/2 + 0.1 keeps the VG density finite);"
-              : " --family hyp (its p = (d+1)/2 keeps the density at mu finite);");
+          : c->o.family == NVMM_FAMILY_GH
+              ? " --family hyp (its p = (d+1)/2 keeps the density at mu finite);"
+              : "");
 }
 
 /* The closing lines on rank 0. */

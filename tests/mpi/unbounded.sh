@@ -7,8 +7,9 @@
 #      written; the named value equals the repeated point within 1e-6 relative (max norm), and
 #      its row count is exactly 1500; stderr names the remedies (--alpha-min density, removing
 #      or jittering the rows). The same on 1 and 3 ranks, bitwise (JSON and model file).
-#  (b) NInvG on the same data ends "converged" (it is outside the rule: its density at mu is
-#      finite for every member; src/numerics.md 8.6 says why, and what this does not prove).
+#  (b) NInvG and NIG on the same data stop "unbounded" too (their laws collapse onto the point,
+#      b -> 0; src/numerics.md 8.6), with the 1500 rows and the remedies; the hyperbolic family,
+#      whose p = (d+1)/2 > d/2 keeps the density at mu finite, converges.
 #  (c) VG with --alpha-min density converges to a finite fit (reason "converged").
 #  (d) The ordinary data, smi_stocks and nig_5000x3, never stop "unbounded", for any family.
 set -euo pipefail
@@ -58,9 +59,15 @@ for fam in vg gh; do
   same_model "r1/$fam.h5" "r3/$fam.h5" 3
 done
 
-fit 2 r1 ninvg rep.h5 ninvg
-[ "$rc" = 0 ] || fail "[ninvg] exit status $rc"
-check r1 ninvg '.reason == "converged" and (has("unbounded") | not)'
+for fam in ninvg nig; do
+  fit 2 r1 "$fam" rep.h5 "$fam"
+  [ "$rc" = 1 ] || fail "[$fam] exit status $rc, not 1"
+  check r1 "$fam" '.reason == "unbounded" and .unbounded.rows == 1500'
+  grep -q -- 'jitter' "r1/$fam.err" || fail "[$fam] stderr: no remedy"
+done
+fit 2 r1 hyp rep.h5 hyp
+[ "$rc" = 0 ] || fail "[hyp] exit status $rc"
+check r1 hyp '.reason == "converged" and (has("unbounded") | not)'
 
 fit 2 r1 vg-density rep.h5 vg --alpha-min density
 [ "$rc" = 0 ] || fail "[vg --alpha-min density] exit status $rc"
