@@ -336,6 +336,20 @@ nvmm_status nvmm_score_constraint(const nvmm_model *m, int symmetric, nvmm_se_ga
   }
 }
 
+/* C = op(A) op(B) (n x m, row-major), summed over k in increasing order from 0.0: op(A) is A
+ * (n x k) or, with ta, the transpose of A (k x n); op(B) is B (k x m) or, with tb, the transpose
+ * of B (m x k). The matrices are small (the free parameters): plain loops, no BLAS. */
+static void mat_mul(size_t n, size_t m, size_t k, const double *A, int ta, const double *B, int tb,
+                    double *C) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < m; j++) {
+      double s = 0.0;
+      for (size_t r = 0; r < k; r++)
+        s += (ta ? A[r * n + i] : A[i * k + r]) * (tb ? B[j * k + r] : B[r * m + j]);
+      C[i * m + j] = s;
+    }
+}
+
 static const char *gauge_base_name(nvmm_se_gauge g) {
   static const char *const names[NVMM_SE_GAUGE_COUNT] = {"none", "log_det_sigma",
                                                          "log_a_minus_log_b", "mu_ig"};
@@ -450,20 +464,8 @@ nvmm_status nvmm_stderr_from_opg(const nvmm_model *m, int symmetric, nvmm_se_gau
     }
   }
   /* W = J Z (P x nfree), M = Z' W (nfree x nfree). */
-  for (size_t i = 0; i < P; i++)
-    for (size_t j = 0; j < nfree; j++) {
-      double s = 0.0;
-      for (size_t r = 0; r < P; r++)
-        s += J[i * P + r] * Z[r * nfree + j];
-      W[i * nfree + j] = s;
-    }
-  for (size_t i = 0; i < nfree; i++)
-    for (size_t j = 0; j < nfree; j++) {
-      double s = 0.0;
-      for (size_t r = 0; r < P; r++)
-        s += Z[r * nfree + i] * W[r * nfree + j];
-      M[i * nfree + j] = s;
-    }
+  mat_mul(P, nfree, P, J, 0, Z, 0, W);
+  mat_mul(nfree, nfree, P, Z, 1, W, 0, M);
   for (size_t i = 0; i < nfree; i++) /* exactly symmetric */
     for (size_t j = 0; j < i; j++)
       M[i * nfree + j] = M[j * nfree + i] = 0.5 * (M[i * nfree + j] + M[j * nfree + i]);
@@ -478,20 +480,8 @@ nvmm_status nvmm_stderr_from_opg(const nvmm_model *m, int symmetric, nvmm_se_gau
   if (st != NVMM_OK)
     goto fail;
   /* Cov = Z M^-1 Z': W = Z M^-1 (P x nfree), then Cov = W Z'. */
-  for (size_t i = 0; i < P; i++)
-    for (size_t j = 0; j < nfree; j++) {
-      double s = 0.0;
-      for (size_t r = 0; r < nfree; r++)
-        s += Z[i * nfree + r] * M[r * nfree + j];
-      W[i * nfree + j] = s;
-    }
-  for (size_t i = 0; i < P; i++)
-    for (size_t j = 0; j < P; j++) {
-      double s = 0.0;
-      for (size_t r = 0; r < nfree; r++)
-        s += W[i * nfree + r] * Z[j * nfree + r];
-      se->cov[i * P + j] = s;
-    }
+  mat_mul(P, nfree, nfree, Z, 0, M, 0, W);
+  mat_mul(P, P, nfree, W, 0, Z, 1, se->cov);
   size_t o = 0;
   for (size_t i = 0; i < d; i++, o++)
     se->mu[i] = sqrt(se->cov[o * P + o]);

@@ -72,6 +72,12 @@ void cli_opts_help(FILE *out, const cli_opt *opts);
 /* When help was asked for, prints usage and (unless opts is NULL) "Options:" with the table on
  * rank 0's stdout and returns 1; else returns 0. */
 int cli_help_wanted(MPI_Comm comm, const cli_args *a, const char *usage, const cli_opt *opts);
+/* cli_args_parse, cli_help_wanted and the options as a table: vals[k] the last value of option k
+ * (NULL when absent or left out; the strings are argv's), seen[k] whether it was given (both
+ * zeroed by the caller, one entry per option). *help is set when help was printed. A positional
+ * argument is refused ("CMD: unexpected argument 'x'", CLI_USAGE). */
+int cli_args_table(MPI_Comm comm, const char *cmd, const cli_opt *opts, int argc, char **argv,
+                   const char *usage, const char **vals, int *seen, int *help);
 
 /* The `nvmm fit` configuration: the library's options plus what the program does around them. */
 typedef struct cli_fit_config {

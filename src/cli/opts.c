@@ -156,3 +156,21 @@ int cli_help_wanted(MPI_Comm comm, const cli_args *a, const char *usage, const c
   }
   return 1;
 }
+
+int cli_args_table(MPI_Comm comm, const char *cmd, const cli_opt *opts, int argc, char **argv,
+                   const char *usage, const char **vals, int *seen, int *help) {
+  cli_args a;
+  int rc = cli_args_parse(comm, cmd, opts, argc, argv, &a);
+  if (rc != CLI_OK)
+    return rc;
+  *help = cli_help_wanted(comm, &a, usage, opts);
+  for (int k = 0; k < a.n; k++) {
+    vals[a.which[k]] = a.value[k];
+    seen[a.which[k]] = 1;
+  }
+  const char *extra = !*help && a.npos > 0 ? a.pos[0] : NULL;
+  if (extra)
+    cli_error(comm, "%s: unexpected argument '%s'", cmd, extra);
+  cli_args_free(&a);
+  return extra ? CLI_USAGE : CLI_OK;
+}

@@ -253,26 +253,11 @@ int cli_risk(MPI_Comm comm, int argc, char **argv) {
                                  {"mc", "N", "Monte Carlo check with N rows", 0},
                                  {"seed", "S", "its random seed (default 1)", 0},
                                  {0}};
-  cli_args a;
-  int rc = cli_args_parse(comm, "risk", opts, argc, argv, &a);
-  if (rc != CLI_OK)
-    return rc;
-  if (cli_help_wanted(comm, &a, help, opts)) {
-    cli_args_free(&a);
-    return CLI_OK;
-  }
   const char *vals[O_COUNT] = {NULL};
-  int seen[O_COUNT] = {0};
-  for (int k = 0; k < a.n; k++) {
-    vals[a.which[k]] = a.value[k];
-    seen[a.which[k]] = 1;
-  }
-  const char *extra = a.npos > 0 ? a.pos[0] : NULL;
-  cli_args_free(&a);
-  if (extra) {
-    cli_error(comm, "risk: unexpected argument '%s'", extra);
-    return CLI_USAGE;
-  }
+  int seen[O_COUNT] = {0}, helped = 0;
+  int rc = cli_args_table(comm, "risk", opts, argc, argv, help, vals, seen, &helped);
+  if (rc != CLI_OK || helped)
+    return rc;
   long long d = 0, n_mc = 0, seed = 1;
   if ((vals[O_D] && cli_parse_count(comm, "--d", vals[O_D], 1, &d)) ||
       (vals[O_MC] && cli_parse_count(comm, "--mc", vals[O_MC], 2, &n_mc)) ||

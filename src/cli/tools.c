@@ -355,29 +355,13 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
       {"logpdf-at", "X1,...", "print the log-density at these points", 0},
       {"json", NULL, "print one JSON object (marginal mode)", 0},
       {0}};
-  cli_args a;
-  int rc0 = cli_args_parse(comm, "score", opts, argc, argv, &a);
-  if (rc0 != CLI_OK)
-    return rc0;
-  if (cli_help_wanted(comm, &a, help, opts)) {
-    cli_args_free(&a);
-    return CLI_OK;
-  }
   const char *vals[O_COUNT] = {NULL};
-  int seen[O_COUNT] = {0};
-  for (int k = 0; k < a.n; k++) {
-    vals[a.which[k]] = a.value[k];
-    seen[a.which[k]] = 1;
-  }
-  const char *extra = a.npos > 0 ? a.pos[0] : NULL;
+  int seen[O_COUNT] = {0}, helped = 0;
+  int rc0 = cli_args_table(comm, "score", opts, argc, argv, help, vals, seen, &helped);
+  if (rc0 != CLI_OK || helped)
+    return rc0;
   long long dim = 0;
-  int bad = vals[O_D] && cli_parse_count(comm, "--d", vals[O_D], 1, &dim);
-  cli_args_free(&a);
-  if (extra) {
-    cli_error(comm, "score: unexpected argument '%s'", extra);
-    return CLI_USAGE;
-  }
-  if (bad)
+  if (vals[O_D] && cli_parse_count(comm, "--d", vals[O_D], 1, &dim))
     return CLI_USAGE;
   cli_model_spec spec = {vals[O_MODEL], vals[O_FAMILY], vals[O_MU], vals[O_GAMMA],
                          vals[O_SIGMA], vals[O_SUB],    dim};
