@@ -467,7 +467,7 @@ static void unbounded_message(const cli_fit_config *c, const nvmm_model *m,
   for (size_t j = 0; j < m->d; j++)
     fprintf(stderr, "%s%.17g", j ? ", " : "", m->mu[j]);
   fprintf(stderr,
-          "),\n  repeated in %lld rows, where the %s density grows without bound (%s).\n"
+          "),\n  held by %lld row(s) of the data, where the %s density grows without bound (%s).\n"
           "  The fitted model is not a maximum-likelihood estimate. Remedies:%s remove the\n"
           "  repeated rows, or jitter them (add noise below the data's resolution).\n",
           (long long)s->unbounded_rows, nvmm_family_name(c->o.family),

@@ -50,7 +50,7 @@ for fam in vg gh; do
       | (map(.[0] - .[1] | fabs) | max) <= 1e-6 * 1.125'
     check "r$np" "$fam" '.unbounded.value == .mu'
     grep -q -- 'unbounded' "r$np/$fam.err" || fail "[$fam] stderr does not say unbounded"
-    grep -q -- 'repeated in 1500 rows' "r$np/$fam.err" || fail "[$fam] stderr: no row count"
+    grep -q -- 'held by 1500 row(s)' "r$np/$fam.err" || fail "[$fam] stderr: no row count"
     grep -q -- 'jitter' "r$np/$fam.err" || fail "[$fam] stderr: no remedy"
   done
   grep -q -- '--alpha-min density' r1/vg.err || fail "[vg] stderr does not name --alpha-min density"
