@@ -88,6 +88,34 @@ nvmm_status nvmm_factor_set(nvmm_factor *fa, const double *f, const double *dd) 
   return NVMM_OK;
 }
 
+nvmm_status nvmm_factor_copy(nvmm_factor *dst, const nvmm_factor *src) {
+  NVMM_CHECK(dst && src, NVMM_EINVAL, "factor is NULL");
+  NVMM_CHECK(dst->d == src->d && dst->r == src->r, NVMM_EINVAL,
+             "cannot copy a factor of dimension %zu with %zu factors into one of %zu with %zu",
+             src->d, src->r, dst->d, dst->r);
+  if (dst == src)
+    return NVMM_OK;
+  size_t d = src->d, r = src->r;
+  memcpy(dst->f, src->f, (d * r + 2 * d + 2 * r * r) * sizeof *dst->f); /* f, dd, dinv, m, L */
+  dst->logdet = src->logdet;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_factor_rescale(nvmm_factor *fa, double s) {
+  NVMM_CHECK(fa, NVMM_EINVAL, "factor is NULL");
+  NVMM_CHECK(s > 0 && isfinite(s), NVMM_EDOM, "scale s = %g must be positive and finite", s);
+  size_t d = fa->d, r = fa->r;
+  double rs = 1.0 / sqrt(s);
+  for (size_t i = 0; i < d * r; i++)
+    fa->f[i] *= rs;
+  for (size_t j = 0; j < d; j++) {
+    fa->dd[j] /= s;
+    fa->dinv[j] *= s;
+  }
+  fa->logdet -= (double)d * log(s);
+  return NVMM_OK;
+}
+
 nvmm_status nvmm_factor_dense(const nvmm_factor *fa, double *sigma) {
   NVMM_CHECK(fa && sigma, NVMM_EINVAL, "factor and sigma must not be NULL");
   size_t d = fa->d, r = fa->r;

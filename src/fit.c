@@ -11,7 +11,9 @@
 #include "nvmm/pchol.h"
 
 /* Model broadcast: rank 0 packs (mu, gamma, Sigma, L, log|Sigma|, subordinator), the
- * iteration's change, its outcome and the M-step counters; everyone unpacks. */
+ * iteration's change, its outcome and the M-step counters; everyone unpacks. A factor fit packs
+ * (mu, gamma, F, D) of f->next and f->fnext instead, and every rank rebuilds M and log|Sigma|
+ * from them alike. */
 enum { PK_LOGDET = 0, PK_KIND, PK_P0, PK_P1, PK_P2, PK_RATE, PK_OUTCOME, PK_STATUS, PK_HEAD };
 
 static void pack_model(nvmm_fit *f, const nvmm_model *m) {
@@ -22,17 +24,24 @@ static void pack_model(nvmm_fit *f, const nvmm_model *m) {
   for (int k = 0; k < 3; k++)
     p[PK_P0 + k] = m->sub.par[k];
   double *v = p + PK_HEAD + NVMM_NCOUNTERS;
+  if (f->fac) {
+    nvmm__factor_pack(m, f->fnext, v);
+    return;
+  }
   memcpy(v, m->mu, (2 * d + 2 * d * d) * sizeof *v); /* mu, gamma, sigma, chol contiguous */
 }
 
-static void unpack_model(nvmm_fit *f, nvmm_model *m) {
+static nvmm_status unpack_model(nvmm_fit *f, nvmm_model *m) {
   size_t d = f->d;
   const double *p = f->pack;
   m->logdet = p[PK_LOGDET];
   m->sub.kind = (nvmm_sub_kind)p[PK_KIND];
   for (int k = 0; k < 3; k++)
     m->sub.par[k] = p[PK_P0 + k];
+  if (f->fac)
+    return nvmm__factor_unpack(m, f->fnext, p + PK_HEAD + NVMM_NCOUNTERS);
   memcpy(m->mu, p + PK_HEAD + NVMM_NCOUNTERS, (2 * d + 2 * d * d) * sizeof(double));
+  return NVMM_OK;
 }
 
 static nvmm_status bcast_pack(nvmm_fit *f) {
@@ -99,6 +108,8 @@ static nvmm_regularization gauge(const nvmm_fit *f) {
 static nvmm_status fix_gauge(const nvmm_fit *f, nvmm_model *m, nvmm_regularization r) {
   if (f->o.shrink != NVMM_SHRINK_NONE)
     return nvmm__shrink_gauge(f, m);
+  if (f->fac) /* m is f->next: its dispersion is f->fnext */
+    return nvmm__factor_gauge(m, f->fnext, r, f->target_logdet);
   return nvmm_model_regularize(m, r, f->target_logdet);
 }
 
@@ -113,7 +124,12 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
     nvmm_mstep_counts c = {0};
     nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol, f->o.symmetric};
     nvmm_status st;
-    if (part == 0)
+    if (f->fac) { /* algorithm em: part 0, from f->model (src/numerics.md 5.12) */
+      nvmm_factor_counts fc = {{0}, 0};
+      st = nvmm_factor_mstep(f->stats, from, f->fac, f->next, f->fnext, &mo, &fc, f->fscratch);
+      c = fc.mstep;
+      c.d_floor += fc.dd_floor;
+    } else if (part == 0)
       st = nvmm_mstep(f->stats, from, f->next, &mo, &c, f->scratch);
     else if (part == 1)
       st = nvmm_mstep_normal(f->stats, from, f->next, &mo, &c, f->scratch);
@@ -140,7 +156,7 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
              "the M-step failed on rank 0: %s", nvmm_strerror((nvmm_status)f->pack[PK_STATUS]));
   *diverged = f->pack[PK_OUTCOME] != 0.0;
   if (!*diverged)
-    unpack_model(f, f->next);
+    NVMM_CALL(unpack_model(f, f->next));
   if (f->pack[PK_HEAD + NVMM_CNT_GAUGE_SWITCH] != 0.0)
     f->gauge_switched = 1;
   f->t_mstep += MPI_Wtime() - t0;
@@ -226,7 +242,7 @@ static nvmm_status extrapolate(nvmm_fit *f) {
     pack_model(f, f->next);
   }
   NVMM_CALL(bcast_pack(f));
-  unpack_model(f, f->next);
+  NVMM_CALL(unpack_model(f, f->next));
   f->sq_rho = f->pack[PK_RATE];
   double a = f->pack[PK_OUTCOME];
   f->sq_alpha = a < 0.0 ? a : -1.0;
@@ -242,6 +258,8 @@ static nvmm_status extrapolate(nvmm_fit *f) {
  * rules that decide after an update. */
 static nvmm_status advance(nvmm_fit *f, double change) {
   NVMM_CALL(nvmm_model_copy(f->model, f->next));
+  if (f->fac)
+    NVMM_CALL(nvmm_factor_copy(f->fac, f->fnext));
   record(f, change);
   if (f->o.stop == NVMM_STOP_PARAMS && change < f->o.tol)
     f->reason = NVMM_FIT_CONVERGED_PARAMS;
@@ -340,7 +358,10 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   }
   int diverged = 0;
   NVMM_CALL(em_map(f, &diverged));
-  double change = diverged ? NAN : nvmm__param_change(f->next, f->model, with_sub);
+  double change = diverged ? NAN
+                  : f->fac
+                      ? nvmm__param_change_factor(f->next, f->fnext, f->model, f->fac, with_sub)
+                      : nvmm__param_change(f->next, f->model, with_sub);
   if (diverged || !isfinite(change)) {
     /* The divergence guard (src/numerics.md 8.5): keep the last finite iterate and stop. */
     record(f, change);
@@ -414,7 +435,10 @@ double nvmm__log_scale_sum(const nvmm_fit *f) {
 
 nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "fit and model must not be NULL");
-  NVMM_CALL(to_user(f, f->model, out));
+  if (f->fac)
+    NVMM_CALL(nvmm__factor_to_user(f, f->model, f->fac, out));
+  else
+    NVMM_CALL(to_user(f, f->model, out));
   /* The penalty's gauge is the same point in either units: the standardization's Jacobian is a
    * constant of the penalty (src/numerics.md 13.2). */
   if (f->o.shrink != NVMM_SHRINK_NONE)

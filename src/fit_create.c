@@ -32,7 +32,10 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   }
   f->hist_cap = f->o.max_iter;
   f->len = len;
-  f->pack_len = 2 * d + 2 * d * d + 8 + NVMM_NCOUNTERS;
+  /* The broadcast model: (mu, gamma, Sigma, L), or a factor fit's (mu, gamma, F, D). */
+  f->pack_len =
+      (f->o.factors > 0 ? nvmm__factor_pack_len(d, (size_t)f->o.factors) : 2 * d + 2 * d * d) + 8 +
+      NVMM_NCOUNTERS;
   if (!f->x)
     f->stream = calloc((size_t)f->stream_rows * d, sizeof(double));
   NVMM_CHECK(f->x || f->stream, NVMM_ENOMEM, "cannot allocate a streaming buffer of %lld rows",
@@ -67,8 +70,9 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
-  /* The Gaussian's M-step is its MLE: nothing to accelerate. */
-  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family);
+  /* The Gaussian's M-step is its MLE: nothing to accelerate. SQUAREM's coordinates do not
+   * cover a factor dispersion yet: factor fits take plain EM steps. */
+  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family) && f->o.factors == 0;
   f->sq_p = nvmm__theta_len(f->model);
   f->sq_t0 = calloc(3 * f->sq_p, sizeof(double));
   NVMM_CHECK(f->sq_t0, NVMM_ENOMEM, "cannot allocate SQUAREM's coordinates (%zu)", f->sq_p);
@@ -78,6 +82,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->sq_t2 = f->sq_t1 + f->sq_p;
   NVMM_CALL(nvmm__inc_alloc(f));
   NVMM_CALL(nvmm__shrink_alloc(f));
+  NVMM_CALL(nvmm__factor_alloc(f));
   return nvmm_model_alloc(f->o.family, d, &f->sq_m2);
 }
 
@@ -99,6 +104,9 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
                         (n_local > 0 && !x && !reader) || (!x && stream_rows < 1)))
     st = NVMM_RAISE(NVMM_EINVAL, "invalid row range [%lld, %lld) of n = %lld", (long long)first_row,
                     (long long)(first_row + n_local), (long long)n);
+  if (st == NVMM_OK && o->factors >= d)
+    st = NVMM_RAISE(NVMM_EINVAL, "factors = %lld must be below d = %lld", (long long)o->factors,
+                    (long long)d);
   if (st == NVMM_OK && n_local > 0 && first_row % o->block_rows != 0)
     st = NVMM_RAISE(NVMM_EINVAL, "first_row = %lld is not a multiple of block_rows = %lld",
                     (long long)first_row, (long long)o->block_rows);
@@ -123,7 +131,8 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
   f->x = x;
   f->reader = x ? NULL : reader;
   f->reader_ctx = ctx;
-  f->len = nvmm_stats_len(f->d);
+  f->len = o->factors > 0 ? nvmm_factor_stats_off(f->d, (size_t)o->factors, NVMM_FST_LEN)
+                          : nvmm_stats_len(f->d);
   f->loglik_init = f->loglik_final = NAN;
   if ((st = nvmm__comm_dup(comm, &f->comm)) != NVMM_OK) {
     free(f);
@@ -151,7 +160,7 @@ static nvmm_status create(MPI_Comm comm, const nvmm_fit_options *o, int64_t n, i
    * never reach. On one rank ScaLAPACK only adds overhead (measured 1.5-2x slower than
    * LAPACK), so it needs company. */
   st = nvmm_agree(f->comm, fit_alloc(f));
-  if (st == NVMM_OK && (int64_t)f->d >= o->scalapack_min_d && f->size > 1)
+  if (st == NVMM_OK && (int64_t)f->d >= o->scalapack_min_d && f->size > 1 && o->factors == 0)
     st = nvmm_pchol_create(f->comm, f->d, 0, &f->pchol); /* agrees on its own failures */
   if (st == NVMM_OK) {
     for (size_t j = 0; j < f->d; j++)
@@ -221,6 +230,7 @@ void nvmm_fit_destroy(nvmm_fit **pf) {
   free(f->shr_scratch);
   free(f->h_pen);
   nvmm_model_free(&f->shr_given);
+  nvmm__factor_free(f);
   free(f);
   *pf = NULL;
 }

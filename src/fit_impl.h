@@ -3,6 +3,7 @@
 #define NVMM_FIT_IMPL_H
 
 #include "minibatch.h"
+#include "nvmm/factor.h"
 #include "nvmm/fit.h"
 #include "nvmm/mstep.h"
 #include "nvmm/pchol.h"
@@ -101,6 +102,13 @@ struct nvmm_fit {
   int shr_floors;        /* prior-moment floors in eta0 (src/numerics.md 12.4) */
   double pen_init;       /* the initial model's penalty */
   double *h_pen;         /* history: the penalty after each update (hist_cap) */
+  /* Factor fits (o.factors > 0, src/fit_factor.c; NULL otherwise): the dispersions of model and
+   * next as F F^T + diag(D), standardized coordinates. The models' own Sigma and L are not kept
+   * up to date in a factor fit, only their log|Sigma| (the factor's); nvmm_fit_model forms the
+   * dense Sigma once. */
+  nvmm_factor *fac, *fnext;
+  const nvmm_factor *efac; /* the factor of the model the current pass E-steps */
+  double *fscratch;        /* the factor E-step's and M-step's scratch; the start's broadcast */
 };
 enum {
   NVMM__INC_BATCH_LL = 0,
@@ -183,6 +191,25 @@ double nvmm__loglik(const nvmm_fit *f);        /* mean LL in the user's units fr
  * broadcast into f->next with its counters in *counters (NVMM_NCOUNTERS). Collective. */
 nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *diverged,
                             double *counters);
+
+/* Factor fits (src/fit_factor.c): the workspaces (at create) and their release; the start of
+ * f->fac from a given factor model with the fit's r (user units), else by PCA of f->model's
+ * Sigma (rank 0, broadcast; collective); the gauge of (m, fa) (rank 0); the broadcast's layout
+ * (mu, gamma, F, D: nvmm__factor_pack_len numbers); the model in the user's units. */
+nvmm_status nvmm__factor_alloc(nvmm_fit *f);
+void nvmm__factor_free(nvmm_fit *f);
+nvmm_status nvmm__factor_start(nvmm_fit *f, const nvmm_model *user);
+nvmm_status nvmm__factor_gauge(nvmm_model *m, nvmm_factor *fa, nvmm_regularization r,
+                               double target_logdet);
+size_t nvmm__factor_pack_len(size_t d, size_t r);
+void nvmm__factor_pack(const nvmm_model *m, const nvmm_factor *fa, double *p);
+nvmm_status nvmm__factor_unpack(nvmm_model *m, nvmm_factor *fa, const double *p);
+nvmm_status nvmm__factor_to_user(const nvmm_fit *f, const nvmm_model *std, const nvmm_factor *fa,
+                                 nvmm_model *out);
+/* The parameter change of a factor fit (src/fit_stop.c): as nvmm__param_change with F and D in
+ * place of L. */
+double nvmm__param_change_factor(const nvmm_model *new, const nvmm_factor *fnew,
+                                 const nvmm_model *old, const nvmm_factor *fold, int with_sub);
 
 /* SQUAREM's coordinates and step (src/accel.c). */
 size_t nvmm__theta_len(const nvmm_model *m);

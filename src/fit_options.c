@@ -108,6 +108,20 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
                (long long)o->eval_every);
     NVMM_CALL(nvmm_eta_rule_check(&o->eta_rule));
   }
+  NVMM_CHECK(o->factors >= 0, NVMM_EINVAL, "factors = %lld must not be negative",
+             (long long)o->factors);
+  if (o->factors > 0) {
+    /* What the factor path covers so far (src/numerics.md 5.12): batch EM from the PCA start or
+     * a given model. */
+    NVMM_CHECK(o->algorithm == NVMM_ALG_EM, NVMM_EINVAL,
+               "a factor fit (factors = %lld) runs algorithm em, not %s", (long long)o->factors,
+               o->algorithm == NVMM_ALG_MCECM ? "mcecm" : "incremental");
+    NVMM_CHECK(o->init != NVMM_INIT_SUBMODELS, NVMM_EINVAL,
+               "a factor fit starts from the moments (PCA) or a given model, not the GH "
+               "sub-model start");
+    NVMM_CHECK(o->shrink == NVMM_SHRINK_NONE, NVMM_EINVAL,
+               "a factor fit does not take shrinkage (yet)");
+  }
   NVMM_CHECK((unsigned)o->shrink < NVMM_SHRINK_COUNT, NVMM_EINVAL, "invalid shrinkage target %d",
              (int)o->shrink);
   if (o->shrink != NVMM_SHRINK_NONE) {

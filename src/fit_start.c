@@ -109,9 +109,12 @@ nvmm_status nvmm__moments(nvmm_fit *f) {
 
 /* Starts the fit from the model currently in f->model (standardized coordinates). */
 static nvmm_status start(nvmm_fit *f) {
-  NVMM_CALL(nvmm_model_regularize(
-      f->model, f->o.regularization == NVMM_REG_DET_SIGMA_X ? NVMM_REG_NONE : f->o.regularization,
-      0.0));
+  nvmm_regularization r0 =
+      f->o.regularization == NVMM_REG_DET_SIGMA_X ? NVMM_REG_NONE : f->o.regularization;
+  if (f->fac) /* every rank alike, from the broadcast start */
+    NVMM_CALL(nvmm__factor_gauge(f->model, f->fac, r0, 0.0));
+  else
+    NVMM_CALL(nvmm_model_regularize(f->model, r0, 0.0));
   f->target_logdet = f->model->logdet;
   f->iterations = 0;
   f->gauge_switched = 0;
@@ -155,6 +158,8 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
                "the fit is symmetric (gamma = 0) but the initial model has gamma[%zu] = %g", j,
                m->gamma[j]);
   NVMM_CALL(nvmm__from_user(f, m, NULL, f->model));
+  if (f->fac)
+    NVMM_CALL(nvmm__factor_start(f, m));
   return start(f);
 }
 
@@ -293,5 +298,7 @@ nvmm_status nvmm_fit_init(nvmm_fit *f) {
   NVMM_CALL(nvmm_model_init_moments(f->model, mean, f->corr));
   if (f->o.init == NVMM_INIT_SUBMODELS)
     NVMM_CALL(gh_submodel_start(f));
+  if (f->fac)
+    NVMM_CALL(nvmm__factor_start(f, NULL));
   return start(f);
 }

@@ -54,6 +54,31 @@ double nvmm__param_change(const nvmm_model *new, const nvmm_model *old, int with
   return m;
 }
 
+/* F's entries stand in for L's: the EM map commutes with F's rotations (F Q maps to F' Q), so
+ * the iterates do not drift along the rotation orbit and F's change goes to 0 with the fit's.
+ * D enters relative to its own size through its square root, a scale like F's and L's. */
+double nvmm__param_change_factor(const nvmm_model *new, const nvmm_factor *fnew,
+                                 const nvmm_model *old, const nvmm_factor *fold, int with_sub) {
+  size_t d = new->d, r = fnew->r;
+  double c[5] = {rms_change(d, new->mu, old->mu), rms_change(d, new->gamma, old->gamma),
+                 rms_change(d * r, fnew->f, fold->f), 0.0,
+                 with_sub ? sub_change(&new->sub, &old->sub) : 0.0};
+  double dd = 0.0, bb = 0.0;
+  for (size_t j = 0; j < d; j++) {
+    double a = sqrt(fnew->dd[j]), b = sqrt(fold->dd[j]);
+    dd += (a - b) * (a - b);
+    bb += b * b;
+  }
+  c[3] = sqrt(dd / (double)d) / (1.0 + sqrt(bb / (double)d));
+  double m = 0.0;
+  for (int k = 0; k < 5; k++) {
+    if (!isfinite(c[k]))
+      return NAN;
+    m = fmax(m, c[k]);
+  }
+  return m;
+}
+
 /* The MLE rule (src/numerics.md 8.3), from the history only, so a resumed fit decides
  * exactly as the uninterrupted one. ll(s) is the mean LL of the model after s updates and
  * g_s = n (ll(s) - ll(s-1)) the total gain of update s. EM converges linearly, so the gains of

@@ -24,6 +24,11 @@ void dtrmm_(const char *side, const char *uplo, const char *transa, const char *
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda, int *info,
              size_t uplo_len, size_t diag_len);
+void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
+             const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
+             const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info,
+             size_t jobz_len, size_t range_len, size_t uplo_len);
 
 /* BLACS (C interface) */
 int Csys2blacs_handle(MPI_Comm comm);

@@ -12,6 +12,7 @@
 #include "gig_impl.h"
 #include "linalg.h"
 #include "model_impl.h"
+#include "nvmm/factor.h"
 
 static const char *const reg_names[NVMM_REG_COUNT] = {"none", "det_sigma_one", "det_sigma_x",
                                                       "a_eq_b"};
@@ -116,6 +117,7 @@ void nvmm_model_free(nvmm_model **m) {
   if (!m || !*m)
     return;
   free((*m)->mu);
+  nvmm_factor_free(&(*m)->factor);
   free(*m);
   *m = NULL;
 }
@@ -138,8 +140,9 @@ static nvmm_status check_sigma(size_t d, const double *s) {
   return NVMM_OK;
 }
 
-nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
-                           const double *sigma, const nvmm_sub *sub) {
+/* nvmm_model_set without touching the factor part. */
+static nvmm_status set_dense(nvmm_model *m, const double *mu, const double *gamma,
+                             const double *sigma, const nvmm_sub *sub) {
   NVMM_CHECK(m && mu && sigma && sub, NVMM_EINVAL, "model, mu, sigma and sub must not be NULL");
   size_t d = m->d;
   NVMM_CALL(check_vector("mu", d, mu));
@@ -181,6 +184,40 @@ nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
   return NVMM_OK;
 }
 
+nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
+                           const double *sigma, const nvmm_sub *sub) {
+  NVMM_CALL(set_dense(m, mu, gamma, sigma, sub));
+  nvmm_factor_free(&m->factor); /* a dense Sigma: the model is no factor model any more */
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_model_set_factor(nvmm_model *m, const double *mu, const double *gamma, size_t r,
+                                  const double *f, const double *dd, const nvmm_sub *sub) {
+  NVMM_CHECK(m && f && dd, NVMM_EINVAL, "model, F and D must not be NULL");
+  size_t d = m->d;
+  nvmm_factor *fa = NULL;
+  double *sigma = NULL;
+  nvmm_status st = nvmm_factor_alloc(d, r, &fa);
+  if (st == NVMM_OK)
+    st = nvmm_factor_set(fa, f, dd);
+  if (st == NVMM_OK) {
+    sigma = malloc(d * d * sizeof *sigma);
+    st = sigma ? NVMM_OK : NVMM_RAISE(NVMM_ENOMEM, "cannot allocate a %zu x %zu Sigma", d, d);
+  }
+  if (st == NVMM_OK)
+    st = nvmm_factor_dense(fa, sigma);
+  if (st == NVMM_OK)
+    st = set_dense(m, mu, gamma, sigma, sub);
+  free(sigma);
+  if (st != NVMM_OK) {
+    nvmm_factor_free(&fa);
+    return st;
+  }
+  nvmm_factor_free(&m->factor);
+  m->factor = fa;
+  return NVMM_OK;
+}
+
 nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src) {
   NVMM_CHECK(dst && src, NVMM_EINVAL, "model is NULL");
   NVMM_CHECK(dst->d == src->d && dst->family == src->family, NVMM_EINVAL,
@@ -189,6 +226,16 @@ nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src) {
   if (dst == src)
     return NVMM_OK;
   size_t d = src->d;
+  if (src->factor && (!dst->factor || dst->factor->r != src->factor->r)) {
+    nvmm_factor *fa;
+    NVMM_CALL(nvmm_factor_alloc(d, src->factor->r, &fa));
+    nvmm_factor_free(&dst->factor);
+    dst->factor = fa;
+  }
+  if (src->factor)
+    NVMM_CALL(nvmm_factor_copy(dst->factor, src->factor));
+  else
+    nvmm_factor_free(&dst->factor);
   memcpy(dst->mu, src->mu, (2 * d + 2 * d * d) * sizeof *dst->mu);
   dst->logdet = src->logdet;
   dst->sub = src->sub;
@@ -298,37 +345,48 @@ nvmm_status nvmm_model_rescale(nvmm_model *m, double s) {
   }
   m->logdet -= (double)d * log(s);
   m->sub = sub;
-  return NVMM_OK;
+  return m->factor ? nvmm_factor_rescale(m->factor, s) : NVMM_OK;
 }
 
-nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r, double target_logdet) {
-  NVMM_CHECK(m, NVMM_EINVAL, "model is NULL");
+nvmm_status nvmm_model_regularize_scale(const nvmm_model *m, nvmm_regularization r,
+                                        double target_logdet, double *s, int *apply) {
+  NVMM_CHECK(m && s && apply, NVMM_EINVAL, "model, s and apply must not be NULL");
   NVMM_CHECK((unsigned)r < NVMM_REG_COUNT, NVMM_EINVAL, "invalid regularization %d", (int)r);
   NVMM_CHECK(isfinite(target_logdet), NVMM_EDOM, "target log-determinant %g is not finite",
              target_logdet);
+  *s = 1.0;
+  *apply = 0;
   /* The Gaussian law is identified: every gauge fix is the identity. */
   if (r == NVMM_REG_NONE || !nvmm__latent(m->family))
     return NVMM_OK;
-  double d = (double)m->d, s = 1.0;
+  double d = (double)m->d;
   switch (r) {
   case NVMM_REG_DET_SIGMA_ONE:
-    s = exp(m->logdet / d);
+    *s = exp(m->logdet / d);
     break;
   case NVMM_REG_DET_SIGMA_X:
-    s = exp((m->logdet - target_logdet) / d);
+    *s = exp((m->logdet - target_logdet) / d);
     break;
   case NVMM_REG_A_EQ_B: {
     /* GH: a = b; NIG: mu_ig = 1; the identity where the family has no such gauge. */
     double (*scale)(const double q[3]) = nvmm__family_of(m->family)->a_eq_b_scale;
     if (!scale)
       return NVMM_OK;
-    s = scale(m->sub.par);
+    *s = scale(m->sub.par);
     break;
   }
   default:
     return NVMM_OK;
   }
-  return nvmm_model_rescale(m, s);
+  *apply = 1;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r, double target_logdet) {
+  double s;
+  int apply;
+  NVMM_CALL(nvmm_model_regularize_scale(m, r, target_logdet, &s, &apply));
+  return apply ? nvmm_model_rescale(m, s) : NVMM_OK;
 }
 
 nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean, const double *cov) {

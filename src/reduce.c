@@ -24,7 +24,7 @@ static nvmm_status shard_chunk(nvmm_fit *f, int64_t c, int64_t *r0, int64_t *row
   return f->reader(f->reader_ctx, f->first_row + (*rows > 0 ? *r0 : 0), *rows, f->stream);
 }
 
-static nvmm__block_fn block_estep, block_multi;
+static nvmm__block_fn block_estep, block_multi, block_festep;
 
 /* The exact reduction of f->acc (len accumulators, this rank's sums; st its local status) into
  * out on every rank. Windowed: a statistic's exact sum needs 68 limbs in general, but its block
@@ -105,7 +105,7 @@ nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nv
     }
   }
   NVMM_CALL(nvmm__reduce_acc(f, len, st, out));
-  if (fn == block_estep || fn == block_multi) {
+  if (fn == block_estep || fn == block_multi || fn == block_festep) {
     f->t_estep += tk;
     f->t_reduce += MPI_Wtime() - t0 - tk;
   } else {
@@ -118,6 +118,23 @@ nvmm_status nvmm__reduce_blocks(nvmm_fit *f, const nvmm_model *m, size_t len, nv
 static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                const double *xb, double *out) {
   return nvmm_estep_block_std(m, f->ews, rows, xb, f->center, f->rscale, out);
+}
+
+/* A factor fit's E-step of one block (src/numerics.md 5.12): the rows standardized as the dense
+ * kernels do ((x - center) * rscale), in chunks of cross_rows into f->row, then the factor
+ * sums; no d x d matrix. */
+static nvmm_status block_festep(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                                const double *xb, double *out) {
+  const size_t d = f->d, ch = f->cross_rows;
+  for (size_t r = 0; r < rows; r += ch) {
+    const size_t nr = rows - r < ch ? rows - r : ch;
+    const double *x = xb + r * d;
+    for (size_t i = 0; i < nr; i++)
+      for (size_t j = 0; j < d; j++)
+        f->row[i * d + j] = (x[i * d + j] - f->center[j]) * f->rscale[j];
+    NVMM_CALL(nvmm_factor_estep(m, f->efac, nr, f->row, out, f->fscratch));
+  }
+  return NVMM_OK;
 }
 
 /* The E-steps of f->nmulti models on one block (each with its own workspace, which caches its
@@ -142,6 +159,11 @@ static nvmm_status block_multi(nvmm_fit *f, const nvmm_model *m, int64_t row0, s
 }
 
 nvmm_status nvmm__estep_all(nvmm_fit *f, const nvmm_model *m) {
+  if (f->fac) {
+    /* A factor fit E-steps its current model or the M-step's output. */
+    f->efac = m == f->next ? f->fnext : f->fac;
+    return nvmm__reduce_blocks(f, m, f->len, block_festep, f->stats);
+  }
   return nvmm__reduce_blocks(f, m, f->len, block_estep, f->stats);
 }
 

@@ -123,7 +123,7 @@ START_TEST(test_mixture_model_api) {
   double mu[D3] = {0.7, -1.3, 2.1}, gam[D3] = {0.8, -0.5, 0.3};
   double sigma[D3 * D3] = {2.0, 0.6, -0.4, 0.6, 1.5, 0.3, -0.4, 0.3, 1.0}, chol[D3 * D3];
   const nvmm_sub sub = {NVMM_SUB_GIG, {-1.7, 0.8, 2.6}};
-  const nvmm_model hand = {NVMM_FAMILY_GH, D3, mu, gam, sigma, chol, chol3(sigma, chol), sub};
+  const nvmm_model hand = {NVMM_FAMILY_GH, D3, mu, gam, sigma, chol, chol3(sigma, chol), sub, NULL};
   nvmm_model *m = NULL;
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_GH, D3, &m));
   ck_assert_ok(nvmm_model_set(m, mu, gam, sigma, &sub));
@@ -186,8 +186,8 @@ START_TEST(test_model_reproducible) {
   double mu[D3] = {0.7, -1.3, 2.1}, gam[D3] = {0.8, -0.5, 0.3};
   double sigma[D3 * D3] = {2.0, 0.6, -0.4, 0.6, 1.5, 0.3, -0.4, 0.3, 1.0}, chol[D3 * D3];
   const double logdet = chol3(sigma, chol);
-  const nvmm_model m = {NVMM_FAMILY_GH, D3,   mu,     gam,
-                        sigma,          chol, logdet, {NVMM_SUB_GIG, {0.3, 1.4, 2.9}}};
+  const nvmm_model m = {
+      NVMM_FAMILY_GH, D3, mu, gam, sigma, chol, logdet, {NVMM_SUB_GIG, {0.3, 1.4, 2.9}}, NULL};
   enum { N = 200 };
   static double x1[N * D3], x2[N * D3], y1[N], y2[N];
   gsl_rng *rng = stream_rng(9);
@@ -202,8 +202,15 @@ START_TEST(test_model_reproducible) {
   gsl_rng_free(rng);
 
   /* The Gaussian family: Y = 1, X = mu + gamma + L Z. */
-  const nvmm_model g = {
-      NVMM_FAMILY_GAUSS, D3, mu, gam, sigma, chol, logdet, {NVMM_SUB_DEGENERATE, {0.0, 0.0, 0.0}}};
+  const nvmm_model g = {NVMM_FAMILY_GAUSS,
+                        D3,
+                        mu,
+                        gam,
+                        sigma,
+                        chol,
+                        logdet,
+                        {NVMM_SUB_DEGENERATE, {0.0, 0.0, 0.0}},
+                        NULL};
   rng = stream_rng(10);
   ck_assert_ok(nvmm_model_sample(&g, rng, N, x1, y1));
   nvmm_rng_reseed(rng, SEED, 10);
@@ -337,7 +344,8 @@ START_TEST(test_bad_input) {
 
   double mu[2] = {0.0, 0.0}, gam[2] = {0.0, 0.0}, sig[4] = {1.0, 0.0, 0.0, 1.0};
   double chol[4] = {1.0, 0.0, 0.0, 1.0}, x[8];
-  nvmm_model m = {NVMM_FAMILY_VG, 2, mu, gam, sig, chol, 0.0, {NVMM_SUB_GAMMA, {1.0, 1.0, 0.0}}};
+  nvmm_model m = {
+      NVMM_FAMILY_VG, 2, mu, gam, sig, chol, 0.0, {NVMM_SUB_GAMMA, {1.0, 1.0, 0.0}}, NULL};
   ck_assert_ok(nvmm_model_sample(&m, rng, 4, x, y));
   expect_error(nvmm_model_sample(NULL, rng, 4, x, y), NVMM_EINVAL, "model is NULL");
   expect_error(nvmm_model_sample(&m, NULL, 4, x, y), NVMM_EINVAL, "rng");

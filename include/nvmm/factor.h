@@ -37,6 +37,14 @@ NVMM_EXTERN void nvmm_factor_free(nvmm_factor **fa);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_set(nvmm_factor *fa, const double *f,
                                                        const double *dd);
 
+/* Copies src into dst (the same d and r). Errors: NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_copy(nvmm_factor *dst, const nvmm_factor *src);
+
+/* Moves the dispersion along the scale orbit, Sigma -> Sigma / s: F / sqrt(s), D / s; M does not
+ * change (F^T D^-1 F is invariant), log|Sigma| falls by d log s. Errors: NVMM_EINVAL,
+ * NVMM_EDOM (s not positive and finite). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_rescale(nvmm_factor *fa, double s);
+
 /* Writes the dense Sigma = F F^T + diag(D) (d x d row-major). Errors: NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_dense(const nvmm_factor *fa, double *sigma);
 

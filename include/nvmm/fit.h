@@ -122,6 +122,10 @@ typedef struct nvmm_fit_options {
   double shrink_tau;         /* tau >= 0: the target's weight in rows per data row (default 0) */
   double shrink_s2;          /* NVMM_SHRINK_ISOTROPIC: s2 > 0, in the user's units and the start
                                 model's gauge |Sigma| = 1 (default 1: the start's |Sigma|) */
+  /* Factor models (src/numerics.md 3.4, 5.12): Sigma = F F^T + diag(D) with F d x factors. */
+  int64_t factors; /* 0: a dense Sigma (default); R in [1, d): R factors, E-step and M-step in
+                      O(d R) per row (algorithm em, moments or a given initial model, no
+                      shrinkage; plain EM steps: SQUAREM does not act on factor fits yet) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
@@ -136,7 +140,8 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_options_check(const nvmm_fit_opt
 /* Names of the per-iteration counters kept in the history. */
 enum {
   NVMM_CNT_BPOST_FLOOR = 0,  /* E-step rows whose posterior b hit the floor */
-  NVMM_CNT_D_FLOOR,          /* M-step D floors */
+  NVMM_CNT_D_FLOOR,          /* M-step D floors (factor fits: also the specific variances D_j
+                                floored, src/numerics.md 5.12) */
   NVMM_CNT_SIGMA_RIDGE,      /* Sigma factorizations that needed a relative ridge */
   NVMM_CNT_GIG_FALLBACK,     /* GIG solves rejected (previous GIG kept) */
   NVMM_CNT_GIG_RIDGE,        /* GIG Newton steps with an eigenvalue floor */
@@ -225,7 +230,10 @@ NVMM_EXTERN nvmm_fit_reason nvmm_fit_reason_get(const nvmm_fit *f);
 NVMM_EXTERN const char *nvmm_fit_reason_name(nvmm_fit_reason r);
 
 /* The current model in the user's units, with the requested gauge honoured there
- * (src/numerics.md 7.1). Identical on every rank. */
+ * (src/numerics.md 7.1). Identical on every rank. A factor fit's model is a factor model
+ * (out->factor: F and D in the user's units, and the dense Sigma = F F^T + diag(D) with its
+ * Cholesky factor; O(d^3) once), allocating out's factor part. Errors: NVMM_EINVAL,
+ * NVMM_EFACTOR, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out);
 
 /* Asks the fit to stop at the next iteration boundary when *flag is nonzero on any rank (a

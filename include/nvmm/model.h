@@ -27,17 +27,23 @@ typedef enum nvmm_regularization {
   NVMM_REG_COUNT
 } nvmm_regularization;
 
+struct nvmm_factor; /* nvmm/factor.h */
+
 /* A model. Plain data owned by the struct; copy with nvmm_model_copy. */
 typedef struct nvmm_model {
   nvmm_family family;
-  size_t d;      /* dimension */
-  double *mu;    /* location, d */
-  double *gamma; /* skewness, d (all zero for the Gaussian) */
-  double *sigma; /* dispersion Sigma, d x d row-major, symmetric positive definite */
-  double *chol;  /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero,
-                    followed by a d x d scratch the library uses to validate a new Sigma */
-  double logdet; /* log |Sigma| = 2 sum log L_ii */
-  nvmm_sub sub;  /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
+  size_t d;                   /* dimension */
+  double *mu;                 /* location, d */
+  double *gamma;              /* skewness, d (all zero for the Gaussian) */
+  double *sigma;              /* dispersion Sigma, d x d row-major, symmetric positive definite */
+  double *chol;               /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero,
+                                 followed by a d x d scratch the library uses to validate a new Sigma */
+  double logdet;              /* log |Sigma| = 2 sum log L_ii */
+  nvmm_sub sub;               /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
+  struct nvmm_factor *factor; /* a factor model's F and D (nvmm/factor.h), with sigma = F F^T +
+                                 diag(D) and chol its factor kept alongside for every dense
+                                 consumer; NULL for a dense model. Set by
+                                 nvmm_model_set_factor, dropped by nvmm_model_set */
 } nvmm_model;
 
 /* What a family is: one row of the library's family table (src/numerics.md 1.2). */
@@ -78,7 +84,19 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set(nvmm_model *m, const doubl
                                                       const double *gamma, const double *sigma,
                                                       const nvmm_sub *sub);
 
-/* Copies src into dst (same family and d). Errors: NVMM_EINVAL. */
+/* Sets all parameters of a factor model, Sigma = F F^T + diag(D) with F (d x r row-major) and
+ * D (d) (src/numerics.md 3.4): m keeps F and D in m->factor (allocated, or reallocated for
+ * another r) and the dense Sigma with its Cholesky factor. Validated as nvmm_model_set and
+ * nvmm_factor_set; on error the model is unchanged. O(d^2 r + d^3) work and a d x d temporary.
+ * Errors: NVMM_EINVAL, NVMM_EDOM, NVMM_EFACTOR, NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set_factor(nvmm_model *m, const double *mu,
+                                                             const double *gamma, size_t r,
+                                                             const double *f, const double *dd,
+                                                             const nvmm_sub *sub);
+
+/* Copies src into dst (same family and d), its factor part too (dst's is allocated, reallocated
+ * or freed to match). Errors: NVMM_EINVAL, NVMM_ENOMEM (only where src has a factor part that
+ * dst lacks or holds with another r). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src);
 
 /* Marginal log-density log f(x_i) for n rows of x (n x d row-major) into out (n).
@@ -93,8 +111,15 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf_joint(const nvmm_model 
                                                                double *scratch);
 
 /* Moves the model along its scale orbit (mu, gamma/s, Sigma/s, sY), which leaves the law of X
- * unchanged. Errors: NVMM_EDOM (s <= 0 or not finite). */
+ * unchanged (a factor part: F / sqrt(s), D / s). Errors: NVMM_EDOM (s <= 0 or not finite). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_rescale(nvmm_model *m, double s);
+
+/* The scale s that nvmm_model_regularize moves m by (nvmm_model_rescale(m, s)); *apply = 0 where
+ * the regularization is the identity for m (s = 1 then). Errors: as nvmm_model_regularize. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize_scale(const nvmm_model *m,
+                                                                   nvmm_regularization r,
+                                                                   double target_logdet, double *s,
+                                                                   int *apply);
 
 /* Applies a regularization (src/numerics.md 6.2); target_logdet is used by det_sigma_x only. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_regularize(nvmm_model *m, nvmm_regularization r,
