@@ -271,6 +271,10 @@ static void inc_restore(nvmm_fit *f, const nvmm_fit_state *s) {
 
 nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
+  /* The state holds a dense Sigma and L; a factor fit's F and D are not in it yet. */
+  NVMM_CHECK(f->o.factors == 0, NVMM_EINVAL,
+             "a factor fit (factors = %lld) cannot be restored from a checkpoint yet",
+             (long long)f->o.factors);
   NVMM_CALL(check_state(f, s));
   NVMM_CALL(accel_restore(f, s->accel));
   int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;

@@ -12,6 +12,7 @@
 
 #include "fault.h"
 #include "io_impl.h"
+#include "nvmm/factor.h"
 #include "nvmm/version.h"
 
 /* Largest dimension a model file may claim; the same bound as nvmm_model_alloc. */
@@ -129,6 +130,15 @@ static nvmm_status write_contents(hid_t file, const void *varg, const char *path
   NVMM_CALL(nvmm__h5_put_array(file, "mu", 1, dims, m->mu, path));
   NVMM_CALL(nvmm__h5_put_array(file, "gamma", 1, dims, m->gamma, path));
   NVMM_CALL(nvmm__h5_put_array(file, "sigma", 2, dims, m->sigma, path));
+  if (m->factor) {
+    /* A factor model: F (d x r) and D (d) next to the dense Sigma = F F^T + diag(D), and the
+     * attribute factors = r that says so (src/numerics.md 3.4). */
+    int64_t r = (int64_t)m->factor->r;
+    hsize_t fdims[2] = {m->d, m->factor->r};
+    NVMM_CALL(nvmm__h5_put_attr(file, "factors", H5T_STD_I64LE, H5T_NATIVE_INT64, &r, path));
+    NVMM_CALL(nvmm__h5_put_array(file, "F", 2, fdims, m->factor->f, path));
+    NVMM_CALL(nvmm__h5_put_array(file, "D", 1, fdims, m->factor->dd, path));
+  }
   const nvmm_family_info *fi = nvmm_family_get(m->family);
   if (fi->nsub > 0) {
     double gig[3];
@@ -214,15 +224,38 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
     if (st == NVMM_OK && (st = nvmm_sub_make(fi->sub_kind, par, &sub)) != NVMM_OK)
       st = with_path(st, path);
   }
+  /* A factor model (attribute factors = r): its F and D define Sigma (the stored dense Sigma is
+   * their product, for readers that know no factors). */
+  int64_t r = 0;
+  double *fd = NULL;
+  if (st == NVMM_OK && H5Aexists(file, "factors") > 0) {
+    st = nvmm__h5_get_attr(file, "factors", H5T_NATIVE_INT64, &r, path);
+    if (st == NVMM_OK && !(r >= 1 && r <= d64))
+      st = NVMM_RAISE(NVMM_EINVAL, "'%s': factors = %" PRId64 " is outside [1, d = %zu]", path, r,
+                      d);
+    if (st == NVMM_OK) {
+      fd = malloc((d * (size_t)r + d) * sizeof *fd);
+      st = fd ? NVMM_OK
+              : NVMM_RAISE(NVMM_ENOMEM, "'%s': cannot allocate F and D (d = %zu, r = %" PRId64 ")",
+                           path, d, r);
+    }
+    hsize_t fdims[2] = {d, (hsize_t)r};
+    if (st == NVMM_OK)
+      st = nvmm__h5_get_array(file, "F", 2, fdims, fd, path);
+    if (st == NVMM_OK)
+      st = nvmm__h5_get_array(file, "D", 1, fdims, fd + d * (size_t)r, path);
+  }
   if (st == NVMM_OK)
     st = nvmm_model_alloc(family, d, &m);
   if (st == NVMM_OK) {
-    st = nvmm_model_set(m, mu, gamma, sigma, &sub);
+    st = r > 0 ? nvmm_model_set_factor(m, mu, gamma, (size_t)r, fd, fd + d * (size_t)r, &sub)
+               : nvmm_model_set(m, mu, gamma, sigma, &sub);
     if (st != NVMM_OK) {
       st = with_path(st, path);
       nvmm_model_free(&m);
     }
   }
+  free(fd);
   free(buf);
   *out = m;
   return st;

@@ -75,6 +75,49 @@ START_TEST(test_model_roundtrip) {
 }
 END_TEST
 
+/* A factor model (d = 5, r = 2) round-trips bitwise: F, D and the attribute factors, and the
+ * dense Sigma = F F^T + diag(D) beside them; copy and rescale carry the factor part along, and
+ * nvmm_model_set makes the model dense again. */
+START_TEST(test_factor_roundtrip) {
+  const char *path = tpath("model_factor.h5");
+  nvmm_model *m, *r = NULL, *c;
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 5, &m));
+  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 5, &c));
+  double mu[5] = {0.31, -1.27, 0.58, 2.03, -0.44}, g[5] = {0.12, -0.07, 0.33, 0.0, -0.21};
+  double f[10] = {0.91, -0.23, 0.47, 0.81, -0.66, 0.35, 0.28, -0.92, 1.13, 0.17};
+  double dd[5] = {0.43, 0.71, 0.29, 0.88, 0.52};
+  nvmm_sub sub;
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_INVGAUSS, (double[3]){1.3, 1.7, 0}, &sub));
+  ck_assert_ok(nvmm_model_set_factor(m, mu, g, 2, f, dd, &sub));
+  ck_assert_ptr_nonnull(m->factor);
+  ck_assert(fabs(m->sigma[1 * 5 + 2] - (f[2] * f[4] + f[3] * f[5])) <= 1e-15);
+  ck_assert(fabs(m->logdet - m->factor->logdet) <= 1e-13);
+  ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
+  ck_assert_ok(nvmm_model_read(path, &r));
+  ck_assert_ptr_nonnull(r->factor);
+  ck_assert_uint_eq(r->factor->r, 2);
+  ck_assert_mem_eq(r->factor->f, f, sizeof f);
+  ck_assert_mem_eq(r->factor->dd, dd, sizeof dd);
+  ck_assert_mem_eq(r->sigma, m->sigma, 25 * sizeof(double));
+  ck_assert_mem_eq(r->mu, m->mu, sizeof mu);
+  ck_assert_ok(nvmm_model_copy(c, r));
+  ck_assert_ptr_nonnull(c->factor);
+  ck_assert_mem_eq(c->factor->f, f, sizeof f);
+  /* The scale orbit: Sigma / s, so F / sqrt(s) and D / s. */
+  ck_assert_ok(nvmm_model_rescale(c, 2.5));
+  ck_assert(fabs(c->factor->f[3] - f[3] / sqrt(2.5)) <= 1e-15);
+  ck_assert(fabs(c->factor->dd[4] - dd[4] / 2.5) <= 1e-15);
+  ck_assert(fabs(c->logdet - c->factor->logdet) <= 1e-12);
+  ck_assert_ok(nvmm_model_set(c, mu, g, m->sigma, &sub));
+  ck_assert_ptr_null(c->factor);
+  ck_assert_ok(nvmm_model_copy(r, c)); /* a dense source drops the factor part */
+  ck_assert_ptr_null(r->factor);
+  nvmm_model_free(&m);
+  nvmm_model_free(&r);
+  nvmm_model_free(&c);
+}
+END_TEST
+
 /* Reads a 1-D or 2-D float64 dataset of the history group. */
 static void read_hist(hid_t file, const char *name, double *out) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
@@ -217,6 +260,7 @@ static Suite *make_suite(void) {
   TCase *tc = tcase_create("model");
   tcase_add_loop_test(tc, test_model_roundtrip, 0, NVMM_FAMILY_COUNT);
   tcase_add_test(tc, test_model_history);
+  tcase_add_test(tc, test_factor_roundtrip);
   tcase_add_test(tc, test_model_errors);
   suite_add_tcase(s, tc);
   return s;

@@ -299,7 +299,7 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_shrinkage(nvmm_fit_s
  * nvmm_fit_state_alloc_incremental, nvmm_fit_state_alloc_shrinkage). */
 NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
 
-/* Continues from a saved state instead of nvmm_fit_init: the data must be the same (family, d,
+/* Continues from a saved state instead of nvmm_fit_init (not for factor fits yet: NVMM_EINVAL): the data must be the same (family, d,
  * n and fingerprint), the options may differ only in max_iter, tol and the checkpoint
  * schedule (incremental EM: the same number of mini-batch steps). A state that stopped
  * (NVMM_FIT_STOPPED) resumes iterating; a finished one stays finished. The continued fit is bitwise

@@ -33,6 +33,11 @@ static setting settings[] = {
     {"symmetric",
      "0|1  1: gamma = 0, the family's symmetric law (--symmetric alone means 1; default 0)", "", "",
      0},
+    {"factors",
+     "R  0: a dense Sigma (default); R >= 1: a factor model, Sigma = F F^T + diag(D) with R "
+     "factors (R < d), O(d R) work per row (algorithm em, plain EM steps; no checkpoints, "
+     "stderr or shrinkage yet)",
+     "", "", 0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
     {"stop",
@@ -663,6 +668,18 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     cfg->json = (int)v;
   }
+  if ((s = find("factors"))->set) {
+    if (parse_long(comm, s, 0, 1L << 20, &v))
+      return -1;
+    o->factors = v;
+  }
+  if (o->factors > 0 && (cfg->checkpoint[0] || cfg->resume[0])) {
+    /* The checkpoint state holds a dense Sigma and L (src/architecture.md 2.8); a factor fit's
+     * F and D are not in it yet. */
+    cli_error(comm, "%s: a factor fit (factors = %lld) cannot be checkpointed or resumed yet",
+              find("factors")->origin, (long long)o->factors);
+    return -1;
+  }
   if (set_choice(comm, "stderr", "stderr value", flags, 2, &cfg->std_errors))
     return -1;
   if (cfg->std_errors && o->shrink != NVMM_SHRINK_NONE) {
@@ -670,6 +687,11 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
               "%s: stderr = 1 is refused with the key shrinkage: a shrinkage fit is a MAP, "
               "whose information is not the likelihood's",
               find("stderr")->origin);
+    return -1;
+  }
+  if (cfg->std_errors && o->factors > 0) {
+    cli_error(comm, "%s: stderr = 1 is not available for factor fits yet (factors = %lld)",
+              find("stderr")->origin, (long long)o->factors);
     return -1;
   }
   if (cfg->std_errors && o->algorithm == NVMM_ALG_INCREMENTAL && !o->finish) {
@@ -727,6 +749,8 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
     bad |= json_object_set_new(o, "symmetric", json_integer(1));
   if (c->std_errors) /* likewise */
     bad |= json_object_set_new(o, "stderr", json_integer(1));
+  if (c->o.factors > 0) /* likewise */
+    bad |= json_object_set_new(o, "factors", json_integer(c->o.factors));
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     /* Only here: the stored configuration of other fits stays as it was. */
     char rule[128];

@@ -79,9 +79,13 @@ static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
   if (!inc || c->o.finish)
     fprintf(rep, "  Algorithm    : %s%s%s\n", inc ? "mini-batches, then " : "",
             c->o.algorithm == NVMM_ALG_MCECM ? "MCECM" : "EM",
-            c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0
+            c->o.accel == NVMM_ACCEL_SQUAREM && nvmm_family_get(c->o.family)->nsub > 0 &&
+                    c->o.factors == 0
                 ? " + SQUAREM"
                 : "");
+  if (c->o.factors > 0)
+    fprintf(rep, "  Dispersion   : factor model, %lld factors (Sigma = F F^T + diag(D))\n",
+            (long long)c->o.factors);
   if (c->o.shrink != NVMM_SHRINK_NONE) {
     char shr[CLI_PATH_MAX + 32];
     cli_shrink_text(c, shr, sizeof shr);
@@ -218,8 +222,10 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   }
   json_object_set_new(o, "init", json_string(cli_init_name(c)));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
-  json_object_set_new(o, "accel",
-                      json_string(c->o.accel == NVMM_ACCEL_SQUAREM ? "squarem" : "none"));
+  /* SQUAREM does not act on factor fits yet: they take plain EM steps. */
+  json_object_set_new(
+      o, "accel",
+      json_string(c->o.accel == NVMM_ACCEL_SQUAREM && c->o.factors == 0 ? "squarem" : "none"));
   json_object_set_new(o, "tol", cli_json_real(c->o.tol));
   json_object_set_new(o, "tol_ll", cli_json_real(c->o.tol_ll));
   json_object_set_new(o, "mu", cli_json_vec(m->mu, d));
@@ -228,6 +234,15 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   for (size_t i = 0; i < d; i++)
     json_array_append_new(sig, cli_json_vec(m->sigma + i * d, d));
   json_object_set_new(o, "sigma", sig);
+  if (m->factor) { /* only here: a dense fit's JSON stays as it was */
+    size_t r = m->factor->r;
+    json_t *fr = json_array();
+    for (size_t i = 0; i < d; i++)
+      json_array_append_new(fr, cli_json_vec(m->factor->f + i * r, r));
+    json_object_set_new(o, "factors", json_integer((json_int_t)r));
+    json_object_set_new(o, "F", fr);
+    json_object_set_new(o, "D", cli_json_vec(m->factor->dd, d));
+  }
   json_object_set_new(o, "subordinator", cli_json_sub(m));
   if (se)
     json_object_set_new(o, "stderr", stderr_json(se));

@@ -319,6 +319,19 @@ static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
     jpush(ds, rows, cli_json_vec(m->sigma + i * d, d));
   jset(ds, o, "sigma", rows);
   jset(ds, o, "logdet", cli_json_real(m->logdet));
+  if (m->factor) {
+    /* A factor model: Sigma = F F^T + diag(D) (src/numerics.md 3.4). */
+    size_t r = m->factor->r;
+    put(ds, "  factor model: %zu factors, Sigma = F F^T + diag(D); D ", r);
+    put_list(ds, d, m->factor->dd);
+    put(ds, "\n");
+    json_t *frows = json_array();
+    for (size_t i = 0; frows && i < d; i++)
+      jpush(ds, frows, cli_json_vec(m->factor->f + i * r, r));
+    jset(ds, o, "factors", json_integer((json_int_t)r));
+    jset(ds, o, "F", frows);
+    jset(ds, o, "D", cli_json_vec(m->factor->dd, d));
+  }
   /* The subordinator as `nvmm fit --json` gives it: natural names, then the GIG embedding. */
   const nvmm_family_info *fi = nvmm_family_get(m->family);
   if (fi->nsub > 0) {
