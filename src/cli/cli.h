@@ -165,14 +165,26 @@ typedef struct cli_model_spec {
   long long d;                          /* dimension with family */
 } cli_model_spec;
 
-/* The option table entries of a cli_model_spec, in this order (after "model"). */
+/* The option indices of a cli_model_spec's options: first in a command's option enum, in this
+ * order, so that they index CLI_MODEL_SPEC_OPTS (risk, score) or the command's own table of the
+ * same options (sample) and its parsed values. */
+#define CLI_MODEL_SPEC_ENUM O_MODEL, O_FAMILY, O_D, O_MU, O_GAMMA, O_SIGMA, O_SUB
+
+/* The option table entries of a cli_model_spec, in the order of CLI_MODEL_SPEC_ENUM. */
 #define CLI_MODEL_SPEC_OPTS                                                                        \
-  {"family", "F", "gh|hyp|nig|vg|ninvg|gauss, with --d and the parameters below", 0},              \
+  {"model", "M.h5", "the model (or --family with parameters)", 0},                                 \
+      {"family", "F", "gh|hyp|nig|vg|ninvg|gauss, with --d and the parameters below", 0},          \
       {"d", "D", "dimension", 0}, {"mu", "V", "d numbers (default 0)", 0},                         \
       {"gamma", "V", "d numbers (default 0)", 0},                                                  \
       {"sigma", "M", "d*d numbers, row by row (default the identity)", 0}, {                       \
     "sub", "V", "the subordinator's parameters (as nvmm sample --help says)", 0                    \
   }
+
+/* The cli_model_spec of the values vals parsed for the options of CLI_MODEL_SPEC_ENUM, with the
+ * dimension d parsed from vals[O_D] (0 without it). */
+#define CLI_MODEL_SPEC_OF(vals, d)                                                                 \
+  ((cli_model_spec){(vals)[O_MODEL], (vals)[O_FAMILY], (vals)[O_MU], (vals)[O_GAMMA],              \
+                    (vals)[O_SIGMA], (vals)[O_SUB], (d)})
 
 /* Reads or builds the model spec names. Not collective (every rank builds the same model); the
  * caller agrees on the status. Errors: those of nvmm_model_read, nvmm_model_set, NVMM_EINVAL (a

@@ -228,24 +228,8 @@ int cli_risk(MPI_Comm comm, int argc, char **argv) {
       "Standard errors: VaR sqrt(a (1 - a) / N) / f(VaR); ES sqrt((s^2 + a (ES - VaR)^2) / t),\n"
       "s the sd of the t tail losses (the second term is the VaR's error moving the tail's\n"
       "edge). The estimates are the same bits on any P.\n";
-  enum {
-    O_MODEL,
-    O_FAMILY,
-    O_D,
-    O_MU,
-    O_GAMMA,
-    O_SIGMA,
-    O_SUB,
-    O_WEIGHTS,
-    O_EQUAL,
-    O_LEVEL,
-    O_JSON,
-    O_MC,
-    O_SEED,
-    O_COUNT
-  };
-  static const cli_opt opts[] = {{"model", "M.h5", "the model (or --family with parameters)", 0},
-                                 CLI_MODEL_SPEC_OPTS,
+  enum { CLI_MODEL_SPEC_ENUM, O_WEIGHTS, O_EQUAL, O_LEVEL, O_JSON, O_MC, O_SEED, O_COUNT };
+  static const cli_opt opts[] = {CLI_MODEL_SPEC_OPTS,
                                  {"weights", "W.csv", "the portfolio's d weights", 0},
                                  {"equal", NULL, "weights 1/d", 0},
                                  {"level", "A1,...", "levels in (0, 1) (default 0.99,0.975)", 0},
@@ -263,8 +247,7 @@ int cli_risk(MPI_Comm comm, int argc, char **argv) {
       (vals[O_MC] && cli_parse_count(comm, "--mc", vals[O_MC], 2, &n_mc)) ||
       (vals[O_SEED] && cli_parse_count(comm, "--seed", vals[O_SEED], 0, &seed)))
     return CLI_USAGE;
-  cli_model_spec spec = {vals[O_MODEL], vals[O_FAMILY], vals[O_MU], vals[O_GAMMA],
-                         vals[O_SIGMA], vals[O_SUB],    d};
+  cli_model_spec spec = CLI_MODEL_SPEC_OF(vals, d);
   if (!spec.model == !spec.family || (spec.family && !d) ||
       (vals[O_WEIGHTS] != NULL) + seen[O_EQUAL] != 1) {
     cli_error(comm, "risk: needs --model (or --family with --d) and one of --weights and --equal "

@@ -177,7 +177,7 @@ int cli_sample(MPI_Comm comm, int argc, char **argv) {
       "subordinator: nig mu_ig,lambda; vg and ninvg alpha,beta; gh p,a,b; hyp (d+1)/2,a,b).\n"
       "Each rank writes its own rows; block k of ROWS rows (default 4096) uses random stream k\n"
       "of the seed, so the file does not depend on P. Defaults: mu 0, gamma 0, sigma I, seed 1.\n";
-  enum { O_MODEL, O_FAMILY, O_D, O_MU, O_GAMMA, O_SIGMA, O_SUB, O_N, O_OUT, O_SEED, O_BLOCK };
+  enum { CLI_MODEL_SPEC_ENUM, O_N, O_OUT, O_SEED, O_BLOCK };
   static const cli_opt opts[] = {
       {"model", "M.h5", "the model to sample (or --family with parameters)", 0},
       {"family", "F", "gh|hyp|nig|vg|ninvg|gauss, with --d and the parameters below", 0},
@@ -322,13 +322,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
       "nvmm sample takes them (--family F --d D [--mu V] [--gamma V] [--sigma M] --sub V).\n"
       "Accuracy: CDF relative 1e-10 on min(P, 1 - P), quantiles relative 1e-10 in P.\n";
   enum {
-    O_MODEL,
-    O_FAMILY,
-    O_D,
-    O_MU,
-    O_GAMMA,
-    O_SIGMA,
-    O_SUB,
+    CLI_MODEL_SPEC_ENUM,
     O_DATA,
     O_OUT,
     O_MARGINAL,
@@ -342,7 +336,6 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
     O_COUNT
   };
   static const cli_opt opts[] = {
-      {"model", "M.h5", "the model (or --family with parameters)", 0},
       CLI_MODEL_SPEC_OPTS,
       {"data", "D.h5[:/X]", "the data (a comma-separated list too)", 0},
       {"out", "F.h5[:/D]", "per-row log-densities (default /logpdf), or CDFs with --cdf (/cdf)", 0},
@@ -363,8 +356,7 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   long long dim = 0;
   if (vals[O_D] && cli_parse_count(comm, "--d", vals[O_D], 1, &dim))
     return CLI_USAGE;
-  cli_model_spec spec = {vals[O_MODEL], vals[O_FAMILY], vals[O_MU], vals[O_GAMMA],
-                         vals[O_SIGMA], vals[O_SUB],    dim};
+  cli_model_spec spec = CLI_MODEL_SPEC_OF(vals, dim);
   int marginal = 0;
   for (int k = O_MARGINAL; k <= O_JSON; k++)
     marginal |= seen[k];
