@@ -169,35 +169,46 @@ static double woodbury(const nvmm_factor *fa, double *v, double *c) {
   return q + cc;
 }
 
-/* What every row shares: pre (c0, w2 and the subordinator's GIG), g = Sigma^-1 gamma =
- * D^-1 (gamma - F c_g) (d) and c_g = M^-1 F^T D^-1 gamma (r). */
-static nvmm_status factor_pre(const nvmm_model *m, const nvmm_factor *fa, double *g, double *cg,
-                              nvmm__pre *pre) {
+/* What every row of a call shares, split from the caller's scratch (nvmm_factor_scratch_len):
+ * pre (c0, w2 and the subordinator's GIG), g = Sigma^-1 gamma = D^-1 (gamma - F c_g) (d),
+ * c_g = M^-1 F^T D^-1 gamma (r); and each row's work, e (d) and c (r) as in woodbury. */
+typedef struct {
+  double *g, *cg, *e, *c;
+  nvmm__pre pre;
+} factor_rows;
+
+static nvmm_status factor_rows_init(const nvmm_model *m, const nvmm_factor *fa, double *scratch,
+                                    factor_rows *w) {
   NVMM_CHECK(m->d == fa->d, NVMM_EINVAL, "model dimension %zu but factor dimension %zu", m->d,
              fa->d);
-  size_t d = fa->d;
-  pre->c0 = -0.5 * (double)d * log(2.0 * M_PI) - 0.5 * fa->logdet;
-  memcpy(g, m->gamma, d * sizeof *g);
-  pre->w2 = woodbury(fa, g, cg);
+  size_t d = fa->d, r = fa->r;
+  w->g = scratch;
+  w->cg = w->g + d;
+  w->e = w->cg + r;
+  w->c = w->e + d;
+  w->pre.c0 = -0.5 * (double)d * log(2.0 * M_PI) - 0.5 * fa->logdet;
+  memcpy(w->g, m->gamma, d * sizeof *w->g);
+  w->pre.w2 = woodbury(fa, w->g, w->cg);
   for (size_t j = 0; j < d; j++)
-    g[j] *= fa->dinv[j];
-  return nvmm__model_pre_sub(m, pre);
+    w->g[j] *= fa->dinv[j];
+  return nvmm__model_pre_sub(m, &w->pre);
 }
 
-/* Row x's q = (x - mu)^T Sigma^-1 (x - mu) and *zw = gamma^T Sigma^-1 (x - mu); c (r) as in
- * woodbury, e (d) work. */
-static double row_forms(const nvmm_model *m, const nvmm_factor *fa, const double *x,
-                        const double *g, const double *cg, double *e, double *c, double *zw) {
+/* Row x's q = (x - mu)^T Sigma^-1 (x - mu) and *zw = gamma^T Sigma^-1 (x - mu), leaving c in
+ * w->c. */
+static double row_forms(const nvmm_model *m, const nvmm_factor *fa, const double *x, factor_rows *w,
+                        double *zw) {
   size_t d = fa->d, r = fa->r;
+  double *e = w->e, *c = w->c;
   for (size_t j = 0; j < d; j++)
     e[j] = x[j] - m->mu[j];
   double q = woodbury(fa, e, c);
   /* gamma^T D^-1 (v - F c) + c_g^T c: the same split as q, since F^T D^-1 (v - F c) = c. */
   double s = 0.0;
   for (size_t j = 0; j < d; j++)
-    s += g[j] * e[j];
+    s += w->g[j] * e[j];
   for (size_t k = 0; k < r; k++)
-    s += cg[k] * c[k];
+    s += w->cg[k] * c[k];
   *zw = s;
   return q;
 }
@@ -206,14 +217,13 @@ nvmm_status nvmm_factor_logpdf(const nvmm_model *m, const nvmm_factor *fa, size_
                                const double *x, double *out, double *scratch) {
   NVMM_CHECK(m && fa && (x || n == 0) && (out || n == 0) && scratch, NVMM_EINVAL,
              "model, factor, x, out and scratch must not be NULL");
-  size_t d = fa->d, r = fa->r;
-  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d;
-  nvmm__pre pre;
-  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  size_t d = fa->d;
+  factor_rows w;
+  NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
   for (size_t i = 0; i < n; i++) {
-    double zw, q = row_forms(m, fa, x + i * d, g, cg, e, c, &zw);
+    double zw, q = row_forms(m, fa, x + i * d, &w, &zw);
     NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of x is not finite", i);
-    NVMM_CALL(nvmm__model_logf(m, &pre, q, zw, &out[i]));
+    NVMM_CALL(nvmm__model_logf(m, &w.pre, q, zw, &out[i]));
   }
   return NVMM_OK;
 }
@@ -224,13 +234,13 @@ nvmm_status nvmm_factor_posterior(const nvmm_model *m, const nvmm_factor *fa, si
   NVMM_CHECK(m && fa && (x || n == 0) && (post || n == 0) && scratch, NVMM_EINVAL,
              "model, factor, x, post and scratch must not be NULL");
   size_t d = fa->d, r = fa->r;
-  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d;
-  nvmm__pre pre;
-  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  factor_rows w;
+  NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
+  const double *c = w.c, *cg = w.cg;
   for (size_t i = 0; i < n; i++) {
-    double zw, q = row_forms(m, fa, x + i * d, g, cg, e, c, &zw), floors = 0.0;
+    double zw, q = row_forms(m, fa, x + i * d, &w, &zw), floors = 0.0;
     double *pi = post + i * NVMM_FPOST_LEN;
-    NVMM_CALL(nvmm__estep_row(m, &pre, i, q, zw, pi, &floors));
+    NVMM_CALL(nvmm__estep_row(m, &w.pre, i, q, zw, pi, &floors));
     pi[NVMM_FPOST_FLOOR] = floors;
     double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
     /* z | x, y ~ N(c - y c_g, y M^-1): average the linear mean over Y | x (include/nvmm/factor.h).
@@ -265,9 +275,10 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   NVMM_CHECK(m && fa && (x || n == 0) && stats && scratch, NVMM_EINVAL,
              "model, factor, x, stats and scratch must not be NULL");
   size_t d = fa->d, r = fa->r;
-  double *g = scratch, *cg = g + d, *e = cg + r, *c = e + d, *minv = c + r;
-  nvmm__pre pre;
-  NVMM_CALL(factor_pre(m, fa, g, cg, &pre));
+  factor_rows w;
+  NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
+  double *c = w.c, *minv = scratch + nvmm_factor_scratch_len(d, r);
+  const double *cg = w.cg;
   double *sx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_X);
   double *sux = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UX);
   double *suxx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UXX);
@@ -277,10 +288,10 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   double *sxzy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_XZY);
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;
-    double zw, q = row_forms(m, fa, xi, g, cg, e, c, &zw), floors = 0.0;
+    double zw, q = row_forms(m, fa, xi, &w, &zw), floors = 0.0;
     double pi[NVMM_FPOST_LEN];
     NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of x is not finite", i);
-    NVMM_CALL(nvmm__estep_row(m, &pre, i, q, zw, pi, &floors));
+    NVMM_CALL(nvmm__estep_row(m, &w.pre, i, q, zw, pi, &floors));
     double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
     stats[NVMM_ST_N] += 1.0;
     stats[NVMM_ST_U] += u;
