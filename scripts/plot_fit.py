@@ -35,28 +35,14 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import h5py
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: must come before pyplot is imported
-    import matplotlib.pyplot as plt
-    import numpy as np
-except ImportError as _e:
-    sys.exit(f"plot_fit: error: {_e}; install python3-h5py, python3-numpy and python3-matplotlib "
-             "(scripts/deps.sh) and run with /usr/bin/python3")
+from nvmm_plot import PlotError, as_str, imports, run  # next to this script
 
 PROG = "plot_fit"
+h5py, plt, np = imports(PROG, "python3-h5py, python3-numpy and python3-matplotlib")
 QQ_POINTS = 199  # fitted quantiles per margin: enough for a smooth QQ line, each a quadrature
 GRID = 241  # density grid points per margin
 
 
-class PlotError(Exception):
-    """A problem with an input file or with nvmm, reported as one line and exit status 1."""
-
-
-def as_str(v):
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
 def split_spec(spec):
@@ -294,12 +280,7 @@ def main(argv):
     nvmm = args.nvmm or default_nvmm()
     if not (os.path.isfile(nvmm) and os.access(nvmm, os.X_OK)):
         ap.error(f"no nvmm program at '{nvmm}' (give --nvmm PATH)")
-    try:
-        plot(args.model, args.data, args.out, args.rows, nvmm)
-    except PlotError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run(PROG, lambda: plot(args.model, args.data, args.out, args.rows, nvmm))
 
 
 if __name__ == "__main__":

@@ -42,27 +42,10 @@ import math
 import os
 import sys
 
-try:
-    import h5py
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: must come before pyplot is imported
-    import matplotlib.pyplot as plt
-    import numpy as np
-except ImportError as _e:
-    sys.exit(f"plot_history: error: {_e}; install python3-h5py and python3-matplotlib "
-             "(scripts/deps.sh) and run with /usr/bin/python3")
+from nvmm_plot import PlotError, as_str, imports, run  # next to this script
 
 PROG = "plot_history"
-
-
-class PlotError(Exception):
-    """A problem with the input file, reported as one line and exit status 1."""
-
-
-def as_str(v):
-    """An HDF5 string attribute as str (h5py gives str for UTF-8, bytes for ASCII)."""
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+h5py, plt, np = imports(PROG, "python3-h5py and python3-matplotlib")
 
 
 def config_json(text):
@@ -335,14 +318,13 @@ def main(argv):
     args = ap.parse_args(argv)
     if args.tol is not None and not (math.isfinite(args.tol) and args.tol > 0):
         ap.error(f"--tol must be a positive number, not {args.tol:g}")
-    try:
+
+    def draw():
         loglik, change, meta = read_history(args.model)
         tol, _ = choose_tol(meta, args.tol)
         plot(loglik, change, meta, tol, args.out)
-    except PlotError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    return run(PROG, draw)
 
 
 if __name__ == "__main__":
