@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-nvmm_install_deps
-[ -f build/build.ninja ] || meson setup build > /dev/null
-ninja -C build > /dev/null
+nvmm_install_and_build
 mkdir -p build/demo
 nvmm=build/src/cli/nvmm
 mpirun -n 2 "$nvmm" sample --family nig --d 3 --mu 0,0,0 --gamma 0.4,-0.3,0.1 \

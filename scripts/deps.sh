@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh: installs the Debian 12 packages nvmm needs to build and test, when any is missing.
-# Sourced by scripts/test.sh and scripts/demo.sh; safe to run on its own (as root, or via sudo).
+# Sourced by scripts/test.sh, scripts/demo.sh and scripts/example.sh (and the benchmarks, for the
+# environment below); safe to run on its own (as root, or via sudo).
 set -euo pipefail
 
 NVMM_PACKAGES=(
@@ -31,6 +32,14 @@ nvmm_install_deps() {
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -q
   # shellcheck disable=SC2086
   $sudo apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 $missing
+}
+
+# What scripts/demo.sh and scripts/example.sh do first, from the source root: install what is
+# missing, then build build/ quietly (configured with the defaults when it is not yet).
+nvmm_install_and_build() {
+  nvmm_install_deps
+  [ -f build/build.ninja ] || meson setup build > /dev/null
+  ninja -C build > /dev/null
 }
 
 # mpirun as root (CI machines) and more ranks than cores need these (see the README).

@@ -7,9 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-nvmm_install_deps
-[ -f build/build.ninja ] || meson setup build > /dev/null
-ninja -C build > /dev/null
+nvmm_install_and_build
 out=${1:-build/example}
 mkdir -p "$out"
 nvmm=$PWD/build/src/cli/nvmm
