@@ -12,6 +12,7 @@
 #include <gsl/gsl_sf_gamma.h>
 
 #include "gig_impl.h"
+#include "nvmm/factor.h"
 
 /* The integrands' kernels: P(R <= x | y), P(R > x | y), E[(x - R)^+ | y], 1 (the normalizer). */
 enum { KER_LOW, KER_UP, KER_SHORT, KER_ONE };
@@ -330,11 +331,24 @@ nvmm_status nvmm_uv_from_model(const nvmm_model *m, const double *w, nvmm_uv *ou
     NVMM_CHECK(isfinite(w[i]), NVMM_EDOM, "uv_from_model: w[%zu] = %g is not finite", i, w[i]);
     mu += w[i] * m->mu[i], g += w[i] * m->gamma[i];
   }
-  for (size_t j = 0; j < d; j++) { /* (L^T w)_j = sum_{i >= j} w_i L_ij */
-    double s = 0.0;
-    for (size_t i = j; i < d; i++)
-      s += w[i] * m->chol[i * d + j];
-    s2 += s * s;
+  if (m->factor) { /* |F^T w|^2 + sum w_j^2 D_j: O(d r), a sum of squares (src/numerics.md 9.4) */
+    const nvmm_factor *fa = m->factor;
+    NVMM_CHECK(fa->d == d, NVMM_EINVAL, "uv_from_model: model dimension %zu, factor %zu", d, fa->d);
+    for (size_t k = 0; k < fa->r; k++) {
+      double s = 0.0;
+      for (size_t j = 0; j < d; j++)
+        s += w[j] * fa->f[j * fa->r + k];
+      s2 += s * s;
+    }
+    for (size_t j = 0; j < d; j++)
+      s2 += w[j] * w[j] * fa->dd[j];
+  } else {
+    for (size_t j = 0; j < d; j++) { /* (L^T w)_j = sum_{i >= j} w_i L_ij */
+      double s = 0.0;
+      for (size_t i = j; i < d; i++)
+        s += w[i] * m->chol[i * d + j];
+      s2 += s * s;
+    }
   }
   NVMM_CHECK(nvmm__pos_finite(s2), NVMM_EDOM, "uv_from_model: w' Sigma w = %g (w = 0?)", s2);
   *out = (nvmm_uv){.mu = mu, .gamma = g, .s2 = s2, .sub = m->sub};

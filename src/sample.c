@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "family.h"
+#include "nvmm/factor.h"
 #include "nvmm/gig.h"
 
 /* ---- Random streams ----------------------------------------------------------------------
@@ -478,17 +479,61 @@ nvmm_status nvmm_sub_sample(const nvmm_sub *s, gsl_rng *rng, size_t n, double *y
   return NVMM_OK;
 }
 
+/* A factor model's rows (src/numerics.md 9.3): X = mu + gamma Y + sqrt(Y) (F z + sqrt(D) e) with
+ * z ~ N(0, I_r) and e ~ N(0, I_d), whose covariance given Y is Y (F F^T + D) = Y Sigma; O(d r)
+ * per row, and Sigma is never formed. Per row the generator is called for Y, then z_0..z_{r-1},
+ * then e_0..e_{d-1}, a fixed order. */
+static nvmm_status factor_sample(const nvmm_model *m, nvmm__sampler *sm, gsl_rng *rng, size_t n,
+                                 double *x, double *y) {
+  const nvmm_factor *fa = m->factor;
+  const size_t d = m->d, r = fa->r;
+  NVMM_CHECK(fa->d == d, NVMM_EINVAL, "nvmm_model_sample: model dimension %zu, factor %zu", d,
+             fa->d);
+  enum { ZMAX = 64 }; /* z in blocks on the stack: r is unbounded, the row's draws are not */
+  double zb[ZMAX];
+  for (size_t i = 0; i < n; i++) {
+    double yi;
+    NVMM_CALL(sm->draw(sm, rng, &yi));
+    double *xi = x + i * d;
+    const double sy = sqrt(yi);
+    for (size_t j = 0; j < d; j++)
+      xi[j] = 0.0;
+    /* F z accumulated over blocks of z, so that the draws keep the order z_0, z_1, ... */
+    for (size_t k0 = 0; k0 < r; k0 += ZMAX) {
+      size_t kn = r - k0 < ZMAX ? r - k0 : ZMAX;
+      for (size_t k = 0; k < kn; k++)
+        zb[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+      for (size_t j = 0; j < d; j++) {
+        const double *fj = fa->f + j * r + k0;
+        double acc = 0.0;
+        for (size_t k = 0; k < kn; k++)
+          acc += fj[k] * zb[k];
+        xi[j] += acc;
+      }
+    }
+    for (size_t j = 0; j < d; j++) {
+      double e = gsl_ran_gaussian_ziggurat(rng, 1.0);
+      xi[j] = m->mu[j] + m->gamma[j] * yi + sy * (xi[j] + sqrt(fa->dd[j]) * e);
+    }
+    if (y != NULL)
+      y[i] = yi;
+  }
+  return NVMM_OK;
+}
+
 nvmm_status nvmm_model_sample(const nvmm_model *m, gsl_rng *rng, size_t n, double *x, double *y) {
   NVMM_CHECK(m != NULL, NVMM_EINVAL, "nvmm_model_sample: model is NULL");
   NVMM_CHECK(rng != NULL, NVMM_EINVAL, "nvmm_model_sample: rng is NULL");
   NVMM_CHECK(m->d > 0, NVMM_EINVAL, "nvmm_model_sample: dimension d = 0");
-  NVMM_CHECK(m->mu != NULL && m->gamma != NULL && m->chol != NULL, NVMM_EINVAL,
-             "nvmm_model_sample: model has a NULL mu, gamma or chol");
+  NVMM_CHECK(m->mu != NULL && m->gamma != NULL && (m->chol != NULL || m->factor != NULL),
+             NVMM_EINVAL, "nvmm_model_sample: model has a NULL mu, gamma or chol (and no factor)");
   NVMM_CHECK(x != NULL || n == 0, NVMM_EINVAL, "nvmm_model_sample: x is NULL");
   const size_t d = m->d;
   NVMM_CHECK(n <= SIZE_MAX / d, NVMM_EINVAL, "nvmm_model_sample: n d overflows (n = %zu)", n);
   nvmm__sampler sm;
   NVMM_CALL(sampler_init(&m->sub, &sm));
+  if (m->factor)
+    return factor_sample(m, &sm, rng, n, x, y);
   const double *L = m->chol;
   for (size_t i = 0; i < n; i++) {
     /* Y first, then Z_0..Z_{d-1}: a fixed order of generator calls per row. */

@@ -57,6 +57,17 @@ nvmm_status nvmm_select_n_params(nvmm_family f, size_t d, int symmetric, int64_t
   return NVMM_OK;
 }
 
+nvmm_status nvmm_select_n_params_factor(nvmm_family f, size_t d, int symmetric, size_t r,
+                                        int64_t *k) {
+  NVMM_CALL(nvmm_select_n_params(f, d, symmetric, k));
+  NVMM_CHECK(r <= d, NVMM_EINVAL, "n_params: r = %zu factors exceed d = %zu", r, d);
+  if (r > 0) { /* src/numerics.md 15.2: F modulo rotations of its columns, and D */
+    int64_t dd = (int64_t)d, rr = (int64_t)r;
+    *k += dd * rr + dd - rr * (rr - 1) / 2 - dd * (dd + 1) / 2;
+  }
+  return NVMM_OK;
+}
+
 double nvmm_select_aic(double loglik, int64_t k) { return -2.0 * loglik + 2.0 * (double)k; }
 
 double nvmm_select_bic(double loglik, int64_t k, int64_t n) {
@@ -119,6 +130,51 @@ nvmm_status nvmm_select_lr_test(nvmm_family big, int big_symmetric, double ll_bi
   NVMM_CALL(nvmm_select_n_params(big, d, big_symmetric, &kb));
   NVMM_CALL(nvmm_select_n_params(small, d, small_symmetric, &ks));
   out->statistic = 2.0 * (ll_big - ll_small);
+  out->df = kb - ks;
+  out->nesting = k;
+  return nvmm_select_lr_pvalue(out->statistic, out->df, k, &out->p_value);
+}
+
+/* Free parameters of a candidate; -1 where it has none (not a family of the table, r > d). */
+static int64_t cand_params(const nvmm_select_cand *c, size_t d) {
+  int64_t k;
+  return nvmm_select_n_params_factor(c->family, d, c->symmetric, c->factors, &k) == NVMM_OK ? k
+                                                                                            : -1;
+}
+
+nvmm_nesting nvmm_select_nesting_factor(const nvmm_select_cand *big, const nvmm_select_cand *small,
+                                        size_t d) {
+  if (!big || !small)
+    return NVMM_NEST_NONE;
+  if (big->factors == small->factors) /* one dispersion: the family table */
+    return nvmm_select_nesting(big->family, big->symmetric, small->family, small->symmetric);
+  int bs = big->symmetric && big->family != NVMM_FAMILY_GAUSS;
+  int ss = small->symmetric && small->family != NVMM_FAMILY_GAUSS;
+  if (big->family != small->family || bs != ss)
+    return NVMM_NEST_NONE; /* two restrictions at once: not a direct one */
+  int64_t kb = cand_params(big, d), ks = cand_params(small, d);
+  if (kb < 0 || ks < 0 || kb <= ks)
+    return NVMM_NEST_NONE; /* r factors with r near d: no restriction of the dense Sigma */
+  if (big->factors == 0)
+    return NVMM_NEST_INTERIOR;
+  return small->factors > 0 && small->factors < big->factors ? NVMM_NEST_LIMIT : NVMM_NEST_NONE;
+}
+
+nvmm_status nvmm_select_lr_test_factor(const nvmm_select_cand *big, const nvmm_select_cand *small,
+                                       size_t d, nvmm_lr_test *out) {
+  NVMM_CHECK(out && big && small, NVMM_EINVAL, "lr_test: no candidate or output");
+  nvmm_nesting k = nvmm_select_nesting_factor(big, small, d);
+  NVMM_CHECK(k != NVMM_NEST_NONE, NVMM_EINVAL,
+             "lr_test: %s%s with %zu factors is not nested in %s%s with %zu (0: dense)",
+             nvmm_family_name(small->family), small->symmetric ? " (symmetric)" : "",
+             small->factors, nvmm_family_name(big->family), big->symmetric ? " (symmetric)" : "",
+             big->factors);
+  NVMM_CHECK(isfinite(big->loglik) && isfinite(small->loglik), NVMM_EDOM,
+             "lr_test: a log-likelihood is not finite");
+  int64_t kb, ks;
+  NVMM_CALL(nvmm_select_n_params_factor(big->family, d, big->symmetric, big->factors, &kb));
+  NVMM_CALL(nvmm_select_n_params_factor(small->family, d, small->symmetric, small->factors, &ks));
+  out->statistic = 2.0 * (big->loglik - small->loglik);
   out->df = kb - ks;
   out->nesting = k;
   return nvmm_select_lr_pvalue(out->statistic, out->df, k, &out->p_value);

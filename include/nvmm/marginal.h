@@ -40,7 +40,8 @@ typedef struct nvmm_uv {
  * shortfall, not per integral); the Gaussian family needs none and is in closed form. */
 
 /* The law of w^T X for the model m and the weights w (m->d values): mu = w^T mu,
- * gamma = w^T gamma, s2 = w^T Sigma w (as |L^T w|^2 from the model's Cholesky factor, so it is
+ * gamma = w^T gamma, s2 = w^T Sigma w (as |L^T w|^2 from the model's Cholesky factor, or for a
+ * factor model as |F^T w|^2 + sum_j w_j^2 D_j in O(d r) without reading sigma or chol, so it is
  * never negative) and m's subordinator. Errors: NVMM_EINVAL (NULL), NVMM_EDOM (w not finite,
  * or w^T Sigma w = 0: a degenerate combination). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_uv_from_model(const nvmm_model *m, const double *w,

@@ -29,8 +29,10 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_sub_sample(const nvmm_sub *s, gsl_rn
                                                        double *y);
 
 /* n joint draws: x (n x d row-major) and, if y is not NULL, the latent subordinator values
- * (n). X = mu + gamma Y + sqrt(Y) L Z. Allocates nothing beyond a d-vector on the stack of
- * size at most d (uses x rows as scratch). Errors: NVMM_EDOM, NVMM_EINVAL, NVMM_ESANITY. */
+ * (n). X = mu + gamma Y + sqrt(Y) L Z; for a factor model (m->factor set: sigma and chol are
+ * not read) X = mu + gamma Y + sqrt(Y) (F z + sqrt(D) e), z ~ N(0, I_r), e ~ N(0, I_d), in
+ * O(d r) per row. Allocates nothing (uses x rows as scratch). Errors: NVMM_EDOM, NVMM_EINVAL,
+ * NVMM_ESANITY. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_sample(const nvmm_model *m, gsl_rng *rng,
                                                          size_t n, double *x, double *y);
 

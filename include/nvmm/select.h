@@ -33,6 +33,14 @@ NVMM_EXTERN const char *nvmm_nesting_name(nvmm_nesting k);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_select_n_params(nvmm_family f, size_t d, int symmetric,
                                                             int64_t *k);
 
+/* As nvmm_select_n_params for a factor model with r factors, Sigma = F F^T + diag(D) (r = 0: the
+ * dense Sigma, nvmm_select_n_params's count): the dispersion counts d r + d - r(r-1)/2 (F up to
+ * a rotation of its columns, which the likelihood does not see, and D) in place of d(d+1)/2
+ * (src/numerics.md 15.2). Errors: NVMM_EINVAL (as nvmm_select_n_params, r > d). */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_select_n_params_factor(nvmm_family f, size_t d,
+                                                                   int symmetric, size_t r,
+                                                                   int64_t *k);
+
 /* AIC = -2 loglik + 2k and BIC = -2 loglik + k log n (loglik summed over the n rows). */
 NVMM_EXTERN double nvmm_select_aic(double loglik, int64_t k);
 NVMM_EXTERN double nvmm_select_bic(double loglik, int64_t k, int64_t n);
@@ -66,5 +74,29 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_select_lr_test(nvmm_family big, int 
                                                            double ll_big, nvmm_family small,
                                                            int small_symmetric, double ll_small,
                                                            size_t d, nvmm_lr_test *out);
+
+/* A candidate of nvmm_select_lr_test_factor: family, symmetric flag, factors (0: dense Sigma) and
+ * total log-likelihood. */
+typedef struct nvmm_select_cand {
+  nvmm_family family;
+  int symmetric;
+  size_t factors;
+  double loglik;
+} nvmm_select_cand;
+
+/* How small nests in big among factor and dense candidates (src/numerics.md 15.2): with the same
+ * dispersion (equal factors) the family nesting of nvmm_select_nesting; with the same family and
+ * symmetric flag, r factors in the dense Sigma (factors 0) is NVMM_NEST_INTERIOR (the classical
+ * test of r factors, chi^2 with ((d-r)^2 - (d+r))/2 df) and r1 < r2 factors is NVMM_NEST_LIMIT
+ * (the r2-factor model is over-factored under the r1 one, its extra loadings unidentified: the
+ * chi^2 p-value is naive); NVMM_NEST_NONE where both differ or the count does not fall (df < 1). */
+NVMM_EXTERN nvmm_nesting nvmm_select_nesting_factor(const nvmm_select_cand *big,
+                                                    const nvmm_select_cand *small, size_t d);
+
+/* The likelihood-ratio test of small against big (nvmm_select_nesting_factor), df the difference
+ * of nvmm_select_n_params_factor's counts. Errors: as nvmm_select_lr_test. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_select_lr_test_factor(const nvmm_select_cand *big,
+                                                                  const nvmm_select_cand *small,
+                                                                  size_t d, nvmm_lr_test *out);
 
 #endif

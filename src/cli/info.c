@@ -309,28 +309,46 @@ static void describe_model(hid_t file, const char *path, desc *ds, json_t *o) {
   jset(ds, o, "mu", cli_json_vec(m->mu, d));
   jset(ds, o, "gamma", cli_json_vec(m->gamma, d));
   double diag[SHOW_MAX] = {0};
-  for (size_t i = 0; i < d && i < SHOW_MAX; i++)
-    diag[i] = m->sigma[i * d + i];
-  put(ds, "\n  sigma: %zu x %zu, log det %.6g, diagonal ", d, d, m->logdet);
-  put_list(ds, d, diag);
-  put(ds, "\n");
-  json_t *rows = json_array();
-  for (size_t i = 0; rows && i < d; i++)
-    jpush(ds, rows, cli_json_vec(m->sigma + i * d, d));
-  jset(ds, o, "sigma", rows);
-  jset(ds, o, "logdet", cli_json_real(m->logdet));
   if (m->factor) {
-    /* A factor model: Sigma = F F^T + diag(D) (src/numerics.md 3.4). */
-    size_t r = m->factor->r;
-    put(ds, "  factor model: %zu factors, Sigma = F F^T + diag(D); D ", r);
-    put_list(ds, d, m->factor->dd);
+    /* A factor model: Sigma = F F^T + diag(D) (src/numerics.md 3.4), shown through F and D in
+     * O(d r) (its dense Sigma, where the file has one, is not read: d x d for a large d). */
+    const nvmm_factor *fa = m->factor;
+    size_t r = fa->r;
+    for (size_t i = 0; i < d && i < SHOW_MAX; i++) {
+      diag[i] = fa->dd[i];
+      for (size_t k = 0; k < r; k++)
+        diag[i] += fa->f[i * r + k] * fa->f[i * r + k];
+    }
+    put(ds, "\n  sigma: %zu x %zu, log det %.6g, diagonal ", d, d, fa->logdet);
+    put_list(ds, d, diag);
+    put(ds, "\n  factor model: %zu factors, Sigma = F F^T + diag(D); D ", r);
+    put_list(ds, d, fa->dd);
     put(ds, "\n");
+    for (size_t i = 0; i < d && i < SHOW_MAX; i++) {
+      put(ds, "  F[%zu]: ", i);
+      put_list(ds, r, fa->f + i * r);
+      put(ds, "\n");
+    }
+    if (d > SHOW_MAX)
+      put(ds, "  F: %zu more rows\n", d - SHOW_MAX);
     json_t *frows = json_array();
     for (size_t i = 0; frows && i < d; i++)
-      jpush(ds, frows, cli_json_vec(m->factor->f + i * r, r));
+      jpush(ds, frows, cli_json_vec(fa->f + i * r, r));
+    jset(ds, o, "logdet", cli_json_real(fa->logdet));
     jset(ds, o, "factors", json_integer((json_int_t)r));
     jset(ds, o, "F", frows);
-    jset(ds, o, "D", cli_json_vec(m->factor->dd, d));
+    jset(ds, o, "D", cli_json_vec(fa->dd, d));
+  } else {
+    for (size_t i = 0; i < d && i < SHOW_MAX; i++)
+      diag[i] = m->sigma[i * d + i];
+    put(ds, "\n  sigma: %zu x %zu, log det %.6g, diagonal ", d, d, m->logdet);
+    put_list(ds, d, diag);
+    put(ds, "\n");
+    json_t *rows = json_array();
+    for (size_t i = 0; rows && i < d; i++)
+      jpush(ds, rows, cli_json_vec(m->sigma + i * d, d));
+    jset(ds, o, "sigma", rows);
+    jset(ds, o, "logdet", cli_json_real(m->logdet));
   }
   /* The subordinator as `nvmm fit --json` gives it: natural names, then the GIG embedding. */
   const nvmm_family_info *fi = nvmm_family_get(m->family);

@@ -1,6 +1,6 @@
-/* select.c: `nvmm select`: fits several candidates (family x symmetric) to one data set on the
- * same ranks from one read of the shard, writes each model as `nvmm fit` would, ranks them by
- * BIC and tests the nested pairs by likelihood ratio (the arithmetic: include/nvmm/select.h).
+/* select.c: `nvmm select`: fits several candidates (family x symmetric x factors) to one data set
+ * on the same ranks from one read of the shard, writes each model as `nvmm fit` would, ranks them
+ * by BIC and tests the nested pairs by likelihood ratio (the arithmetic: include/nvmm/select.h).
  * Each candidate's options come from the `nvmm fit` configuration table (config.c) with its
  * family, symmetric flag and model file set, so a candidate is the fit `nvmm fit` would run. */
 #include <errno.h>
@@ -25,10 +25,16 @@ static const char usage[] =
     "lies on the boundary of the parameter space and the reference law is the 50:50 mixture\n"
     "of chi^2 with df-1 and df degrees of freedom, and each latent family against the\n"
     "Gaussian, a limit that is not even a boundary point: the test is non-standard and its\n"
-    "chi^2 p-value naive (flagged). The other options are those of nvmm fit, applied to\n"
-    "every candidate. With --json the table goes to stderr and a JSON object to stdout:\n"
-    "families (sorted by BIC), best, best_symmetric, lr_tests. Exit status: 0 done (see each\n"
-    "candidate's reason), 1 failed, 2 usage error.\n";
+    "chi^2 p-value naive (flagged). With --factors R1,R2,... every candidate is fitted once\n"
+    "per R as a factor model Sigma = F F^T + diag(D) with R factors (0: the dense Sigma), to\n"
+    "DIR/<family>[-sym]-rR.h5 (DIR/<family>[-sym].h5 for 0); k counts d R + d - R(R-1)/2 for\n"
+    "the dispersion (F up to a rotation), and pick R by the lowest BIC. A family with R\n"
+    "factors is tested against the same with more: against the dense Sigma by the classical\n"
+    "chi^2 test of R factors, against R2 > R factors naively (the R2-factor model is\n"
+    "over-factored under the R-factor one: flagged). The other options are those of nvmm fit,\n"
+    "applied to every candidate. With --json the table goes to stderr and a JSON object to\n"
+    "stdout: families (sorted by BIC), best, best_symmetric (best_factors with --factors),\n"
+    "lr_tests. Exit status: 0 done (see each candidate's reason), 1 failed, 2 usage error.\n";
 
 /* The `nvmm fit` keys that mean the same for every candidate, passed through to each one's
  * configuration (the family, the symmetric flag and the model file are set per candidate). */
@@ -36,7 +42,8 @@ static const char *const passed[] = {"data",    "max_iter",   "stop",           
                                      "tol",     "tol_ll",     "algorithm",      "regularization",
                                      "verbose", "block_rows", "scalapack_min_d"};
 #define NPASSED (sizeof passed / sizeof *passed)
-enum { OPT_FAMILIES, OPT_SYMMETRIC, OPT_OUT, OPT_JSON, NOWN };
+enum { OPT_FAMILIES, OPT_SYMMETRIC, OPT_FACTORS, OPT_OUT, OPT_JSON, NOWN };
+enum { MAX_FACTOR_LIST = 16 }; /* values of --factors */
 
 static const cli_opt *select_opts(void) {
   static cli_opt opts[NOWN + NPASSED + 1];
@@ -51,6 +58,10 @@ static const cli_opt *select_opts(void) {
                 "skewed fits, symmetric ones (gamma = 0) or both (default no; the Gaussian is "
                 "fitted once)",
                 0};
+  opts[OPT_FACTORS] = (cli_opt){"factors", "R[,R...]",
+                                "fit each candidate as a factor model with R factors, once per R "
+                                "listed (0: the dense Sigma; default the dense Sigma only)",
+                                0};
   opts[OPT_OUT] = (cli_opt){"out", "DIR",
                             "directory for the models, DIR/<family>[-sym].h5 (created when "
                             "missing; its parent must exist)",
@@ -74,7 +85,8 @@ static const cli_opt *select_opts(void) {
 typedef struct candidate {
   nvmm_family family;
   int symmetric;
-  char label[32];          /* "nig", "nig-sym" */
+  size_t factors;          /* 0: the dense Sigma */
+  char label[48];          /* "nig", "nig-sym", "nig-sym-r2" */
   char path[CLI_PATH_MAX]; /* its model file */
   double loglik;           /* total over the n rows */
   int64_t k;               /* free parameters */
@@ -92,7 +104,9 @@ typedef struct lr_row {
 typedef struct select_args {
   nvmm_family families[NVMM_FAMILY_COUNT];
   int nfam;
-  int sym_no, sym_yes;         /* which flavours to fit */
+  int sym_no, sym_yes; /* which flavours to fit */
+  size_t factors[MAX_FACTOR_LIST];
+  int nfactors;                /* 0: --factors not given (the dense Sigma only) */
   char out[CLI_PATH_MAX - 64]; /* room for "/<family>-sym.h5" */
   int json;
 } select_args;
@@ -117,6 +131,33 @@ static int parse_families(MPI_Comm comm, const char *list, select_args *sa) {
   }
   if (sa->nfam == 0) {
     cli_error(comm, "select: --families '%s' names no family", list);
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_factors(MPI_Comm comm, const char *list, select_args *sa) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", list);
+  sa->nfactors = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    long long r;
+    if (sa->nfactors == MAX_FACTOR_LIST) {
+      cli_error(comm, "select: --factors: at most %d values", MAX_FACTOR_LIST);
+      return -1;
+    }
+    if (cli_parse_count(comm, "--factors", tok, 0, &r))
+      return -1;
+    for (int i = 0; i < sa->nfactors; i++)
+      if (sa->factors[i] == (size_t)r) {
+        cli_error(comm, "select: --factors: %lld is listed twice", r);
+        return -1;
+      }
+    sa->factors[sa->nfactors++] = (size_t)r;
+  }
+  if (sa->nfactors == 0) {
+    cli_error(comm, "select: --factors '%s' names no number of factors", list);
     return -1;
   }
   return 0;
@@ -157,6 +198,9 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, select_args *sa) {
         rc = -1;
       }
       break;
+    case OPT_FACTORS:
+      rc = parse_factors(comm, v, sa);
+      break;
     case OPT_OUT:
       if (strlen(v) >= sizeof sa->out) {
         cli_error(comm, "select: --out %.64s...: path longer than %zu characters", v,
@@ -187,10 +231,15 @@ static int parse_args(MPI_Comm comm, int argc, char **argv, select_args *sa) {
   return rc;
 }
 
-/* The configuration of candidate c: the fit table with its family, symmetric flag and file. */
-static int candidate_config(MPI_Comm comm, const candidate *c, cli_fit_config *cfg) {
+/* The configuration of candidate c: the fit table with its family, symmetric flag, factors
+ * (only with --factors, so that a dense run's configuration is the one it always was) and file. */
+static int candidate_config(MPI_Comm comm, const select_args *sa, const candidate *c,
+                            cli_fit_config *cfg) {
+  char r[32];
+  snprintf(r, sizeof r, "%zu", c->factors);
   if (cli_config_flag(comm, "--family", nvmm_family_name(c->family)) ||
       cli_config_flag(comm, "--symmetric", c->symmetric ? "1" : "0") ||
+      (sa->nfactors > 0 && cli_config_flag(comm, "--factors", r)) ||
       cli_config_flag(comm, "--out", c->path))
     return -1;
   return cli_config_apply(comm, cfg);
@@ -233,7 +282,9 @@ static int fit_candidate(MPI_Comm comm, cli_fit_config *cfg, int64_t n, int64_t 
   nvmm_fit_summary s;
   nvmm_fit_summary_get(f, &s);
   if (cli_failed(comm, rank == 0 ? cli_write_model(cfg, f, m, &s, NULL) : NVMM_OK, what) ||
-      cli_failed(comm, nvmm_select_n_params(c->family, (size_t)d, c->symmetric, &c->k), what))
+      cli_failed(comm,
+                 nvmm_select_n_params_factor(c->family, (size_t)d, c->symmetric, c->factors, &c->k),
+                 what))
     goto done;
   c->loglik = s.loglik * (double)s.n; /* as nvmm fit's JSON loglik_total */
   c->aic = nvmm_select_aic(c->loglik, c->k);
@@ -259,10 +310,18 @@ static int by_bic(const void *pa, const void *pb) {
   return 0;
 }
 
+/* Whether a test compares two numbers of factors (src/numerics.md 15.2). */
+static int factor_pair(const candidate *c, const lr_row *l) {
+  return c[l->big].factors != c[l->small].factors;
+}
+
 /* The reference law of a test, in words. */
-static void reference(const nvmm_lr_test *t, char *buf, size_t size) {
+static void reference(const nvmm_lr_test *t, int factors, char *buf, size_t size) {
   if (t->nesting == NVMM_NEST_BOUNDARY)
     snprintf(buf, size, "0.5 chi2(%lld) + 0.5 chi2(%lld) (boundary)", (long long)t->df - 1,
+             (long long)t->df);
+  else if (t->nesting == NVMM_NEST_LIMIT && factors)
+    snprintf(buf, size, "chi2(%lld), naive (non-standard: the bigger model is over-factored)",
              (long long)t->df);
   else if (t->nesting == NVMM_NEST_LIMIT)
     snprintf(buf, size, "chi2(%lld), naive (non-standard: a limit, not a boundary point)",
@@ -271,21 +330,41 @@ static void reference(const nvmm_lr_test *t, char *buf, size_t size) {
     snprintf(buf, size, "chi2(%lld)", (long long)t->df);
 }
 
+/* The dispersion column of the table: the number of factors, or "dense". */
+static const char *dispersion(const candidate *c, char *buf, size_t size) {
+  if (c->factors == 0)
+    return "dense";
+  snprintf(buf, size, "%zu", c->factors);
+  return buf;
+}
+
+/* factors: whether --factors was given (the table then has a factors column). */
 static void print_table(FILE *out, const candidate *c, int nc, const lr_row *lr, int nlr, int64_t n,
-                        int64_t d) {
+                        int64_t d, int factors) {
+  char rb[32];
   fprintf(out, "\nCandidates on n = %lld rows, d = %lld, sorted by BIC:\n", (long long)n,
           (long long)d);
-  fprintf(out, "  %-10s %-9s %16s %5s %16s %16s %5s  %s\n", "family", "symmetric", "LL total", "k",
-          "AIC", "BIC", "iter", "reason");
-  for (int i = 0; i < nc; i++)
-    fprintf(out, "  %-10s %-9s %16.6f %5lld %16.6f %16.6f %5d  %s\n", nvmm_family_name(c[i].family),
+  fprintf(out, "  %-10s %-9s ", "family", "symmetric");
+  if (factors)
+    fprintf(out, "%7s ", "factors");
+  fprintf(out, "%16s %5s %16s %16s %5s  %s\n", "LL total", "k", "AIC", "BIC", "iter", "reason");
+  for (int i = 0; i < nc; i++) {
+    fprintf(out, "  %-10s %-9s ", nvmm_family_name(c[i].family),
             c[i].family == NVMM_FAMILY_GAUSS ? "-"
             : c[i].symmetric                 ? "yes"
-                                             : "no",
-            c[i].loglik, (long long)c[i].k, c[i].aic, c[i].bic, c[i].iterations,
-            nvmm_fit_reason_name(c[i].reason));
-  fprintf(out, "Best (lowest BIC): %s%s\n", nvmm_family_name(c[0].family),
+                                             : "no");
+    if (factors)
+      fprintf(out, "%7s ", dispersion(&c[i], rb, sizeof rb));
+    fprintf(out, "%16.6f %5lld %16.6f %16.6f %5d  %s\n", c[i].loglik, (long long)c[i].k, c[i].aic,
+            c[i].bic, c[i].iterations, nvmm_fit_reason_name(c[i].reason));
+  }
+  fprintf(out, "Best (lowest BIC): %s%s", nvmm_family_name(c[0].family),
           c[0].symmetric ? " (symmetric)" : "");
+  if (factors && c[0].factors > 0)
+    fprintf(out, " with %zu factors", c[0].factors);
+  else if (factors)
+    fprintf(out, " with the dense Sigma");
+  fprintf(out, "\n");
   if (nlr == 0)
     return;
   fprintf(out, "\nLikelihood-ratio tests of the nested pairs (statistic 2 (LL_big - LL_small)):\n");
@@ -293,24 +372,31 @@ static void print_table(FILE *out, const candidate *c, int nc, const lr_row *lr,
           "reference");
   for (int i = 0; i < nlr; i++) {
     char ref[128];
-    reference(&lr[i].t, ref, sizeof ref);
+    reference(&lr[i].t, factor_pair(c, &lr[i]), ref, sizeof ref);
     fprintf(out, "  %-10s %-10s %14.6f %4lld %12.4e  %s\n", c[lr[i].big].label,
             c[lr[i].small].label, lr[i].t.statistic, (long long)lr[i].t.df, lr[i].t.p_value, ref);
   }
-  int flagged = 0;
-  for (int i = 0; i < nlr; i++)
-    flagged |= lr[i].t.nesting == NVMM_NEST_LIMIT;
+  int flagged = 0, over = 0;
+  for (int i = 0; i < nlr; i++) {
+    flagged |= lr[i].t.nesting == NVMM_NEST_LIMIT && !factor_pair(c, &lr[i]);
+    over |= lr[i].t.nesting == NVMM_NEST_LIMIT && factor_pair(c, &lr[i]);
+  }
   if (flagged)
     fprintf(out, "  (the Gaussian is the limit of a latent family as its subordinator "
                  "degenerates: no chi^2 law holds there; the p-values shown are naive)\n");
+  if (over)
+    fprintf(out, "  (with fewer factors than the bigger model's, that model's extra loadings are "
+                 "unidentified: the chi^2 p-values between two numbers of factors are naive)\n");
 }
 
-static void print_json(const candidate *c, int nc, const lr_row *lr, int nlr) {
+static void print_json(const candidate *c, int nc, const lr_row *lr, int nlr, int factors) {
   json_t *o = json_object(), *fam = json_array(), *tests = json_array();
   for (int i = 0; i < nc; i++) {
     json_t *e = json_object();
     json_object_set_new(e, "family", json_string(nvmm_family_name(c[i].family)));
     json_object_set_new(e, "symmetric", json_boolean(c[i].symmetric));
+    if (factors) /* only here: a dense run's JSON stays as it was */
+      json_object_set_new(e, "factors", json_integer((json_int_t)c[i].factors));
     json_object_set_new(e, "loglik_total", cli_json_real(c[i].loglik));
     json_object_set_new(e, "n_params", json_integer(c[i].k));
     json_object_set_new(e, "aic", cli_json_real(c[i].aic));
@@ -323,9 +409,11 @@ static void print_json(const candidate *c, int nc, const lr_row *lr, int nlr) {
   json_object_set_new(o, "families", fam);
   json_object_set_new(o, "best", json_string(nvmm_family_name(c[0].family)));
   json_object_set_new(o, "best_symmetric", json_boolean(c[0].symmetric));
+  if (factors)
+    json_object_set_new(o, "best_factors", json_integer((json_int_t)c[0].factors));
   for (int i = 0; i < nlr; i++) {
     char ref[128];
-    reference(&lr[i].t, ref, sizeof ref);
+    reference(&lr[i].t, factor_pair(c, &lr[i]), ref, sizeof ref);
     json_t *e = json_object();
     json_object_set_new(e, "big", json_string(c[lr[i].big].label));
     json_object_set_new(e, "small", json_string(c[lr[i].small].label));
@@ -352,45 +440,57 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
   int pr = parse_args(comm, argc, argv, &sa);
   if (pr)
     return pr > 0 ? CLI_OK : pr == -2 ? CLI_FAIL : CLI_USAGE;
-  /* The candidates in fitting order: each family skewed, then symmetric; the Gaussian once. */
-  candidate cand[2 * NVMM_FAMILY_COUNT];
+  /* The candidates in fitting order: each family skewed, then symmetric (the Gaussian once), each
+   * with every number of factors in the order listed. */
+  int nr = sa.nfactors > 0 ? sa.nfactors : 1;
+  int ncmax = 2 * NVMM_FAMILY_COUNT * nr;
+  candidate *cand = calloc((size_t)ncmax, sizeof *cand);
+  lr_row *lr = malloc((size_t)ncmax * (size_t)ncmax * sizeof *lr);
+  if (cli_failed(comm, cand && lr ? NVMM_OK : NVMM_RAISE(NVMM_ENOMEM, "out of memory"), "select")) {
+    free(cand);
+    free(lr);
+    return CLI_FAIL;
+  }
   int nc = 0;
-  memset(cand, 0, sizeof cand);
   for (int i = 0; i < sa.nfam; i++)
-    for (int sym = 0; sym <= 1; sym++) {
-      nvmm_family f = sa.families[i];
-      int gauss = f == NVMM_FAMILY_GAUSS;
-      if (gauss ? sym == 1 : !(sym ? sa.sym_yes : sa.sym_no))
-        continue;
-      candidate *c = &cand[nc++];
-      c->family = f;
-      c->symmetric = sym;
-      snprintf(c->label, sizeof c->label, "%s%s", nvmm_family_name(f), sym ? "-sym" : "");
-      snprintf(c->path, sizeof c->path, "%s/%s%s.h5", sa.out, nvmm_family_name(f),
-               sym ? "-sym" : "");
-    }
+    for (int sym = 0; sym <= 1; sym++)
+      for (int j = 0; j < nr; j++) {
+        nvmm_family f = sa.families[i];
+        int gauss = f == NVMM_FAMILY_GAUSS;
+        if (gauss ? sym == 1 : !(sym ? sa.sym_yes : sa.sym_no))
+          continue;
+        candidate *c = &cand[nc++];
+        c->family = f;
+        c->symmetric = sym;
+        c->factors = sa.nfactors > 0 ? sa.factors[j] : 0;
+        char rs[32] = "";
+        if (c->factors > 0)
+          snprintf(rs, sizeof rs, "-r%zu", c->factors);
+        snprintf(c->label, sizeof c->label, "%s%s%s", nvmm_family_name(f), sym ? "-sym" : "", rs);
+        snprintf(c->path, sizeof c->path, "%s/%s.h5", sa.out, c->label);
+      }
   /* Every candidate's configuration is checked before anything is read or written. */
   cli_fit_config cfg;
+  int rc = CLI_FAIL;
+  int64_t n = 0, d = 0, first = 0, nloc = 0;
+  double *x = NULL;
   for (int i = nc - 1; i >= 0; i--)
-    if (candidate_config(comm, &cand[i], &cfg))
-      return CLI_USAGE;
+    if (candidate_config(comm, &sa, &cand[i], &cfg)) {
+      rc = CLI_USAGE;
+      goto done;
+    }
   FILE *rep = sa.json ? stderr : stdout;
   /* One read of the shard for every candidate (memory_limit is not passed: no streaming). */
   double t0 = MPI_Wtime();
-  int64_t n = 0, d = 0, first = 0, nloc = 0;
-  double *x = NULL;
   nvmm_data *data = NULL;
   if (cli_failed(comm, cli_open_shard(comm, &cfg, &n, &d, &first, &nloc, &x, &data), "select")) {
-    free(x);
     nvmm_data_close(&data);
-    return CLI_FAIL;
+    goto done;
   }
   nvmm_data_close(&data); /* memory_limit 0: the shard is in x */
   /* The directory only once the data have been read: a refusal leaves nothing behind. */
-  if (prepare_out(comm, sa.out, cand[0].path)) {
-    free(x);
-    return CLI_FAIL;
-  }
+  if (prepare_out(comm, sa.out, cand[0].path))
+    goto done;
   if (rank == 0 && cfg.verbose >= 1) {
     fprintf(rep,
             "nvmm select: %s:%s (n = %lld, d = %lld) on %d rank%s, read in %.3f s; %d "
@@ -399,9 +499,8 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
             MPI_Wtime() - t0, nc, nc == 1 ? "" : "s");
     fflush(rep);
   }
-  int rc = CLI_FAIL;
   for (int i = 0; i < nc; i++) {
-    if (candidate_config(comm, &cand[i], &cfg) ||
+    if (candidate_config(comm, &sa, &cand[i], &cfg) ||
         fit_candidate(comm, &cfg, n, d, first, nloc, x, &cand[i]))
       goto done;
     if (rank == 0 && cfg.verbose >= 1) {
@@ -411,36 +510,36 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
       fflush(rep);
     }
   }
-  lr_row lr[4 * NVMM_FAMILY_COUNT * NVMM_FAMILY_COUNT];
   int nlr = 0;
   qsort(cand, (size_t)nc, sizeof *cand, by_bic);
   for (int b = 0; b < nc; b++)
     for (int s = 0; s < nc; s++) {
-      const candidate *B = &cand[b], *S = &cand[s];
-      if (nvmm_select_nesting(B->family, B->symmetric, S->family, S->symmetric) == NVMM_NEST_NONE ||
-          !isfinite(B->loglik) || !isfinite(S->loglik))
+      /* The same family table as nvmm_select_lr_test for one dispersion (src/numerics.md 15.2). */
+      nvmm_select_cand B = {cand[b].family, cand[b].symmetric, cand[b].factors, cand[b].loglik};
+      nvmm_select_cand S = {cand[s].family, cand[s].symmetric, cand[s].factors, cand[s].loglik};
+      if (nvmm_select_nesting_factor(&B, &S, (size_t)d) == NVMM_NEST_NONE || !isfinite(B.loglik) ||
+          !isfinite(S.loglik))
         continue;
       lr[nlr].big = b;
       lr[nlr].small = s;
-      if (cli_failed(comm,
-                     nvmm_select_lr_test(B->family, B->symmetric, B->loglik, S->family,
-                                         S->symmetric, S->loglik, (size_t)d, &lr[nlr].t),
-                     "select"))
+      if (cli_failed(comm, nvmm_select_lr_test_factor(&B, &S, (size_t)d, &lr[nlr].t), "select"))
         goto done;
       nlr++;
     }
   if (rank == 0) {
     if (!sa.json || cfg.verbose >= 1)
-      print_table(rep, cand, nc, lr, nlr, n, d);
+      print_table(rep, cand, nc, lr, nlr, n, d, sa.nfactors > 0);
     if (cfg.verbose >= 1)
       fprintf(rep, "Total %.2f s\n", MPI_Wtime() - t0);
     fflush(rep);
     if (sa.json)
-      print_json(cand, nc, lr, nlr);
+      print_json(cand, nc, lr, nlr, sa.nfactors > 0);
     fflush(stdout);
   }
   rc = CLI_OK;
 done:
   free(x);
+  free(cand);
+  free(lr);
   return rc;
 }

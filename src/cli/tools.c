@@ -397,7 +397,10 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   nvmm_fit_shard(n, 4096, rank, size, &first, &nloc);
   double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * (size_t)d * sizeof *x);
   double *lf = malloc((size_t)(nloc > 0 ? nloc : 1) * sizeof *lf);
-  double *scratch = malloc(2 * (size_t)d * sizeof *scratch);
+  /* A factor model's log-density by Woodbury in O(d r) per row, never reading sigma or chol
+   * (src/numerics.md 3.4). */
+  size_t nscratch = m->factor ? nvmm_factor_scratch_len(m->d, m->factor->r) : 2 * (size_t)d;
+  double *scratch = malloc((nscratch > 0 ? nscratch : 1) * sizeof *scratch);
   st = x && lf && scratch ? NVMM_OK : NVMM_ENOMEM;
   if ((size_t)d != m->d)
     st = NVMM_RAISE(NVMM_EINVAL, "%s has %lld columns but the model has d = %zu", dataspec,
@@ -405,7 +408,8 @@ int cli_score(MPI_Comm comm, int argc, char **argv) {
   int rc = CLI_FAIL;
   if (!cli_failed(comm, st, "score") &&
       !cli_failed(comm, nvmm_data_read(data, first, nloc, x, &bad_row), "score")) {
-    st = nvmm_model_logpdf(m, (size_t)nloc, x, lf, scratch);
+    st = m->factor ? nvmm_factor_logpdf(m, m->factor, (size_t)nloc, x, lf, scratch)
+                   : nvmm_model_logpdf(m, (size_t)nloc, x, lf, scratch);
     int64_t acc[NVMM_XSUM_LIMBS] = {0};
     for (int64_t i = 0; st == NVMM_OK && i < nloc; i++)
       nvmm_xsum_add(acc, lf[i]);
