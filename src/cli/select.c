@@ -487,7 +487,13 @@ int cli_select(MPI_Comm comm, int argc, char **argv) {
     nvmm_data_close(&data);
     goto done;
   }
-  nvmm_data_close(&data); /* memory_limit 0: the shard is in x */
+  nvmm_data_close(&data);               /* memory_limit 0: the shard is in x */
+  for (int j = 0; j < sa.nfactors; j++) /* what each fit would refuse, before anything is written */
+    if (sa.factors[j] >= (size_t)d) {
+      cli_error(comm, "select: --factors %zu: a factor model needs fewer factors than d = %lld",
+                sa.factors[j], (long long)d);
+      goto done;
+    }
   /* The directory only once the data have been read: a refusal leaves nothing behind. */
   if (prepare_out(comm, sa.out, cand[0].path))
     goto done;

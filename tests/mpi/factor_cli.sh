@@ -5,7 +5,8 @@
 #      and model file are bitwise those of a separate `nvmm fit --factors 2`; k is 2d + (d r + d
 #      - r(r-1)/2) + 1 (d(d+1)/2 for the dense one); BIC picks r = 2 (the truth); nig against
 #      nig-r2 is the interior test of 2 factors with ((d-r)^2 - (d+r))/2 = 4 df, nig-r2 against
-#      nig-r1 the naive one with 5; the same JSON on 1 rank.
+#      nig-r1 the naive one with 5; the same JSON on 1 rank; refusals (a bad or repeated R, R >= d)
+#      leave no directory behind.
 #  (b) `nvmm score` on the factor model: per-row log-densities (factor path) the same total on 1
 #      and 2 ranks; its marginal mode (CDF, quantiles, log-density of a coordinate and of the
 #      equal-weight portfolio) within 1e-12 relative of the same law given with the dense Sigma
@@ -22,7 +23,7 @@ nvmm=$(realpath "$1") work=$2
 command -v jq > /dev/null || fail "jq is not installed (scripts/deps.sh installs it)"
 mkdir -p "$work"
 cd "$work"
-rm -rf ./*.json ./*.h5 ./*.err sel1 sel2
+rm -rf ./*.json ./*.h5 ./*.err sel1 sel2 selr
 
 # A two-factor Sigma for the sample: F (6 x 2) and D below, Sigma = F F^T + diag(D).
 sigma=$(awk 'BEGIN { d = 6; split("0.9 0.1 -0.4 0.7 0.3 -0.5 1.1 0.2 -0.2 0.6 0.5 -0.8", f, " ")
@@ -64,6 +65,19 @@ mpirun -n 1 "$nvmm" select --data fx.h5 --families nig --factors 1,2,0 --out sel
   --json --verbose 0 > sel1.json 2> /dev/null || fail "(a) select on 1 rank failed"
 sed 's/sel1/sel2/' sel1.json | diff - sel2.json > /dev/null ||
   fail "(a) the JSON on 1 rank differs from 2 ranks'"
+refuse() { # refuse EXIT PATTERN ARGS...: select exits EXIT with PATTERN on stderr, writes nothing
+  local want=$1 pat=$2 rc=0
+  shift 2
+  "$nvmm" select --data fx.h5 --families nig --out selr "$@" > r.out 2> r.err || rc=$?
+  if [ "$rc" -ne "$want" ] || ! grep -q -- "$pat" r.err; then
+    cat r.err
+    fail "(a) select $*: exit $rc, expected $want and '$pat'"
+  fi
+  [ ! -e selr ] || fail "(a) a refused select $* created its directory"
+}
+refuse 2 "got 'x'" --factors 1,x
+refuse 2 "1 is listed twice" --factors 1,0,1
+refuse 1 "fewer factors than d = 6" --factors 2,6
 echo "(a) select --factors 1,2,0: LL and model file of nvmm fit --factors 2 bitwise; k; best r = 2;" \
   "LR tests; 1 and 2 ranks the same"
 
