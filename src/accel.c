@@ -10,6 +10,24 @@
  * are (family.h: par_positive). */
 static size_t sub_len(nvmm_sub_kind k) { return (size_t)nvmm__family_of_kind(k)->info.nsub; }
 
+static void sub_get(const nvmm_sub *sub, double *t) {
+  const nvmm__family *fd = nvmm__family_of_kind(sub->kind);
+  size_t ns = sub_len(sub->kind);
+  for (size_t s = 0; s < ns; s++)
+    t[s] = fd->par_positive[s] ? log(sub->par[s]) : sub->par[s];
+}
+
+static nvmm_status sub_set(nvmm_sub *sub, const double *t) {
+  const nvmm__family *fd = nvmm__family_of_kind(sub->kind);
+  size_t ns = sub_len(sub->kind);
+  double par[3] = {0.0, 0.0, 0.0};
+  for (size_t s = 0; s < ns; s++)
+    par[s] = fd->par_positive[s] ? exp(t[s]) : t[s];
+  if (ns == 0)
+    return NVMM_OK;
+  return nvmm_sub_make(sub->kind, par, sub);
+}
+
 size_t nvmm__theta_len(const nvmm_model *m) {
   size_t d = m->d;
   return 2 * d + d * (d + 1) / 2 + sub_len(m->sub.kind);
@@ -25,10 +43,7 @@ void nvmm__theta_get(const nvmm_model *m, double *t) {
   for (size_t i = 0; i < d; i++)
     for (size_t j = 0; j <= i; j++)
       t[k++] = i == j ? log(m->chol[i * d + i]) : m->chol[i * d + j];
-  const nvmm__family *fd = nvmm__family_of_kind(m->sub.kind);
-  size_t ns = sub_len(m->sub.kind);
-  for (size_t s = 0; s < ns; s++)
-    t[k++] = fd->par_positive[s] ? log(m->sub.par[s]) : m->sub.par[s];
+  sub_get(&m->sub, t + k);
 }
 
 /* The model of coordinates t (family and d of m): L from t, Sigma = L L^T, log|Sigma| from L's
@@ -57,17 +72,39 @@ nvmm_status nvmm__theta_set(nvmm_model *m, const double *t) {
       m->sigma[i * d + j] = m->sigma[j * d + i] = s;
     }
   m->logdet = logdet;
-  const nvmm__family *fd = nvmm__family_of_kind(m->sub.kind);
-  size_t ns = sub_len(m->sub.kind);
-  double par[3] = {0.0, 0.0, 0.0};
-  for (size_t s = 0; s < ns; s++)
-    par[s] = fd->par_positive[s] ? exp(t[k + s]) : t[k + s];
   for (size_t i = 0; i < 2 * d + 2 * d * d; i++)
     NVMM_CHECK(isfinite(m->mu[i]), NVMM_EDOM, "the extrapolated model is not finite");
   NVMM_CHECK(isfinite(logdet), NVMM_EDOM, "the extrapolated model is not finite");
-  if (ns == 0)
-    return NVMM_OK;
-  return nvmm_sub_make(m->sub.kind, par, &m->sub);
+  return sub_set(&m->sub, t + k);
+}
+
+/* A factor fit's coordinates (src/numerics.md 8.7): mu, gamma, F's entries, log D_j, the
+ * subordinator's. */
+size_t nvmm__factor_theta_len(size_t d, size_t r, nvmm_sub_kind k) {
+  return 3 * d + d * r + sub_len(k);
+}
+
+void nvmm__factor_theta_get(const nvmm_model *m, const nvmm_factor *fa, double *t) {
+  size_t d = m->d, r = fa->r;
+  memcpy(t, m->mu, 2 * d * sizeof *t); /* mu, gamma contiguous */
+  memcpy(t + 2 * d, fa->f, d * r * sizeof *t);
+  for (size_t j = 0; j < d; j++)
+    t[2 * d + d * r + j] = log(fa->dd[j]);
+  sub_get(&m->sub, t + 3 * d + d * r);
+}
+
+nvmm_status nvmm__factor_theta_set(nvmm_model *m, nvmm_factor *fa, const double *t,
+                                   double *scratch) {
+  size_t d = m->d, r = fa->r;
+  for (size_t j = 0; j < d; j++)
+    scratch[j] = exp(t[2 * d + d * r + j]);
+  for (size_t i = 0; i < 2 * d; i++)
+    NVMM_CHECK(isfinite(t[i]), NVMM_EDOM, "the extrapolated model is not finite");
+  /* Validates F and D (finite, D > 0, M positive definite); fa is unchanged on failure. */
+  NVMM_CALL(nvmm_factor_set(fa, t + 2 * d, scratch));
+  memcpy(m->mu, t, 2 * d * sizeof *t);
+  m->logdet = fa->logdet;
+  return sub_set(&m->sub, t + 3 * d + d * r);
 }
 
 /* S3 (Varadhan & Roland 2008): r = t1 - t0, v = t2 - 2 t1 + t0, alpha = -|r| / |v| clipped to

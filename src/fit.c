@@ -205,6 +205,26 @@ nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *
   return NVMM_OK;
 }
 
+/* SQUAREM's coordinates of (m, fa): a factor fit's (src/numerics.md 8.7) or a dense one's. */
+static void theta_of(const nvmm_fit *f, const nvmm_model *m, const nvmm_factor *fa, double *t) {
+  if (f->fac)
+    nvmm__factor_theta_get(m, fa, t);
+  else
+    nvmm__theta_get(m, t);
+}
+
+/* f->next (and a factor fit's f->fnext) back to theta2. */
+static nvmm_status next_to_theta2(nvmm_fit *f) {
+  NVMM_CALL(nvmm_model_copy(f->next, f->sq_m2));
+  return f->fac ? nvmm_factor_copy(f->fnext, f->sq_f2) : NVMM_OK;
+}
+
+/* The parameter change from f->model to f->next. */
+static double next_change(const nvmm_fit *f, int with_sub) {
+  return f->fac ? nvmm__param_change_factor(f->next, f->fnext, f->model, f->fac, with_sub)
+                : nvmm__param_change(f->next, f->model, with_sub);
+}
+
 /* SQUAREM's extrapolation, phase 1: f->model is theta1, f->next theta2 = F(theta1). Rank 0
  * forms theta' from (theta0, theta1, theta2) and broadcasts it in f->next; theta2 is kept in
  * sq_m2 for a rejection. The step falls back to theta2 (counted) when theta' is no valid model:
@@ -212,12 +232,14 @@ nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *
  * extrapolate: the fit then ends on an EM iterate. */
 static nvmm_status extrapolate(nvmm_fit *f) {
   NVMM_CALL(nvmm_model_copy(f->sq_m2, f->next));
+  if (f->fac)
+    NVMM_CALL(nvmm_factor_copy(f->sq_f2, f->fnext));
   double t0 = MPI_Wtime();
   if (f->rank == 0) {
     double alpha = -1.0, lambda = NAN;
     int infeasible = 0;
-    nvmm__theta_get(f->model, f->sq_t1);
-    nvmm__theta_get(f->next, f->sq_t2);
+    theta_of(f, f->model, f->fac, f->sq_t1);
+    theta_of(f, f->next, f->fnext, f->sq_t2);
     alpha = nvmm__squarem_step(f->sq_p, f->sq_t0, f->sq_t1, f->sq_t2, f->sq_step_max, &lambda);
     /* No step on the last update, nor across a change of gauge (theta0 and theta2 would lie in
      * different gauges). */
@@ -230,13 +252,14 @@ static nvmm_status extrapolate(nvmm_fit *f) {
       alpha = -1.0;
     f->pack[PK_RATE] = lambda * lambda;
     if (alpha != -1.0) {
-      nvmm_status st = nvmm__theta_set(f->next, f->sq_t2);
+      nvmm_status st = f->fac ? nvmm__factor_theta_set(f->next, f->fnext, f->sq_t2, f->fscratch)
+                              : nvmm__theta_set(f->next, f->sq_t2);
       if (st == NVMM_OK)
         st = fix_gauge(f, f->next, gauge(f));
       infeasible = st != NVMM_OK || !nvmm__model_finite(f->next) ||
                    (f->o.family == NVMM_FAMILY_VG && f->next->sub.par[0] < f->o.alpha_min);
       if (infeasible)
-        NVMM_CALL(nvmm_model_copy(f->next, f->sq_m2));
+        NVMM_CALL(next_to_theta2(f));
     }
     f->pack[PK_OUTCOME] = infeasible ? 1.0 : alpha; /* a step length is <= -1 */
     pack_model(f, f->next);
@@ -300,9 +323,9 @@ static nvmm_status safeguard(nvmm_fit *f, double ll, int *rejected) {
   memset(f->pack + PK_HEAD, 0, NVMM_NCOUNTERS * sizeof(double));
   f->pack[PK_HEAD + NVMM_CNT_BPOST_FLOOR] = f->stats[NVMM_ST_FLOOR];
   f->pack[PK_HEAD + NVMM_CNT_ACCEL_REJECT] = 1.0;
-  NVMM_CALL(nvmm_model_copy(f->next, f->sq_m2));
+  NVMM_CALL(next_to_theta2(f));
   f->sq_phase = 0;
-  return advance(f, nvmm__param_change(f->next, f->model, f->o.stop == NVMM_STOP_MLE));
+  return advance(f, next_change(f, f->o.stop == NVMM_STOP_MLE));
 }
 
 nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
@@ -358,10 +381,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   }
   int diverged = 0;
   NVMM_CALL(em_map(f, &diverged));
-  double change = diverged ? NAN
-                  : f->fac
-                      ? nvmm__param_change_factor(f->next, f->fnext, f->model, f->fac, with_sub)
-                      : nvmm__param_change(f->next, f->model, with_sub);
+  double change = diverged ? NAN : next_change(f, with_sub);
   if (diverged || !isfinite(change)) {
     /* The divergence guard (src/numerics.md 8.5): keep the last finite iterate and stop. */
     record(f, change);
@@ -369,11 +389,11 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     return NVMM_OK;
   }
   if (f->sq_on && phase == 0) {
-    nvmm__theta_get(f->model, f->sq_t0);
+    theta_of(f, f->model, f->fac, f->sq_t0);
     f->sq_phase = 1;
   } else if (f->sq_on && phase == 1) {
     NVMM_CALL(extrapolate(f));
-    change = nvmm__param_change(f->next, f->model, with_sub);
+    change = next_change(f, with_sub);
     f->sq_phase = 2;
     if (!isfinite(change)) { /* cannot happen for a finite theta'; kept as a guard */
       record(f, change);

@@ -70,10 +70,12 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
-  /* The Gaussian's M-step is its MLE: nothing to accelerate. SQUAREM's coordinates do not
-   * cover a factor dispersion yet: factor fits take plain EM steps. */
-  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family) && f->o.factors == 0;
-  f->sq_p = nvmm__theta_len(f->model);
+  /* The Gaussian's M-step is its MLE: nothing to accelerate. A factor fit's coordinates are
+   * its own (src/numerics.md 8.7). */
+  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family);
+  f->sq_p = f->o.factors > 0
+                ? nvmm__factor_theta_len(d, (size_t)f->o.factors, nvmm_family_sub_kind(f->o.family))
+                : nvmm__theta_len(f->model);
   f->sq_t0 = calloc(3 * f->sq_p, sizeof(double));
   NVMM_CHECK(f->sq_t0, NVMM_ENOMEM, "cannot allocate SQUAREM's coordinates (%zu)", f->sq_p);
   f->sq_t1 = f->sq_t0 + f->sq_p;

@@ -16,17 +16,22 @@ nvmm_status nvmm__factor_alloc(nvmm_fit *f) {
   size_t d = f->d, r = (size_t)f->o.factors;
   NVMM_CALL(nvmm_factor_alloc(d, r, &f->fac));
   NVMM_CALL(nvmm_factor_alloc(d, r, &f->fnext));
+  NVMM_CALL(nvmm_factor_alloc(d, r, &f->sq_f2)); /* SQUAREM's theta2 */
   /* The M-step's scratch is the largest (it also holds the start's broadcast, 1 + d r + d). */
   size_t n = nvmm_factor_mstep_scratch_len(d, r), e = nvmm_factor_estep_scratch_len(d, r);
   f->fscratch = calloc(n > e ? n : e, sizeof(double));
-  NVMM_CHECK(f->fscratch, NVMM_ENOMEM, "cannot allocate the factor fit's scratch (d = %zu)", d);
+  f->fstate = calloc(nvmm_fit_factor_len((int64_t)d, (int64_t)r), sizeof(double));
+  NVMM_CHECK(f->fscratch && f->fstate, NVMM_ENOMEM,
+             "cannot allocate the factor fit's scratch (d = %zu)", d);
   return NVMM_OK;
 }
 
 void nvmm__factor_free(nvmm_fit *f) {
   nvmm_factor_free(&f->fac);
   nvmm_factor_free(&f->fnext);
+  nvmm_factor_free(&f->sq_f2);
   free(f->fscratch);
+  free(f->fstate);
 }
 
 /* The probabilistic-PCA start of Sigma's factor form (Tipping and Bishop's closed-form MLE of

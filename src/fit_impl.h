@@ -74,6 +74,7 @@ struct nvmm_fit {
   size_t sq_p;
   double *sq_t0, *sq_t1, *sq_t2; /* coordinates (sq_p each); t0 kept from phase 0 to 1 */
   nvmm_model *sq_m2;             /* theta2: what a rejected theta' gives way to */
+  nvmm_factor *sq_f2;            /* a factor fit's theta2 dispersion (NULL otherwise) */
   double *sq_state;              /* the accelerator's record for nvmm_fit_state_get */
   const nvmm_model *multi[4];
   nvmm_estep_ws *multi_ws[4];
@@ -109,6 +110,7 @@ struct nvmm_fit {
   nvmm_factor *fac, *fnext;
   const nvmm_factor *efac; /* the factor of the model the current pass E-steps */
   double *fscratch;        /* the factor E-step's and M-step's scratch; the start's broadcast */
+  double *fstate;          /* the checkpoint's factor record (nvmm_fit_factor_len) */
 };
 enum {
   NVMM__INC_BATCH_LL = 0,
@@ -215,6 +217,13 @@ double nvmm__param_change_factor(const nvmm_model *new, const nvmm_factor *fnew,
 size_t nvmm__theta_len(const nvmm_model *m);
 void nvmm__theta_get(const nvmm_model *m, double *t);
 nvmm_status nvmm__theta_set(nvmm_model *m, const double *t);
+/* A factor fit's (src/numerics.md 8.7): mu, gamma, F, log D, the subordinator; set validates
+ * through nvmm_factor_set (scratch: d doubles) and sets m's mu, gamma, log|Sigma| and
+ * subordinator. Errors: NVMM_EDOM, NVMM_EFACTOR (no valid model). */
+size_t nvmm__factor_theta_len(size_t d, size_t r, nvmm_sub_kind k);
+void nvmm__factor_theta_get(const nvmm_model *m, const nvmm_factor *fa, double *t);
+nvmm_status nvmm__factor_theta_set(nvmm_model *m, nvmm_factor *fa, const double *t,
+                                   double *scratch);
 double nvmm__squarem_step(size_t p, const double *t0, const double *t1, double *t2, double step_max,
                           double *lambda);
 

@@ -36,6 +36,28 @@ uint64_t nvmm_fit_fingerprint(const nvmm_fit *f) { return f->fingerprint; }
 
 static void accel_save(const nvmm_fit *f, double *a);
 
+/* One dispersion's record in a state: F, D, D^-1, M and its Cholesky factor (contiguous in an
+ * nvmm_factor), then log|Sigma|; copied bit for bit both ways, so that a resumed fit sees
+ * exactly the numbers the uninterrupted one saw (nvmm_factor_set would recompute M from a
+ * rescaled F and D, not always to the same bits). */
+static size_t fac_len(size_t d, size_t r) { return d * r + 2 * d + 2 * r * r + 1; }
+
+size_t nvmm_fit_factor_len(int64_t d, int64_t r) {
+  return d > 0 && r > 0 ? 2 * fac_len((size_t)d, (size_t)r) : 0;
+}
+
+static void fac_save(const nvmm_factor *fa, double *p) {
+  size_t n = fac_len(fa->d, fa->r) - 1;
+  memcpy(p, fa->f, n * sizeof *p);
+  p[n] = fa->logdet;
+}
+
+static void fac_restore(nvmm_factor *fa, const double *p) {
+  size_t n = fac_len(fa->d, fa->r) - 1;
+  memcpy(fa->f, p, n * sizeof *p);
+  fa->logdet = p[n];
+}
+
 void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   memset(s, 0, sizeof *s);
   s->family = f->o.family;
@@ -74,11 +96,20 @@ void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s) {
   s->penalty_init = f->pen_init;
   s->shrink_eta0 = f->shr_eta0;
   s->penalty = f->h_pen;
+  if (f->fac) {
+    s->factors = f->o.factors;
+    s->factor = f->fstate;
+    fac_save(f->fac, f->fstate);
+    fac_save(f->sq_f2, f->fstate + fac_len(f->d, f->fac->r));
+    s->sigma = s->chol = NULL; /* a factor fit keeps no dense Sigma */
+  }
 }
 
 /* The accelerator's record in a state: phase, step bound, last step length, rate estimate,
  * then theta0's coordinates (room for the largest subordinator) and theta2 (log|Sigma|, the
- * subordinator's kind and parameters, mu, gamma, Sigma, L): all bit for bit. */
+ * subordinator's kind and parameters, mu, gamma, Sigma, L): all bit for bit. A factor fit's
+ * theta0 has its own length, theta2 follows it directly and holds mu and gamma only (its
+ * dispersion is in the state's factor record); it fits in the dense record's length. */
 enum { AC_PHASE = 0, AC_STEP_MAX, AC_ALPHA, AC_RHO, AC_ON, AC_HEAD };
 
 static size_t theta_max(size_t d) { return 2 * d + d * (d + 1) / 2 + 3; }
@@ -88,8 +119,12 @@ size_t nvmm_fit_accel_len(int64_t d) {
   return AC_HEAD + theta_max(dd) + 5 + 2 * dd + 2 * dd * dd;
 }
 
+/* Where theta2 starts in the record, and how many of mu, gamma, Sigma, L it holds. */
+static size_t m2_off(const nvmm_fit *f) { return AC_HEAD + (f->fac ? f->sq_p : theta_max(f->d)); }
+static size_t m2_len(const nvmm_fit *f) { return 2 * f->d + (f->fac ? 0 : 2 * f->d * f->d); }
+
 static void accel_save(const nvmm_fit *f, double *a) {
-  size_t d = f->d, tm = theta_max(d);
+  size_t d = f->d;
   memset(a, 0, nvmm_fit_accel_len((int64_t)d) * sizeof *a);
   a[AC_PHASE] = f->sq_phase;
   a[AC_STEP_MAX] = f->sq_step_max;
@@ -97,15 +132,14 @@ static void accel_save(const nvmm_fit *f, double *a) {
   a[AC_RHO] = f->sq_rho;
   a[AC_ON] = f->sq_on;
   memcpy(a + AC_HEAD, f->sq_t0, f->sq_p * sizeof *a);
-  double *m = a + AC_HEAD + tm;
+  double *m = a + m2_off(f);
   m[0] = f->sq_m2->logdet;
   m[1] = (double)f->sq_m2->sub.kind;
   memcpy(m + 2, f->sq_m2->sub.par, 3 * sizeof *m);
-  memcpy(m + 5, f->sq_m2->mu, (2 * d + 2 * d * d) * sizeof *m); /* mu, gamma, sigma, chol */
+  memcpy(m + 5, f->sq_m2->mu, m2_len(f) * sizeof *m); /* mu, gamma, sigma, chol */
 }
 
 static nvmm_status accel_restore(nvmm_fit *f, const double *a) {
-  size_t d = f->d, tm = theta_max(d);
   NVMM_CHECK(a[AC_ON] == (double)f->sq_on, NVMM_EINVAL,
              "the checkpoint's fit %s SQUAREM, this fit %s (accel must match to resume)",
              a[AC_ON] != 0.0 ? "used" : "did not use", f->sq_on ? "does" : "does not");
@@ -116,11 +150,11 @@ static nvmm_status accel_restore(nvmm_fit *f, const double *a) {
   f->sq_alpha = a[AC_ALPHA];
   f->sq_rho = a[AC_RHO];
   memcpy(f->sq_t0, a + AC_HEAD, f->sq_p * sizeof *a);
-  const double *m = a + AC_HEAD + tm;
+  const double *m = a + m2_off(f);
   f->sq_m2->logdet = m[0];
   f->sq_m2->sub.kind = (nvmm_sub_kind)m[1];
   memcpy(f->sq_m2->sub.par, m + 2, 3 * sizeof *m);
-  memcpy(f->sq_m2->mu, m + 5, (2 * d + 2 * d * d) * sizeof *m);
+  memcpy(f->sq_m2->mu, m + 5, m2_len(f) * sizeof *m);
   return NVMM_OK;
 }
 
@@ -165,6 +199,16 @@ nvmm_status nvmm_fit_state_alloc_incremental(int64_t inc_steps, nvmm_fit_state *
   return NVMM_OK;
 }
 
+nvmm_status nvmm_fit_state_alloc_factor(int64_t r, nvmm_fit_state *s) {
+  NVMM_CHECK(s && s->d >= 2 && r >= 1 && r < s->d, NVMM_EINVAL,
+             "invalid factor state size (r = %lld)", (long long)r);
+  s->factor = calloc(nvmm_fit_factor_len(s->d, r), sizeof(double));
+  NVMM_CHECK(s->factor, NVMM_ENOMEM, "cannot allocate a factor state (d = %lld, r = %lld)",
+             (long long)s->d, (long long)r);
+  s->factors = r;
+  return NVMM_OK;
+}
+
 nvmm_status nvmm_fit_state_alloc_shrinkage(nvmm_fit_state *s) {
   NVMM_CHECK(s && s->d >= 1 && s->iterations >= 0, NVMM_EINVAL, "invalid shrinkage state size");
   size_t len = nvmm_stats_len((size_t)s->d), it = (size_t)(s->iterations > 0 ? s->iterations : 1);
@@ -180,6 +224,9 @@ void nvmm_fit_state_free(nvmm_fit_state *s) {
     return;
   free(s->shrink_eta0);
   s->shrink_eta0 = s->penalty = NULL;
+  free(s->factor);
+  s->factor = NULL;
+  s->factors = 0;
   free(s->mu);
   free(s->loglik);
   free(s->accel);
@@ -248,6 +295,10 @@ static nvmm_status check_state(const nvmm_fit *f, const nvmm_fit_state *s) {
              s->shrink, s->shrink_tau, (int)f->o.shrink, f->o.shrink_tau);
   NVMM_CHECK(s->shrink == NVMM_SHRINK_NONE || (s->shrink_eta0 && s->penalty), NVMM_EINVAL,
              "the checkpoint's shrinkage state is inconsistent");
+  NVMM_CHECK(s->factors == f->o.factors && (s->factors == 0 || s->factor), NVMM_EINVAL,
+             "the checkpoint's fit has factors = %lld, this fit %lld (factors must match to "
+             "resume)",
+             (long long)s->factors, (long long)f->o.factors);
   return NVMM_OK;
 }
 
@@ -271,10 +322,6 @@ static void inc_restore(nvmm_fit *f, const nvmm_fit_state *s) {
 
 nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
-  /* The state holds a dense Sigma and L; a factor fit's F and D are not in it yet. */
-  NVMM_CHECK(f->o.factors == 0, NVMM_EINVAL,
-             "a factor fit (factors = %lld) cannot be restored from a checkpoint yet",
-             (long long)f->o.factors);
   NVMM_CALL(check_state(f, s));
   NVMM_CALL(accel_restore(f, s->accel));
   int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
@@ -284,8 +331,13 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
    * numbers the uninterrupted fit saw. */
   memcpy(f->model->mu, s->mu, d * sizeof(double));
   memcpy(f->model->gamma, s->gamma, d * sizeof(double));
-  memcpy(f->model->sigma, s->sigma, d * d * sizeof(double));
-  memcpy(f->model->chol, s->chol, d * d * sizeof(double));
+  if (f->fac) {
+    fac_restore(f->fac, s->factor);
+    fac_restore(f->sq_f2, s->factor + fac_len(d, f->fac->r));
+  } else {
+    memcpy(f->model->sigma, s->sigma, d * d * sizeof(double));
+    memcpy(f->model->chol, s->chol, d * d * sizeof(double));
+  }
   f->model->logdet = s->logdet;
   f->model->sub = s->sub;
   memcpy(f->h_loglik, s->loglik, it * sizeof(double));

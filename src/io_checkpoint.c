@@ -56,8 +56,13 @@ static uint64_t state_checksum(const nvmm_fit_state *s) {
   h = hash_doubles(h, s->sub.par, 3);
   h = hash_doubles(h, s->mu, d);
   h = hash_doubles(h, s->gamma, d);
-  h = hash_doubles(h, s->sigma, d * d);
-  h = hash_doubles(h, s->chol, d * d);
+  if (s->factors == 0) { /* a factor fit's dispersion is in /state/factor */
+    h = hash_doubles(h, s->sigma, d * d);
+    h = hash_doubles(h, s->chol, d * d);
+  } else {
+    h = hash_u64(h, (uint64_t)s->factors);
+    h = hash_doubles(h, s->factor, nvmm_fit_factor_len(s->d, s->factors));
+  }
   h = hash_doubles(h, s->totals, NVMM_NCOUNTERS);
   h = hash_doubles(h, s->loglik, it);
   h = hash_doubles(h, s->change, it);
@@ -152,6 +157,37 @@ static nvmm_status read_incremental(hid_t state, const char *path, nvmm_fit_stat
                     "checkpoint '%s' is corrupt: its /state/incremental does not match its "
                     "checksum",
                     path);
+  (void)H5Gclose(g);
+  return st;
+}
+
+/* A factor fit's part of a state (/state/factor; covered by /state's checksum): the attribute
+ * factors and the two dispersion records, in place of /state's sigma and chol. */
+static nvmm_status write_factor(hid_t state, const nvmm_fit_state *s, const char *path) {
+  hid_t g = H5Gcreate2(state, "factor", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot create group /state/factor in '%s'", path);
+  hsize_t len = nvmm_fit_factor_len(s->d, s->factors);
+  nvmm_status st =
+      nvmm__h5_put_attr(g, "factors", H5T_STD_I64LE, H5T_NATIVE_INT64, &s->factors, path);
+  if (st == NVMM_OK)
+    st = nvmm__h5_put_array(g, "record", 1, &len, s->factor, path);
+  if (H5Gclose(g) < 0 && st == NVMM_OK)
+    st = NVMM_RAISE(NVMM_EIO, "cannot close /state/factor in '%s'", path);
+  return st;
+}
+
+static nvmm_status read_factor(hid_t state, const char *path, nvmm_fit_state *s) {
+  hid_t g = H5Gopen2(state, "factor", H5P_DEFAULT);
+  NVMM_CHECK(g >= 0, NVMM_EIO, "cannot open /state/factor in '%s'", path);
+  int64_t r = 0;
+  nvmm_status st = nvmm__h5_get_attr(g, "factors", H5T_NATIVE_INT64, &r, path);
+  if (st == NVMM_OK && !(r >= 1 && r < s->d))
+    st = NVMM_RAISE(NVMM_EIO, "'%s': /state/factor has an invalid factors = %" PRId64, path, r);
+  if (st == NVMM_OK)
+    st = nvmm_fit_state_alloc_factor(r, s);
+  hsize_t len = nvmm_fit_factor_len(s->d, r);
+  if (st == NVMM_OK)
+    st = nvmm__h5_get_array(g, "record", 1, &len, s->factor, path);
   (void)H5Gclose(g);
   return st;
 }
@@ -258,10 +294,12 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
     st = nvmm__h5_put_array(g, "mu", 1, dims, s->mu, path);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "gamma", 1, dims, s->gamma, path);
-  if (st == NVMM_OK)
+  if (st == NVMM_OK && s->factors == 0)
     st = nvmm__h5_put_array(g, "sigma", 2, dims, s->sigma, path);
-  if (st == NVMM_OK)
+  if (st == NVMM_OK && s->factors == 0)
     st = nvmm__h5_put_array(g, "chol", 2, dims, s->chol, path);
+  if (st == NVMM_OK && s->factors > 0)
+    st = write_factor(g, s, path);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "totals", 1, &nc, s->totals, path);
   if (st == NVMM_OK)
@@ -329,8 +367,10 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
   /* The shapes of /state/sigma and /state/loglik before memory is sized from d and the
    * iteration count: damaged ones (d = 2^20, 2^28 iterations) asked for 16 TB (tests/fuzz). */
   hsize_t dd[2] = {(hsize_t)ints[0], (hsize_t)ints[0]}, nit = (hsize_t)ints[2];
+  int factor = H5Lexists(g, "factor", H5P_DEFAULT) > 0; /* a factor fit's: no sigma, chol */
   if (st == NVMM_OK)
-    st = nvmm__h5_get_array(g, "sigma", 2, dd, NULL, path);
+    st = factor ? nvmm__h5_get_array(g, "mu", 1, dd, NULL, path)
+                : nvmm__h5_get_array(g, "sigma", 2, dd, NULL, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "loglik", 1, &nit, NULL, path);
   if (st == NVMM_OK)
@@ -358,10 +398,12 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "mu", 1, dims, s->mu, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "gamma", 1, dims, s->gamma, path);
-  if (st == NVMM_OK)
+  if (st == NVMM_OK && !factor)
     st = nvmm__h5_get_array(g, "sigma", 2, dims, s->sigma, path);
-  if (st == NVMM_OK)
+  if (st == NVMM_OK && !factor)
     st = nvmm__h5_get_array(g, "chol", 2, dims, s->chol, path);
+  if (st == NVMM_OK && factor)
+    st = read_factor(g, path, s);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "totals", 1, &nc, s->totals, path);
   if (st == NVMM_OK)

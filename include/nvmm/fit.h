@@ -125,7 +125,7 @@ typedef struct nvmm_fit_options {
   /* Factor models (src/numerics.md 3.4, 5.12): Sigma = F F^T + diag(D) with F d x factors. */
   int64_t factors; /* 0: a dense Sigma (default); R in [1, d): R factors, E-step and M-step in
                       O(d R) per row (algorithm em, moments or a given initial model, no
-                      shrinkage; plain EM steps: SQUAREM does not act on factor fits yet) */
+                      shrinkage; accel in F's coordinates: src/numerics.md 8.7) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3
@@ -276,7 +276,15 @@ typedef struct nvmm_fit_state {
   int shrink_prior_floors; /* prior-moment floors in the target's eta */
   double *shrink_eta0;     /* nvmm_stats_len(d): the target, standardized coordinates */
   double *penalty;         /* iterations: the penalty after each update */
+  /* Factor fits (factors = 0 and NULL for dense ones): the dispersion records of the current
+   * model and of SQUAREM's theta2, each F, D, D^-1, M, M's Cholesky factor and log|Sigma|
+   * (nvmm_fit_factor_len values in all). The dense sigma and chol are not used. */
+  int64_t factors;
+  double *factor;
 } nvmm_fit_state;
+
+/* Length of a factor fit's state record (both dispersions) for dimension d and r factors. */
+NVMM_EXTERN size_t nvmm_fit_factor_len(int64_t d, int64_t r);
 
 /* Length of a state's accelerator record for dimension d. */
 NVMM_EXTERN size_t nvmm_fit_accel_len(int64_t d);
@@ -298,8 +306,11 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_shrinkage(nvmm_fit_s
 /* Frees the arrays of a state allocated by nvmm_fit_state_alloc (and
  * nvmm_fit_state_alloc_incremental, nvmm_fit_state_alloc_shrinkage). */
 NVMM_EXTERN void nvmm_fit_state_free(nvmm_fit_state *s);
+/* Allocates a state's factor record for r factors (zeroed) and sets s->factors. Errors:
+ * NVMM_ENOMEM, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_factor(int64_t r, nvmm_fit_state *s);
 
-/* Continues from a saved state instead of nvmm_fit_init (not for factor fits yet: NVMM_EINVAL): the data must be the same (family, d,
+/* Continues from a saved state instead of nvmm_fit_init: the data must be the same (family, d,
  * n and fingerprint), the options may differ only in max_iter, tol and the checkpoint
  * schedule (incremental EM: the same number of mini-batch steps). A state that stopped
  * (NVMM_FIT_STOPPED) resumes iterating; a finished one stays finished. The continued fit is bitwise

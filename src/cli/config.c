@@ -35,8 +35,7 @@ static setting settings[] = {
      0},
     {"factors",
      "R  0: a dense Sigma (default); R >= 1: a factor model, Sigma = F F^T + diag(D) with R "
-     "factors (R < d), O(d R) work per row (algorithm em, plain EM steps; no checkpoints, "
-     "stderr or shrinkage yet)",
+     "factors (R < d), O(d R) work per row (algorithm em; no stderr or shrinkage yet)",
      "", "", 0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
@@ -672,13 +671,6 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
     if (parse_long(comm, s, 0, 1L << 20, &v))
       return -1;
     o->factors = v;
-  }
-  if (o->factors > 0 && (cfg->checkpoint[0] || cfg->resume[0])) {
-    /* The checkpoint state holds a dense Sigma and L (src/architecture.md 2.8); a factor fit's
-     * F and D are not in it yet. */
-    cli_error(comm, "%s: a factor fit (factors = %lld) cannot be checkpointed or resumed yet",
-              find("factors")->origin, (long long)o->factors);
-    return -1;
   }
   if (set_choice(comm, "stderr", "stderr value", flags, 2, &cfg->std_errors))
     return -1;

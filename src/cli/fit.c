@@ -222,10 +222,8 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   }
   json_object_set_new(o, "init", json_string(cli_init_name(c)));
   json_object_set_new(o, "stop", json_string(c->o.stop == NVMM_STOP_MLE ? "mle" : "params"));
-  /* SQUAREM does not act on factor fits yet: they take plain EM steps. */
-  json_object_set_new(
-      o, "accel",
-      json_string(c->o.accel == NVMM_ACCEL_SQUAREM && c->o.factors == 0 ? "squarem" : "none"));
+  json_object_set_new(o, "accel",
+                      json_string(c->o.accel == NVMM_ACCEL_SQUAREM ? "squarem" : "none"));
   json_object_set_new(o, "tol", cli_json_real(c->o.tol));
   json_object_set_new(o, "tol_ll", cli_json_real(c->o.tol_ll));
   json_object_set_new(o, "mu", cli_json_vec(m->mu, d));
