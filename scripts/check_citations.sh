@@ -78,7 +78,9 @@ while IFS= read -r hit; do
     slug=${slug%% *}
     grep -qE "^### 12\.[0-9]+ \`$slug\`:" "$doc" ||
       fail "$loc" "$doc has no pitfall named $slug"
-  elif ! grep -E '^##+ ' "$doc" | grep -qiF -- "$name"; then
+  # Not grep -q after the pipe: its early exit would kill the first grep by SIGPIPE, which
+  # pipefail reports as a failed match now and then.
+  elif ! grep -E '^##+ ' "$doc" | grep -iF -- "$name" >/dev/null; then
     fail "$loc" "$doc has no heading containing \"$name\""
   fi
 done < <(grep -HnIE 'src/(numerics|architecture)\.md, [A-Za-z]' "${files[@]}" | awk '{
