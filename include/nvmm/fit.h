@@ -253,7 +253,8 @@ typedef struct nvmm_fit_state {
   int reason;           /* nvmm_fit_reason */
   double loglik_init, target_logdet, elapsed;
   double totals[NVMM_NCOUNTERS];
-  double *mu, *gamma, *sigma, *chol; /* d, d, d x d, d x d (row-major) */
+  double *mu, *gamma, *sigma, *chol; /* d, d, d x d, d x d (row-major); a factor fit's sigma
+                                        and chol are unused (NULL from nvmm_fit_state_get) */
   double logdet;
   nvmm_sub sub;
   double *loglik, *change, *elapsed_hist, *counters; /* history, length iterations
