@@ -40,6 +40,9 @@ nvmm_status nvmm_factor_mstep(const double *stats, const nvmm_model *cur, const 
     NVMM_CHECK(isfinite(stats[i]), NVMM_EDOM, "statistic %zu of the factor M-step is not finite",
                i);
   const double alpha_min = opts ? opts->alpha_min : 0.0;
+  const double dfloor =
+      opts ? fmax(opts->factor_d_floor, NVMM_FACTOR_D_FLOOR) : NVMM_FACTOR_D_FLOOR;
+  NVMM_CHECK(dfloor < 1, NVMM_EDOM, "factor_d_floor = %g must be below 1", dfloor);
   NVMM_CHECK(alpha_min >= 0 && isfinite(alpha_min), NVMM_EDOM,
              "alpha_min = %g must be finite and >= 0", alpha_min);
   const double n = stats[NVMM_ST_N], su = stats[NVMM_ST_U], sv = stats[NVMM_ST_V];
@@ -105,7 +108,7 @@ nvmm_status nvmm_factor_mstep(const double *stats, const nvmm_model *cur, const 
     double fb = 0.0;
     for (size_t k = 0; k < r; k++)
       fb += fj[k] * b[k];
-    double dj = (a - fb) / n, lo = NVMM_FACTOR_D_FLOOR * a / n;
+    double dj = (a - fb) / n, lo = dfloor * a / n;
     if (!(dj >= lo)) {
       dj = lo;
       dd_floor++;

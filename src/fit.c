@@ -122,7 +122,8 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
   double t0 = MPI_Wtime();
   if (f->rank == 0 || (f->pchol && part != 2)) {
     nvmm_mstep_counts c = {0};
-    nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol, f->o.symmetric};
+    nvmm_mstep_opts mo = {f->o.alpha_min, f->pchol ? pchol_factor : NULL, f->pchol, f->o.symmetric,
+                          f->o.factor_d_floor};
     nvmm_status st;
     if (f->fac) { /* algorithm em: part 0, from f->model (src/numerics.md 5.12) */
       nvmm_factor_counts fc = {{0}, 0};
@@ -250,7 +251,16 @@ static nvmm_status extrapolate(nvmm_fit *f) {
              0.0);
     if (f->iterations + 1 >= f->o.max_iter || switched)
       alpha = -1.0;
-    f->pack[PK_RATE] = lambda * lambda;
+    /* A factor fit keeps the largest rate of its cycles: its EM rate is close to 1 (factor
+     * analysis's slow modes) while one cycle's step ratio can fall far below it once an
+     * extrapolation has stirred the fast modes, and the stopping rule would then stop short
+     * (src/numerics.md 8.7). Dense fits use each cycle's own estimate. */
+    /* A factor fit keeps the largest rate of its cycles: its EM rate is close to 1 (factor
+     * analysis's slow modes) while one cycle's step ratio can fall far below it once an
+     * extrapolation has stirred the fast modes, and the stopping rule would then stop short
+     * (src/numerics.md 8.7). Dense fits use each cycle's own estimate. */
+    f->pack[PK_RATE] =
+        f->fac && isfinite(f->sq_rho) ? fmax(lambda * lambda, f->sq_rho) : lambda * lambda;
     if (alpha != -1.0) {
       nvmm_status st = f->fac ? nvmm__factor_theta_set(f->next, f->fnext, f->sq_t2, f->fscratch)
                               : nvmm__theta_set(f->next, f->sq_t2);

@@ -70,9 +70,10 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
   NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
-  /* The Gaussian's M-step is its MLE: nothing to accelerate. A factor fit's coordinates are
-   * its own (src/numerics.md 8.7). */
-  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && nvmm__latent(f->o.family);
+  /* The dense Gaussian's M-step is its MLE: nothing to accelerate; a factor Gaussian's is
+   * factor analysis's EM, as slow as any. A factor fit's coordinates are its own
+   * (src/numerics.md 8.7). */
+  f->sq_on = f->o.accel == NVMM_ACCEL_SQUAREM && (nvmm__latent(f->o.family) || f->o.factors > 0);
   f->sq_p = f->o.factors > 0
                 ? nvmm__factor_theta_len(d, (size_t)f->o.factors, nvmm_family_sub_kind(f->o.family))
                 : nvmm__theta_len(f->model);

@@ -49,6 +49,9 @@ void nvmm_fit_options_default(nvmm_family family, nvmm_fit_options *o) {
    * which the reference optima must be reached (src/numerics.md 8.3). */
   o->tol_ll = 1e-3;
   o->alpha_min = 0.0;
+  /* The numerical floor only: a Heywood column (D_j -> 0) is the likelihood's own supremum on
+   * the boundary, which a larger floor (R factanal's 0.005) would move (src/numerics.md 5.12). */
+  o->factor_d_floor = NVMM_FACTOR_D_FLOOR;
   /* The moment start for GH too: with SQUAREM it reaches the same optima as the sub-model start
    * in fewer passes (src/numerics.md 7.4). */
   o->init = NVMM_INIT_MOMENTS;
@@ -108,6 +111,8 @@ nvmm_status nvmm_fit_options_check(const nvmm_fit_options *o) {
                (long long)o->eval_every);
     NVMM_CALL(nvmm_eta_rule_check(&o->eta_rule));
   }
+  NVMM_CHECK(o->factor_d_floor >= NVMM_FACTOR_D_FLOOR && o->factor_d_floor < 1, NVMM_EINVAL,
+             "factor_d_floor = %g must lie in [%g, 1)", o->factor_d_floor, NVMM_FACTOR_D_FLOOR);
   NVMM_CHECK(o->factors >= 0, NVMM_EINVAL, "factors = %lld must not be negative",
              (long long)o->factors);
   if (o->factors > 0) {

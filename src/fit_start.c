@@ -187,7 +187,7 @@ static nvmm_status start_use(nvmm_fit *f, void *ctx, int j, const double *st, in
     g->best = st[NVMM_ST_LOGF];
     return NVMM_OK;
   }
-  const nvmm_mstep_opts mo = {0.0, NULL, NULL, f->o.symmetric};
+  const nvmm_mstep_opts mo = {.symmetric = f->o.symmetric};
   nvmm_status ms = nvmm_mstep(st, g->cand[k], g->cand[k], &mo, NULL, f->scratch);
   if (ms != NVMM_OK) {
     if (!nvmm__diverging(ms))

@@ -119,6 +119,8 @@ static int mle_met_at(const nvmm_fit *f, int s) {
   double n = (double)f->n, g = gain(f, s);
   double noise = NVMM__LL_NOISE * DBL_EPSILON * n *
                  (1.0 + fabs(nvmm__ll_after(f, s) + nvmm__log_scale_sum(f) / 2.0));
+  if (f->fac && g < -noise)
+    return 0; /* a factor fit's D floor moves with A_j (src/numerics.md 8.7): a loss is no rate */
   if (g <= noise)
     return 1; /* no gain left within tol_ll (rounding, or a clamp's small loss) */
   /* Two consecutive EM gains give the rate, unless the earlier one is the first EM step after an

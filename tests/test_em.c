@@ -632,7 +632,7 @@ START_TEST(test_alpha_min) {
   ck_assert_rel(m->sub.par[0], 0.4, 1e-12);
   ck_assert_rel(m->sub.par[1], 0.8, 1e-12);
   ck_assert_int_eq(c.alpha_clamp, 0);
-  nvmm_mstep_opts o = {0.6, NULL, NULL, 0};
+  nvmm_mstep_opts o = {.alpha_min = 0.6};
   ck_assert_ok(nvmm_mstep_sub(st, m, m, &o, &c));
   ck_assert_double_eq(m->sub.par[0], 0.6);
   ck_assert_rel(m->sub.par[1], 0.6 / eta[2], 1e-15);
@@ -653,7 +653,7 @@ START_TEST(test_bad_input) {
   st[NVMM_ST_N] = 1;
   st[NVMM_ST_U] = INFINITY;
   ck_assert_int_eq(nvmm_mstep(st, m, m, NULL, NULL, scratch), NVMM_EDOM);
-  nvmm_mstep_opts o = {-1.0, NULL, NULL, 0};
+  nvmm_mstep_opts o = {.alpha_min = -1.0};
   st[NVMM_ST_U] = 1.2;
   st[NVMM_ST_V] = 1.1;
   ck_assert_int_ne(nvmm_mstep_sub(st, m, m, &o, NULL), NVMM_OK);

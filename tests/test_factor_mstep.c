@@ -394,6 +394,17 @@ START_TEST(test_factor_mstep_refusals) {
   ck_assert_int_eq(c.dd_floor, 1);
   ck_assert_double_gt(fb->dd[0], 0.0);
   ck_assert_double_lt(fb->dd[0], 1e-6 * d0);
+  /* The option factor_d_floor scales the same floor: D_0 = X A_0 / n, so D_0 moves by
+   * X / NVMM_FACTOR_D_FLOOR exactly up to the rounding of two products (a few ulps). */
+  double lo8 = fb->dd[0];
+  ck_assert_ok(nvmm_factor_mstep(saved, m, fa, mb, fb, &(nvmm_mstep_opts){.factor_d_floor = 0.25},
+                                 &c, scratch));
+  ck_assert_int_eq(c.dd_floor, 2);
+  ck_assert_double_le(fabs(fb->dd[0] / lo8 - 0.25 / NVMM_FACTOR_D_FLOOR),
+                      4 * DBL_EPSILON * (0.25 / NVMM_FACTOR_D_FLOOR));
+  ck_assert_fails(nvmm_factor_mstep(saved, m, fa, mb, fb, &(nvmm_mstep_opts){.factor_d_floor = 1.0},
+                                    &c, scratch),
+                  NVMM_EDOM, "factor_d_floor");
   nvmm_model_free(&mb);
   nvmm_factor_free(&fb);
   nvmm_model_free(&m), nvmm_model_free(&g);

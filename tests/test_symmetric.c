@@ -24,7 +24,7 @@ static nvmm_model *model(nvmm_family f, int skewed) {
  * numbers of order 1 (1e-12); the subordinator as in test_em's inversion (GIG 1e-10, others
  * 1e-12); gamma exactly 0. */
 START_TEST(test_symmetric_inverts) {
-  const nvmm_mstep_opts o = {0.0, NULL, NULL, 1};
+  const nvmm_mstep_opts o = {.symmetric = 1};
   for (int f = 0; f < NVMM_FAMILY_COUNT; f++) {
     nvmm_model *m = model((nvmm_family)f, 0), *next = model((nvmm_family)f, 1);
     double eta[32], scratch[32];
@@ -51,7 +51,7 @@ END_TEST
  * = mu + gamma / u and Sigma = E[XX^T/Y] - u m m^T = Sigma + (v - 1/u) gamma gamma^T, with u =
  * E[1/Y], v = E[Y] of the population (closed forms of test_incremental's checked eta). */
 START_TEST(test_symmetric_skewed) {
-  const nvmm_mstep_opts o = {0.0, NULL, NULL, 1};
+  const nvmm_mstep_opts o = {.symmetric = 1};
   for (int f = 1; f < NVMM_FAMILY_COUNT; f++) {
     nvmm_model *m = model((nvmm_family)f, 1), *next = model((nvmm_family)f, 1);
     double eta[32], scratch[32];

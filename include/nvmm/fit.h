@@ -123,9 +123,12 @@ typedef struct nvmm_fit_options {
   double shrink_s2;          /* NVMM_SHRINK_ISOTROPIC: s2 > 0, in the user's units and the start
                                 model's gauge |Sigma| = 1 (default 1: the start's |Sigma|) */
   /* Factor models (src/numerics.md 3.4, 5.12): Sigma = F F^T + diag(D) with F d x factors. */
-  int64_t factors; /* 0: a dense Sigma (default); R in [1, d): R factors, E-step and M-step in
-                      O(d R) per row (algorithm em, moments or a given initial model, no
-                      shrinkage; accel in F's coordinates: src/numerics.md 8.7) */
+  int64_t factors;       /* 0: a dense Sigma (default); R in [1, d): R factors, E-step and M-step in
+                            O(d R) per row (algorithm em, moments or a given initial model, no
+                            shrinkage; accel in F's coordinates: src/numerics.md 8.7) */
+  double factor_d_floor; /* factor fits: D_j >= factor_d_floor times column j's scale A_j / n,
+                            in [NVMM_FACTOR_D_FLOOR, 1) (default NVMM_FACTOR_D_FLOOR; R factanal
+                            bounds uniquenesses by 0.005: src/numerics.md 5.12) */
 } nvmm_fit_options;
 
 /* Fills o with the defaults for a family: max_iter 200, the MLE stopping rule with tol 1e-3

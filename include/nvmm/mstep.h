@@ -31,6 +31,8 @@ typedef struct nvmm_mstep_opts {
   nvmm_factor_fn *factor; /* Sigma's factorizer; NULL for LAPACK on this rank */
   void *factor_ctx;       /* its context */
   int symmetric;          /* 1: gamma = 0, mu the 1/Y-weighted mean (src/numerics.md 5.1) */
+  double factor_d_floor;  /* the factor M-step's floor on D_j relative to A_j / n; 0 (or below
+                             NVMM_FACTOR_D_FLOOR): NVMM_FACTOR_D_FLOOR (src/numerics.md 5.12) */
 } nvmm_mstep_opts;
 
 /* Full M-step (src/numerics.md 5): the Gaussian block in closed form and the subordinator

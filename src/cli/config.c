@@ -37,6 +37,11 @@ static setting settings[] = {
      "R  0: a dense Sigma (default); R >= 1: a factor model, Sigma = F F^T + diag(D) with R "
      "factors (R < d), O(d R) work per row (algorithm em; no stderr or shrinkage yet)",
      "", "", 0},
+    {"factor_d_floor",
+     "X  factor fits: D_j >= X times column j's scale, 1e-8 <= X < 1 (default 1e-8; R "
+     "factanal's bound on the uniquenesses is 0.005): a Heywood column (D_j -> 0) then stops on "
+     "its bound instead of crawling towards 0",
+     "", "", 0},
     {"out", "FILE.h5  where the fitted model goes (default model.h5)", "", "", 0},
     {"max_iter", "N  iteration cap (default 200)", "", "", 0},
     {"stop",
@@ -672,6 +677,15 @@ int cli_config_apply(MPI_Comm comm, cli_fit_config *cfg) {
       return -1;
     o->factors = v;
   }
+  if ((s = find("factor_d_floor"))->set) {
+    if (parse_double(comm, s, &o->factor_d_floor))
+      return -1;
+    if (!(o->factor_d_floor >= NVMM_FACTOR_D_FLOOR && o->factor_d_floor < 1)) {
+      cli_error(comm, "%s: factor_d_floor = %g must lie in [%g, 1)", s->origin, o->factor_d_floor,
+                NVMM_FACTOR_D_FLOOR);
+      return -1;
+    }
+  }
   if (set_choice(comm, "stderr", "stderr value", flags, 2, &cfg->std_errors))
     return -1;
   if (cfg->std_errors && o->shrink != NVMM_SHRINK_NONE) {
@@ -741,8 +755,10 @@ size_t cli_config_text(const cli_fit_config *c, char *buf, size_t size) {
     bad |= json_object_set_new(o, "symmetric", json_integer(1));
   if (c->std_errors) /* likewise */
     bad |= json_object_set_new(o, "stderr", json_integer(1));
-  if (c->o.factors > 0) /* likewise */
+  if (c->o.factors > 0) { /* likewise */
     bad |= json_object_set_new(o, "factors", json_integer(c->o.factors));
+    bad |= json_object_set_new(o, "factor_d_floor", json_real(c->o.factor_d_floor));
+  }
   if (c->o.algorithm == NVMM_ALG_INCREMENTAL) {
     /* Only here: the stored configuration of other fits stays as it was. */
     char rule[128];

@@ -495,6 +495,32 @@ static void unbounded_message(const cli_fit_config *c, const nvmm_model *m,
 }
 
 /* The closing lines on rank 0. */
+/* A factor model's Heywood columns: specific variance below NVMM_HEYWOOD of the column's
+ * variance F_j F_j^T + D_j (a ratio free of units and gauge). The likelihood's supremum then
+ * lies on the boundary D_j = 0, which EM approaches sublinearly (src/numerics.md 5.12). */
+#define NVMM_HEYWOOD 1e-3
+static void heywood_message(const cli_fit_config *c, const nvmm_model *m) {
+  if (!m->factor)
+    return;
+  size_t d = m->d, r = m->factor->r, k = 0;
+  for (size_t j = 0; j < d; j++) {
+    double s = m->factor->dd[j];
+    for (size_t l = 0; l < r; l++)
+      s += m->factor->f[j * r + l] * m->factor->f[j * r + l];
+    double u = m->factor->dd[j] / s;
+    if (u < NVMM_HEYWOOD) {
+      fprintf(rep, "%s column %zu (D/Sigma_jj = %.2g)", k == 0 ? "  Heywood case:" : ",", j, u);
+      k++;
+    }
+  }
+  if (k > 0)
+    fprintf(rep,
+            "\n    the factors explain %s entirely and D_j heads to 0, where the likelihood's "
+            "supremum lies; EM creeps there slowly. For the constrained MLE set "
+            "--factor-d-floor 0.005 (R factanal's bound; now %g), or fit fewer factors\n",
+            k == 1 ? "it" : "them", c->o.factor_d_floor);
+}
+
 static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
                     const nvmm_fit_summary *s) {
   char steps[96] = "";
@@ -525,6 +551,7 @@ static void summary(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model
   }
   if (s->reason == NVMM_FIT_UNBOUNDED)
     unbounded_message(c, m, s);
+  heywood_message(c, m);
   if (c->verbose >= 1) {
     double tot = 0;
     for (int k = 0; k < NVMM_NCOUNTERS; k++)
