@@ -13,103 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_randist.h>
 
 #include "../nvmm_test_mpi.h"
+#include "factor_test.h"
 #include "fit_test.h"
 #include "nvmm.h"
 #include "nvmm/factor.h"
 
 enum { D = 30, R = 3 };
 static const int64_t N = 20000;
-
-/* The truth: F with N(0, 1) entries, D_j in [0.2, 1], mu ~ N(0, 1), gamma ~ N(0, 0.3^2), NIG's
- * subordinator with E[Y] = 1 (lambda = 1.5); in the gauge |Sigma| = 1, the fit's. */
-static nvmm_model *truth(void) {
-  gsl_rng *rng;
-  ck_assert_ok(nvmm_rng_stream(77, 0, &rng));
-  double f[D * R], dd[D], mu[D], g[D];
-  for (int j = 0; j < D; j++) {
-    for (int k = 0; k < R; k++)
-      f[j * R + k] = gsl_ran_gaussian(rng, 1.0);
-    dd[j] = 0.2 + 0.8 * gsl_rng_uniform(rng);
-    mu[j] = gsl_ran_gaussian(rng, 1.0);
-    g[j] = gsl_ran_gaussian(rng, 0.3);
-  }
-  gsl_rng_free(rng);
-  nvmm_sub sub;
-  ck_assert_ok(nvmm_sub_make(NVMM_SUB_INVGAUSS, (double[3]){1.0, 1.5, 0}, &sub));
-  nvmm_model *m;
-  ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, D, &m));
-  ck_assert_ok(nvmm_model_set_factor(m, mu, g, R, f, dd, &sub));
-  ck_assert_ok(nvmm_model_regularize(m, NVMM_REG_DET_SIGMA_ONE, 0.0));
-  return m;
-}
-
-/* Mean log-likelihood of m over all rows (each rank's shard, summed). */
-static double mean_ll(const nvmm_model *m, int64_t nloc, const double *x, MPI_Comm comm) {
-  double *lp = malloc((size_t)(nloc > 0 ? nloc : 1) * sizeof *lp), scratch[2 * D];
-  ck_assert_ok(nvmm_model_logpdf(m, (size_t)nloc, x, lp, scratch));
-  double loc = 0.0, all = 0.0;
-  for (int64_t i = 0; i < nloc; i++)
-    loc += lp[i];
-  MPI_Allreduce(&loc, &all, 1, MPI_DOUBLE, MPI_SUM, comm);
-  free(lp);
-  return all / (double)N;
-}
-
-/* Orthonormal basis of F's columns (d x r row-major) by modified Gram-Schmidt. */
-static void orthonormal(const double *f, double *q) {
-  memcpy(q, f, D * R * sizeof *q);
-  for (int k = 0; k < R; k++) {
-    for (int l = 0; l < k; l++) {
-      double s = 0.0;
-      for (int j = 0; j < D; j++)
-        s += q[j * R + k] * q[j * R + l];
-      for (int j = 0; j < D; j++)
-        q[j * R + k] -= s * q[j * R + l];
-    }
-    double s = 0.0;
-    for (int j = 0; j < D; j++)
-      s += q[j * R + k] * q[j * R + k];
-    for (int j = 0; j < D; j++)
-      q[j * R + k] /= sqrt(s);
-  }
-}
-
-/* The largest principal angle between the column spaces of a and b: acos of the smallest
- * singular value of Qa^T Qb, from the eigenvalues of (Qa^T Qb)^T (Qa^T Qb). */
-static double largest_angle(const double *a, const double *b) {
-  double qa[D * R], qb[D * R], c[R * R], g[R * R];
-  orthonormal(a, qa);
-  orthonormal(b, qb);
-  for (int k = 0; k < R; k++)
-    for (int l = 0; l < R; l++) {
-      double s = 0.0;
-      for (int j = 0; j < D; j++)
-        s += qa[j * R + k] * qb[j * R + l];
-      c[k * R + l] = s;
-    }
-  for (int k = 0; k < R; k++)
-    for (int l = 0; l < R; l++) {
-      double s = 0.0;
-      for (int i = 0; i < R; i++)
-        s += c[i * R + k] * c[i * R + l];
-      g[k * R + l] = s;
-    }
-  gsl_matrix_view gv = gsl_matrix_view_array(g, R, R);
-  gsl_vector *ev = gsl_vector_alloc(R);
-  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc(R);
-  ck_assert_int_eq(gsl_eigen_symm(&gv.matrix, ev, w), 0);
-  double mn = 1.0;
-  for (int k = 0; k < R; k++)
-    mn = fmin(mn, gsl_vector_get(ev, (size_t)k));
-  gsl_eigen_symm_free(w);
-  gsl_vector_free(ev);
-  return acos(sqrt(fmin(fmax(mn, 0.0), 1.0)));
-}
 
 /* The defaults (SQUAREM on) with the factor model; plain EM where accel none is set after. */
 static void options(nvmm_fit_options *o) {
@@ -246,7 +159,8 @@ static void squarem_vs_plain(const nvmm_fit *p, const nvmm_model *t, int64_t fir
 START_TEST(test_recovery) {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  nvmm_model *t = truth();
+  /* The truth: factor NIG, stream 0 of seed 77 (factor_test.h). */
+  nvmm_model *t = factor_truth(NVMM_FAMILY_NIG, D, R, 77);
   int64_t first, nloc;
   double *x = draw(t, N, 5, &first, &nloc);
   nvmm_fit_options o;
@@ -276,7 +190,7 @@ START_TEST(test_recovery) {
   /* The fit's LL (here from the dense log-density of its Sigma = F F^T + D) is its summary's,
    * and the MLE's is at least the truth's: it beats it by about (free parameters) / (2 n) =
    * 182 / 40000 = 0.005 nats per row on average. */
-  double llf = mean_ll(m, nloc, x, MPI_COMM_WORLD), llt = mean_ll(t, nloc, x, MPI_COMM_WORLD);
+  double llf = factor_mean_ll(m, N, nloc, x), llt = factor_mean_ll(t, N, nloc, x);
   ck_assert_msg(fabs(llf - s.loglik) <= 1e-10 * fabs(llf), "dense LL %.17g, the fit's %.17g", llf,
                 s.loglik);
   ck_assert_msg(llf >= llt, "fitted LL %.10g below the truth's %.10g", llf, llt);
@@ -285,7 +199,7 @@ START_TEST(test_recovery) {
    * few for the d r directions' maximum and Y's spread; bound 0.03 rad. D: relative error of
    * each D_j about sqrt(2 / n) (1%) inflated by Y's spread and the loadings' error; bound 10%
    * on the largest of the 30. */
-  double ang = largest_angle(m->factor->f, t->factor->f), derr = 0.0;
+  double ang = factor_largest_angle(D, R, m->factor->f, t->factor->f), derr = 0.0;
   for (int j = 0; j < D; j++)
     derr = fmax(derr, fabs(m->factor->dd[j] / t->factor->dd[j] - 1.0));
   if (rank == 0)
@@ -314,7 +228,7 @@ END_TEST
 START_TEST(test_infeasible) {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  nvmm_model *t = truth();
+  nvmm_model *t = factor_truth(NVMM_FAMILY_NIG, D, R, 77);
   int64_t first, nloc;
   double *x = draw(t, N, 5, &first, &nloc);
   nvmm_fit_options o;
