@@ -15,19 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bench_util.h"
 #include "nvmm.h"
 #include "src/lapack.h"
-
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
-/* Sorts t and returns its median; t[0] is then the minimum. */
-static double median(double *t, int n) {
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 /* A symmetric, strictly diagonally dominant (hence positive definite) d x d matrix, row-major:
  * off-diagonal entries uniform in (-1, 1) from a fixed-seed xorshift, diagonal d + 1. The
@@ -105,7 +95,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < d; i++)
           s += log(l[i * d + i]);
         ld_lapack = 2.0 * s;
-        double m = median(t, reps);
+        double m = bench_median(t, reps);
         printf("lapack %zu 1 %.6f %.6f\n", d, m, t[0]);
         fflush(stdout);
       }
@@ -129,7 +119,7 @@ int main(int argc, char **argv) {
       }
       nvmm_pchol_destroy(&p);
       if (rank == 0) {
-        double m = median(t, reps);
+        double m = bench_median(t, reps);
         printf("pchol %zu %d %d %.6f %.6f\n", d, size, nb, m, t[0]);
         fflush(stdout);
         /* A cheap check that both paths computed the same thing. */
