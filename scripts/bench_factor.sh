@@ -12,8 +12,8 @@
 #
 # Both fits run plain EM (no SQUAREM) for a fixed number of iterations with the stopping rule off
 # (tests/mpi/bench_factor.c draws the data by the factor form). Each of --reps interleaved rounds
-# (default 3) runs every case once; the table gives medians over the rounds. About 3 minutes on
-# 2 otherwise idle cores with the default sizes. Through meson: `meson test -C BUILD --benchmark -v bench-factor`.
+# (default 3) runs every case once; the table gives medians over the rounds. About 8 minutes on
+# 2 cores with the default sizes, most of it d = 5000's dense start (85 s and 8.7 GB per run). Through meson: `meson test -C BUILD --benchmark -v bench-factor`.
 #
 # Usage: scripts/bench_factor.sh [--bench PATH] [--reps N] [--large "D:N ..."] [TABLE_FILE]
 #   --bench  the bench_factor executable (default: build/tests/mpi/bench_factor)
