@@ -77,6 +77,7 @@ static void pass_derive(const nvmm_model *m, pass *c) {
 }
 
 static nvmm_status pass_init(const nvmm_model *m, double *w, pass *c) {
+  NVMM_CALL(nvmm__model_dense(m, "the dense E-step"));
   NVMM_CALL(nvmm__model_pre(m, w, &c->pre));
   pass_derive(m, c);
   return NVMM_OK;

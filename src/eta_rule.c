@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "family.h"
+#include "model_impl.h"
 #include "nvmm/incremental.h"
 
 static const char *const rule_names[NVMM_ETA_COUNT] = {"identity", "robbins_monro",
@@ -146,6 +147,7 @@ void nvmm_eta_update(const nvmm_eta_rule *r, int64_t t, double seen, double m, s
 
 nvmm_status nvmm_model_eta(const nvmm_model *m, const double *sigma0, double *eta, int *floors) {
   NVMM_CHECK(m && eta, NVMM_EINVAL, "model and eta must not be NULL");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_eta"));
   size_t d = m->d;
   const nvmm__family *fam = nvmm__family_of(m->family);
   NVMM_CHECK(fam, NVMM_EINVAL, "invalid family %d", (int)m->family);

@@ -61,7 +61,7 @@ double nvmm__loglik(const nvmm_fit *f) {
 
 int nvmm__model_finite(const nvmm_model *m) {
   size_t d = m->d;
-  for (size_t i = 0; i < 2 * d + 2 * d * d; i++)
+  for (size_t i = 0; i < 2 * d + (m->sigma ? 2 * d * d : 0); i++) /* mu, gamma (sigma, chol) */
     if (!isfinite(m->mu[i]))
       return 0;
   return isfinite(m->logdet) && isfinite(m->sub.par[0]) && isfinite(m->sub.par[1]) &&

@@ -15,8 +15,13 @@
 #define MULTI_BUDGET ((size_t)256 << 20)
 
 static nvmm_status fit_alloc(nvmm_fit *f) {
-  size_t d = f->d, len = f->len, L = NVMM_XSUM_LIMBS;
-  size_t need = len > d * (d + 1) / 2 + d + 1 ? len : d * (d + 1) / 2 + d + 1;
+  size_t d = f->d, len = f->len, L = NVMM_XSUM_LIMBS, r = (size_t)f->o.factors;
+  /* A large factor fit holds no d x d array (src/numerics.md 5.13): its moments pass sums 2 d + 1
+   * numbers and its start's passes d k. */
+  f->fbig = r > 0 && d > NVMM__FACTOR_DENSE_MAX_D;
+  f->fk = f->fbig ? nvmm__factor_sketch_width(d, r) : 0;
+  size_t mom = f->fbig ? (2 * d + 1 > d * f->fk ? 2 * d + 1 : d * f->fk) : d * (d + 1) / 2 + d + 1;
+  size_t need = len > mom ? len : mom;
   size_t hist = (size_t)f->o.max_iter;
   /* The GH start E-steps its four candidates in shared passes when their reduction buffers
    * (about 1.1 KB per statistic, mostly the exact accumulators) fit in MULTI_BUDGET; else in
@@ -43,33 +48,41 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->center = calloc(d, sizeof(double));
   f->scale = calloc(d, sizeof(double));
   f->rscale = calloc(d, sizeof(double));
-  f->corr = calloc(d * d, sizeof(double));
+  if (!f->fbig)
+    f->corr = calloc(d * d, sizeof(double));
   /* Chunks of centred rows for the cross products: up to 256 rows or 2 MiB. */
   f->cross_rows = (size_t)f->o.block_rows < 256 ? (size_t)f->o.block_rows : 256;
   while (f->cross_rows > 1 && f->cross_rows * d > ((size_t)1 << 18))
     f->cross_rows /= 2;
   f->row = calloc(f->cross_rows * d, sizeof(double));
-  f->cross = calloc(d * d, sizeof(double));
+  if (!f->fbig)
+    f->cross = calloc(d * d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
   f->acc = calloc(need * L, sizeof(int64_t));
   f->packed = calloc(need * L, sizeof(int64_t));
   f->win = calloc(2 * need + 2, sizeof(int32_t));
   f->sign = calloc(need, sizeof(int8_t));
   f->stats = calloc(need, sizeof(double));
-  f->scratch = calloc(d * d + 2 * d, sizeof(double));
+  /* The dense M-step's d^2 + 2 d; a factor fit's start and output, 3 d + d r. */
+  f->scratch = calloc(r > 0 ? 3 * d + d * r : d * d + 2 * d, sizeof(double));
   f->pack = calloc(f->pack_len, sizeof(double));
   f->h_loglik = calloc(hist, sizeof(double));
   f->h_change = calloc(hist, sizeof(double));
   f->h_elapsed = calloc(hist, sizeof(double));
   f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
-  NVMM_CHECK(f->center && f->scale && f->rscale && f->corr && f->row && f->cross && f->bstats &&
-                 f->acc && f->packed && f->win && f->sign && f->stats && f->scratch && f->pack &&
-                 f->h_loglik && f->h_change && f->h_elapsed && f->h_counters,
+  NVMM_CHECK(f->center && f->scale && f->rscale && (f->fbig || (f->corr && f->cross)) && f->row &&
+                 f->bstats && f->acc && f->packed && f->win && f->sign && f->stats && f->scratch &&
+                 f->pack && f->h_loglik && f->h_change && f->h_elapsed && f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
-  NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
-  NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->model));
-  NVMM_CALL(nvmm_model_alloc(f->o.family, d, &f->next));
+  /* A factor fit E-steps through the factor kernels (no dense workspace) and its models are
+   * factor-only: (mu, gamma, subordinator) beside f->fac, f->fnext. */
+  if (r == 0)
+    NVMM_CALL(nvmm_estep_ws_alloc(d, &f->ews));
+  NVMM_CALL(r > 0 ? nvmm_model_alloc_factor(f->o.family, d, r, &f->model)
+                  : nvmm_model_alloc(f->o.family, d, &f->model));
+  NVMM_CALL(r > 0 ? nvmm_model_alloc_factor(f->o.family, d, r, &f->next)
+                  : nvmm_model_alloc(f->o.family, d, &f->next));
   /* The dense Gaussian's M-step is its MLE: nothing to accelerate; a factor Gaussian's is
    * factor analysis's EM, as slow as any. A factor fit's coordinates are its own
    * (src/numerics.md 8.7). */
@@ -80,13 +93,16 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->sq_t0 = calloc(3 * f->sq_p, sizeof(double));
   NVMM_CHECK(f->sq_t0, NVMM_ENOMEM, "cannot allocate SQUAREM's coordinates (%zu)", f->sq_p);
   f->sq_t1 = f->sq_t0 + f->sq_p;
-  f->sq_state = calloc(nvmm_fit_accel_len((int64_t)d), sizeof(double));
+  /* The accelerator's record holds a dense theta2 (d x d): not for factor fits, which neither
+   * accelerate nor checkpoint yet. */
+  f->sq_state = calloc(nvmm_fit_accel_len_factor((int64_t)d, (int64_t)r), sizeof(double));
   NVMM_CHECK(f->sq_state, NVMM_ENOMEM, "cannot allocate SQUAREM's state record");
   f->sq_t2 = f->sq_t1 + f->sq_p;
   NVMM_CALL(nvmm__inc_alloc(f));
   NVMM_CALL(nvmm__shrink_alloc(f));
   NVMM_CALL(nvmm__factor_alloc(f));
-  return nvmm_model_alloc(f->o.family, d, &f->sq_m2);
+  return r > 0 ? nvmm_model_alloc_factor(f->o.family, d, r, &f->sq_m2)
+               : nvmm_model_alloc(f->o.family, d, &f->sq_m2);
 }
 
 /* The rows come from x (in memory) or, when x is NULL, from reader in chunks of stream_rows. */

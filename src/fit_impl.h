@@ -25,7 +25,7 @@ struct nvmm_fit {
   double *center;        /* d: global column means (0 without standardization) */
   double *scale;         /* d: global column standard deviations (1 without) */
   double *rscale;        /* d: 1 / scale, refreshed at every pass (a product is cheaper) */
-  double *corr;          /* d x d: covariance of the standardized data */
+  double *corr;          /* d x d: covariance of the standardized data (NULL when fbig) */
   nvmm_model *model;     /* current model, standardized coordinates */
   nvmm_model *next;      /* M-step output */
   double target_logdet;  /* det_sigma_x target, standardized coordinates */
@@ -111,6 +111,11 @@ struct nvmm_fit {
   const nvmm_factor *efac; /* the factor of the model the current pass E-steps */
   double *fscratch;        /* the factor E-step's and M-step's scratch; the start's broadcast */
   double *fstate;          /* the checkpoint's factor record (nvmm_fit_factor_len) */
+  int fbig;                /* factors > 0 and d > NVMM__FACTOR_DENSE_MAX_D: no d x d anywhere */
+  size_t fk;               /* the randomized start's width k = r + oversampling (fbig) */
+  double *fq;              /* fbig: status slot, then the start's basis Q (d x k column-major) */
+  double *ft;              /* fbig: a chunk's products with Q (cross_rows x k) */
+  double *fvar;            /* fbig: the standardized covariance's diagonal (d) */
 };
 enum {
   NVMM__INC_BATCH_LL = 0,
@@ -198,6 +203,14 @@ nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *
  * f->fac from a given factor model with the fit's r (user units), else by PCA of f->model's
  * Sigma (rank 0, broadcast; collective); the gauge of (m, fa) (rank 0); the broadcast's layout
  * (mu, gamma, F, D: nvmm__factor_pack_len numbers); the model in the user's units. */
+/* Factor fits with d above this take the O(d) moments pass and the randomized PCA start
+ * (src/numerics.md 5.13); at and below it the dense moments and eigensolver, as before. */
+#define NVMM__FACTOR_DENSE_MAX_D 256
+/* The randomized start: oversampling p (k = r + p columns), power iterations, test-matrix seed. */
+#define NVMM__SKETCH_OVERSAMPLE 10
+#define NVMM__SKETCH_POWER 2
+#define NVMM__SKETCH_SEED 0x6e766d6d5043412bull
+size_t nvmm__factor_sketch_width(size_t d, size_t r);
 nvmm_status nvmm__factor_alloc(nvmm_fit *f);
 void nvmm__factor_free(nvmm_fit *f);
 nvmm_status nvmm__factor_start(nvmm_fit *f, const nvmm_model *user);

@@ -34,6 +34,26 @@ static nvmm_status block_moments(nvmm_fit *f, const nvmm_model *m, int64_t row0,
   return NVMM_OK;
 }
 
+/* A large factor fit's moments (src/numerics.md 5.12): the sums of x - c, the row count and
+ * the sums of squares of x - c, O(d) numbers in place of the d(d+1)/2 cross products. */
+static nvmm_status block_moments_diag(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
+                                      const double *xb, double *out) {
+  (void)m;
+  const size_t d = f->d;
+  double *sq = out + d + 1;
+  for (size_t i = 0; i < rows; i++) {
+    const double *x = xb + i * d;
+    for (size_t j = 0; j < d; j++) {
+      double y = x[j] - f->center[j];
+      out[j] += y;
+      sq[j] += y * y;
+    }
+    f->fp_local += nvmm__row_hash(x, d, row0 + (int64_t)i);
+  }
+  out[d] += (double)rows;
+  return NVMM_OK;
+}
+
 /* The data's first row, on every rank: the shift of the moments pass. Collective, one (one-row
  * or empty) read on every rank where the rows are streamed. */
 static nvmm_status first_row(nvmm_fit *f, double *s) {
@@ -70,16 +90,22 @@ nvmm_status nvmm__moments(nvmm_fit *f) {
   double *tmp = f->stats; /* len >= np + d + 1 */
   const double *c2 = tmp + d + 1;
   const double n = (double)f->n;
+  /* A large factor fit keeps the diagonal alone (c2[j], at dg(j) = j), else packed rows. */
+  const int diag = f->fbig;
+#define DG(j) (diag ? (j) : (j) * ((j) + 1) / 2 + (j))
   NVMM_CALL(first_row(f, f->center));
   uint64_t fp = f->fp_local;
   for (int pass = 0; pass < 2; pass++) {
     f->fp_local = fp; /* a second pass must not hash the rows twice */
-    NVMM_CALL(nvmm__reduce_blocks(f, NULL, d + 1 + d * (d + 1) / 2, block_moments, tmp));
+    if (diag)
+      NVMM_CALL(nvmm__reduce_blocks(f, NULL, 2 * d + 1, block_moments_diag, tmp));
+    else
+      NVMM_CALL(nvmm__reduce_blocks(f, NULL, d + 1 + d * (d + 1) / 2, block_moments, tmp));
     NVMM_CHECK(tmp[d] == n, NVMM_EINVAL, "the ranks' row ranges cover %.0f rows, not n = %lld",
                tmp[d], (long long)f->n);
     int cancels = 0;
     for (size_t j = 0; j < d; j++) {
-      double m = tmp[j] / n, v = c2[j * (j + 1) / 2 + j] / n - m * m;
+      double m = tmp[j] / n, v = c2[DG(j)] / n - m * m;
       cancels |= !(m * m <= MOMENT_SHIFT_MAX * v);
     }
     for (size_t j = 0; j < d; j++)
@@ -89,13 +115,16 @@ nvmm_status nvmm__moments(nvmm_fit *f) {
   }
   for (size_t j = 0; j < d; j++) {
     double m = tmp[j] / n;
-    f->scale[j] = sqrt(c2[j * (j + 1) / 2 + j] / n - m * m);
+    f->scale[j] = sqrt(c2[DG(j)] / n - m * m);
   }
+#undef DG
   for (size_t j = 0; j < d; j++)
     NVMM_CHECK(f->scale[j] > 0 && isfinite(f->scale[j]), NVMM_EDOM,
                "column %zu is constant (its variance is %g): Sigma would be singular", j,
                f->scale[j] * f->scale[j]);
-  for (size_t j = 0; j < d; j++)
+  for (size_t j = 0; j < d && diag; j++) /* the diagonal of the standardized covariance */
+    f->fvar[j] = f->o.standardize ? 1.0 : f->scale[j] * f->scale[j];
+  for (size_t j = 0; j < d && !diag; j++)
     for (size_t k = 0; k <= j; k++) {
       double c = c2[j * (j + 1) / 2 + k] / n - (tmp[j] / n) * (tmp[k] / n);
       f->corr[j * d + k] = f->corr[k * d + j] =
@@ -157,9 +186,10 @@ nvmm_status nvmm_fit_set_model(nvmm_fit *f, const nvmm_model *m) {
     NVMM_CHECK(m->gamma[j] == 0.0, NVMM_EINVAL,
                "the fit is symmetric (gamma = 0) but the initial model has gamma[%zu] = %g", j,
                m->gamma[j]);
-  NVMM_CALL(nvmm__from_user(f, m, NULL, f->model));
-  if (f->fac)
+  if (f->fac) /* the factor-only f->model takes (mu, gamma, F, D) from the start */
     NVMM_CALL(nvmm__factor_start(f, m));
+  else
+    NVMM_CALL(nvmm__from_user(f, m, NULL, f->model));
   return start(f);
 }
 
@@ -293,12 +323,14 @@ nvmm_status nvmm_fit_init(nvmm_fit *f) {
   NVMM_CHECK(f, NVMM_EINVAL, "fit is NULL");
   NVMM_CHECK(f->o.init != NVMM_INIT_MODEL, NVMM_EINVAL,
              "the options ask for a given initial model: use nvmm_fit_set_model");
+  if (f->fac) { /* mu = gamma = 0, the default subordinator, (F, D) by PCA (fit_factor.c) */
+    NVMM_CALL(nvmm__factor_start(f, NULL));
+    return start(f);
+  }
   double *mean = f->bstats;
   memset(mean, 0, f->d * sizeof *mean);
   NVMM_CALL(nvmm_model_init_moments(f->model, mean, f->corr));
   if (f->o.init == NVMM_INIT_SUBMODELS)
     NVMM_CALL(gh_submodel_start(f));
-  if (f->fac)
-    NVMM_CALL(nvmm__factor_start(f, NULL));
   return start(f);
 }

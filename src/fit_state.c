@@ -119,13 +119,21 @@ size_t nvmm_fit_accel_len(int64_t d) {
   return AC_HEAD + theta_max(dd) + 5 + 2 * dd + 2 * dd * dd;
 }
 
+size_t nvmm_fit_accel_len_factor(int64_t d, int64_t r) {
+  if (r <= 0)
+    return nvmm_fit_accel_len(d);
+  size_t dd = d > 0 ? (size_t)d : 0;
+  /* theta0 (3 d + d r + at most 3), then theta2's head (5) and mu, gamma: O(d r), no d x d. */
+  return AC_HEAD + 3 * dd + dd * (size_t)r + 3 + 5 + 2 * dd;
+}
+
 /* Where theta2 starts in the record, and how many of mu, gamma, Sigma, L it holds. */
 static size_t m2_off(const nvmm_fit *f) { return AC_HEAD + (f->fac ? f->sq_p : theta_max(f->d)); }
 static size_t m2_len(const nvmm_fit *f) { return 2 * f->d + (f->fac ? 0 : 2 * f->d * f->d); }
 
 static void accel_save(const nvmm_fit *f, double *a) {
   size_t d = f->d;
-  memset(a, 0, nvmm_fit_accel_len((int64_t)d) * sizeof *a);
+  memset(a, 0, nvmm_fit_accel_len_factor((int64_t)d, f->fac ? f->o.factors : 0) * sizeof *a);
   a[AC_PHASE] = f->sq_phase;
   a[AC_STEP_MAX] = f->sq_step_max;
   a[AC_ALPHA] = f->sq_alpha;

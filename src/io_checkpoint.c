@@ -68,7 +68,7 @@ static uint64_t state_checksum(const nvmm_fit_state *s) {
   h = hash_doubles(h, s->change, it);
   h = hash_doubles(h, s->elapsed_hist, it);
   h = hash_doubles(h, s->counters, it * NVMM_NCOUNTERS);
-  return hash_doubles(h, s->accel, nvmm_fit_accel_len(s->d));
+  return hash_doubles(h, s->accel, nvmm_fit_accel_len_factor(s->d, s->factors));
 }
 
 /* Incremental EM's part of a state (/state/incremental), with its own checksum: other fits'
@@ -310,7 +310,7 @@ static nvmm_status write_state(hid_t file, const void *varg, const char *path) {
     st = nvmm__h5_put_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "counters", 2, hd, s->counters, path);
-  hsize_t na = nvmm_fit_accel_len(s->d);
+  hsize_t na = nvmm_fit_accel_len_factor(s->d, s->factors);
   if (st == NVMM_OK)
     st = nvmm__h5_put_array(g, "accel", 1, &na, s->accel, path);
   if (st == NVMM_OK)
@@ -414,7 +414,7 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
     st = nvmm__h5_get_array(g, "elapsed_hist", 1, hd, s->elapsed_hist, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "counters", 2, hd, s->counters, path);
-  hsize_t na = nvmm_fit_accel_len(s->d);
+  hsize_t na = nvmm_fit_accel_len_factor(s->d, s->factors);
   if (st == NVMM_OK && H5Lexists(g, "accel", H5P_DEFAULT) <= 0)
     st = NVMM_RAISE(NVMM_EIO,
                     "checkpoint '%s' has no /state/accel (written by an nvmm before SQUAREM): "

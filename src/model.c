@@ -113,6 +113,49 @@ nvmm_status nvmm_model_alloc(nvmm_family family, size_t d, nvmm_model **out) {
   return NVMM_OK;
 }
 
+nvmm_status nvmm_model_alloc_factor(nvmm_family family, size_t d, size_t r, nvmm_model **out) {
+  NVMM_CHECK(out, NVMM_EINVAL, "output pointer is NULL");
+  *out = NULL;
+  NVMM_CHECK((unsigned)family < NVMM_FAMILY_COUNT, NVMM_EINVAL, "invalid family %d", (int)family);
+  NVMM_CHECK(d >= 1 && d <= 1u << 20, NVMM_EINVAL, "dimension d = %zu must be in [1, 2^20]", d);
+  nvmm_model *m = calloc(1, sizeof *m);
+  double *buf = calloc(2 * d, sizeof *buf);
+  nvmm_status st =
+      m && buf ? NVMM_OK
+               : NVMM_RAISE(NVMM_ENOMEM, "cannot allocate a factor model of dimension %zu", d);
+  if (m) {
+    m->family = family;
+    m->d = d;
+    m->mu = buf;
+    m->gamma = buf ? buf + d : NULL;
+  } else
+    free(buf);
+  /* No dense Sigma nor L: F = 0 and D = 1 (Sigma = I), log|Sigma| = 0 (src/numerics.md 3.4). */
+  if (st == NVMM_OK)
+    st = nvmm_factor_alloc(d, r, &m->factor);
+  if (st == NVMM_OK)
+    st = default_sub(family, d, &m->sub);
+  if (st != NVMM_OK) {
+    nvmm_model_free(&m);
+    return st;
+  }
+  *out = m;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__model_dense(const nvmm_model *m, const char *what) {
+  NVMM_CHECK(m, NVMM_EINVAL, "%s: model is NULL", what);
+  NVMM_CHECK(m->sigma, NVMM_EINVAL,
+             "%s needs a dense Sigma, and this is a factor-only model (d = %zu, %zu factors; "
+             "src/numerics.md 3.4): use the factor kernels (nvmm/factor.h)",
+             what, m->d, m->factor ? m->factor->r : (size_t)0);
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__model_default_sub(nvmm_family family, size_t d, nvmm_sub *sub) {
+  return default_sub(family, d, sub);
+}
+
 void nvmm_model_free(nvmm_model **m) {
   if (!m || !*m)
     return;
@@ -141,9 +184,9 @@ static nvmm_status check_sigma(size_t d, const double *s) {
 }
 
 /* nvmm_model_set without touching the factor part. */
-static nvmm_status set_dense(nvmm_model *m, const double *mu, const double *gamma,
-                             const double *sigma, const nvmm_sub *sub) {
-  NVMM_CHECK(m && mu && sigma && sub, NVMM_EINVAL, "model, mu, sigma and sub must not be NULL");
+/* The checks of mu, gamma and the subordinator that every setter makes. */
+static nvmm_status check_params(const nvmm_model *m, const double *mu, const double *gamma,
+                                const nvmm_sub *sub) {
   size_t d = m->d;
   NVMM_CALL(check_vector("mu", d, mu));
   if (gamma) {
@@ -152,7 +195,6 @@ static nvmm_status set_dense(nvmm_model *m, const double *mu, const double *gamm
       for (size_t i = 0; i < d; i++)
         NVMM_CHECK(gamma[i] == 0.0, NVMM_EINVAL, "the Gaussian family has gamma = 0");
   }
-  NVMM_CALL(check_sigma(d, sigma));
   const nvmm_family_info *fi = &nvmm__family_of(m->family)->info;
   NVMM_CHECK(sub->kind == fi->sub_kind, NVMM_EINVAL,
              "family %s needs subordinator kind %d (%s), got %d", fi->name, (int)fi->sub_kind,
@@ -162,6 +204,16 @@ static nvmm_status set_dense(nvmm_model *m, const double *mu, const double *gamm
   NVMM_CHECK(!fd->fixed_par0 || sub->par[0] == fd->fixed_par0(d), NVMM_EINVAL,
              "family %s fixes %s = %g at d = %zu, got %.17g", fi->name, fd->par_msg[0],
              fd->fixed_par0(d), d, sub->par[0]);
+  return NVMM_OK;
+}
+
+static nvmm_status set_dense(nvmm_model *m, const double *mu, const double *gamma,
+                             const double *sigma, const nvmm_sub *sub) {
+  NVMM_CHECK(m && mu && sigma && sub, NVMM_EINVAL, "model, mu, sigma and sub must not be NULL");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_set"));
+  NVMM_CALL(check_params(m, mu, gamma, sub));
+  size_t d = m->d;
+  NVMM_CALL(check_sigma(d, sigma));
   /* Factorize a symmetrized copy in the model's scratch first, so that on failure the model
    * is unchanged. */
   double *w = m->chol + d * d, logdet;
@@ -193,9 +245,32 @@ nvmm_status nvmm_model_set(nvmm_model *m, const double *mu, const double *gamma,
 
 nvmm_status nvmm_model_set_factor(nvmm_model *m, const double *mu, const double *gamma, size_t r,
                                   const double *f, const double *dd, const nvmm_sub *sub) {
-  NVMM_CHECK(m && f && dd, NVMM_EINVAL, "model, F and D must not be NULL");
+  NVMM_CHECK(m && mu && f && dd && sub, NVMM_EINVAL, "model, mu, F, D and sub must not be NULL");
   size_t d = m->d;
   nvmm_factor *fa = NULL;
+  if (!m->sigma) {
+    /* A factor-only model: F and D are its dispersion, O(d r^2) work and no d x d memory. */
+    NVMM_CALL(check_params(m, mu, gamma, sub));
+    if (m->factor->r != r) {
+      NVMM_CALL(nvmm_factor_alloc(d, r, &fa));
+      nvmm_status st = nvmm_factor_set(fa, f, dd);
+      if (st != NVMM_OK) {
+        nvmm_factor_free(&fa);
+        return st;
+      }
+      nvmm_factor_free(&m->factor);
+      m->factor = fa;
+    } else
+      NVMM_CALL(nvmm_factor_set(m->factor, f, dd));
+    memcpy(m->mu, mu, d * sizeof *mu);
+    if (gamma)
+      memcpy(m->gamma, gamma, d * sizeof *gamma);
+    else
+      memset(m->gamma, 0, d * sizeof *m->gamma);
+    m->logdet = m->factor->logdet;
+    m->sub = *sub;
+    return NVMM_OK;
+  }
   double *sigma = NULL;
   nvmm_status st = nvmm_factor_alloc(d, r, &fa);
   if (st == NVMM_OK)
@@ -226,6 +301,10 @@ nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src) {
   if (dst == src)
     return NVMM_OK;
   size_t d = src->d;
+  NVMM_CHECK(!src->sigma == !dst->sigma, NVMM_EINVAL,
+             "cannot copy a %s model into a %s one (d = %zu): set it with "
+             "nvmm_model_set_factor instead",
+             src->sigma ? "dense" : "factor-only", dst->sigma ? "dense" : "factor-only", d);
   if (src->factor && (!dst->factor || dst->factor->r != src->factor->r)) {
     nvmm_factor *fa;
     NVMM_CALL(nvmm_factor_alloc(d, src->factor->r, &fa));
@@ -236,7 +315,8 @@ nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src) {
     NVMM_CALL(nvmm_factor_copy(dst->factor, src->factor));
   else
     nvmm_factor_free(&dst->factor);
-  memcpy(dst->mu, src->mu, (2 * d + 2 * d * d) * sizeof *dst->mu);
+  /* mu, gamma (and sigma, chol) contiguous */
+  memcpy(dst->mu, src->mu, (2 * d + (src->sigma ? 2 * d * d : 0)) * sizeof *dst->mu);
   dst->logdet = src->logdet;
   dst->sub = src->sub;
   return NVMM_OK;
@@ -297,6 +377,8 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
                               double *scratch) {
   NVMM_CHECK(m && (x || n == 0) && (out || n == 0) && scratch, NVMM_EINVAL,
              "model, x, out and scratch must not be NULL");
+  if (!m->sigma) /* a factor-only model: Woodbury, O(d r) per row (src/numerics.md 3.4) */
+    return nvmm_factor_logpdf(m, m->factor, n, x, out, scratch);
   size_t d = m->d;
   double *w = scratch, *z = scratch + d;
   nvmm__pre pre;
@@ -314,6 +396,7 @@ nvmm_status nvmm_model_logpdf_joint(const nvmm_model *m, const double *x, double
   NVMM_CHECK(m && x && out && scratch, NVMM_EINVAL, "model, x, out and scratch must not be NULL");
   NVMM_CHECK(nvmm__latent(m->family), NVMM_EINVAL, "the Gaussian family has no latent variable");
   NVMM_CHECK(y > 0 && isfinite(y), NVMM_EDOM, "y = %g must be positive and finite", y);
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_logpdf_joint"));
   size_t d = m->d;
   double *w = scratch, *z = scratch + d;
   nvmm__pre pre;
@@ -338,7 +421,7 @@ nvmm_status nvmm_model_rescale(nvmm_model *m, double s) {
   double rs = 1.0 / sqrt(s);
   for (size_t i = 0; i < d; i++) {
     m->gamma[i] /= s;
-    for (size_t j = 0; j < d; j++) {
+    for (size_t j = 0; j < d && m->sigma; j++) {
       m->sigma[i * d + j] /= s;
       m->chol[i * d + j] *= rs;
     }
@@ -402,6 +485,7 @@ nvmm_status nvmm_model_init_moments(nvmm_model *m, const double *mean, const dou
 
 nvmm_status nvmm_model_moments(const nvmm_model *m, double *mean, double *cov) {
   NVMM_CHECK(m && mean && cov, NVMM_EINVAL, "model, mean and cov must not be NULL");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_moments"));
   double m1 = 1.0, var = 0.0;
   if (nvmm__latent(m->family)) {
     double m2;

@@ -36,4 +36,10 @@ nvmm_status nvmm__estep_row(const nvmm_model *m, const nvmm__pre *pre, size_t i,
 double nvmm__model_row(const nvmm_model *m, const double *x, const double *w, double *z,
                        double *zw);
 
+/* NVMM_EINVAL naming what (a function) where m is a factor-only model (no dense Sigma, L). */
+nvmm_status nvmm__model_dense(const nvmm_model *m, const char *what);
+
+/* The family's default subordinator at dimension d, scaled to E[Y] = 1 (src/numerics.md 7.3). */
+nvmm_status nvmm__model_default_sub(nvmm_family family, size_t d, nvmm_sub *sub);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "family.h"
 #include "linalg.h"
+#include "model_impl.h"
 
 /* Floor on |D| = |1 - S_inv S_y| (src/numerics.md 5.1, 12.3): D <= 0 always by Jensen, and
  * the floor keeps its sign. 1e-10 is normix's SAFE_DENOMINATOR: below it the data carry no
@@ -69,6 +70,8 @@ nvmm_status nvmm_mstep_normal(const double *stats, const nvmm_model *cur, nvmm_m
                               double *scratch) {
   NVMM_CHECK(stats && cur && next && scratch, NVMM_EINVAL,
              "stats, models and scratch must not be NULL");
+  NVMM_CALL(nvmm__model_dense(cur, "the dense M-step"));
+  NVMM_CALL(nvmm__model_dense(next, "the dense M-step"));
   NVMM_CHECK(cur->d == next->d && cur->family == next->family, NVMM_EINVAL,
              "current and next model differ in family or dimension");
   size_t d = cur->d;

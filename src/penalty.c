@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "gig_impl.h"
+#include "model_impl.h"
 #include "nvmm/penalty.h"
 #include "nvmm/stats.h"
 
@@ -70,6 +71,7 @@ nvmm_status nvmm_model_penalty(const nvmm_model *m, const double *eta0, double *
                                double *out) {
   NVMM_CHECK(m && eta0 && scratch && out, NVMM_EINVAL,
              "model, eta0, scratch and out must not be NULL");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_penalty"));
   double q[3];
   quad_terms(m, eta0, scratch, q);
   const double d = (double)m->d, u = eta0[NVMM_ST_U], v = eta0[NVMM_ST_V];
@@ -107,6 +109,7 @@ nvmm_status nvmm_model_penalty(const nvmm_model *m, const double *eta0, double *
 nvmm_status nvmm_model_penalty_scale(const nvmm_model *m, const double *eta0, double *scratch,
                                      double *s) {
   NVMM_CHECK(m && eta0 && scratch && s, NVMM_EINVAL, "model, eta0, scratch and s must not be NULL");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_penalty_scale"));
   if (m->sub.kind == NVMM_SUB_DEGENERATE) {
     *s = 1.0;
     return NVMM_OK;

@@ -269,6 +269,7 @@ static nvmm_status score_row(prep *p, const double *x, size_t row, double *s) {
 nvmm_status nvmm_score_rows(const nvmm_model *m, int symmetric, size_t n, const double *x,
                             double *scores) {
   NVMM_CHECK(x && scores, NVMM_EINVAL, "stderr: NULL rows or scores");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_score_rows"));
   prep p;
   NVMM_CALL(prep_init(m, symmetric, &p));
   nvmm_status st = NVMM_OK;
@@ -281,6 +282,7 @@ nvmm_status nvmm_score_rows(const nvmm_model *m, int symmetric, size_t n, const 
 nvmm_status nvmm_score_tangent(const nvmm_model *m, int symmetric, double *v) {
   layout l;
   NVMM_CHECK(m && v && layout_of(m->family, m->d, symmetric, &l), NVMM_EINVAL, "stderr: bad model");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_score_tangent"));
   size_t o = 0, d = m->d;
   memset(v, 0, l.npar * sizeof *v);
   if (!nvmm__latent(m->family))
@@ -300,6 +302,7 @@ nvmm_status nvmm_score_tangent(const nvmm_model *m, int symmetric, double *v) {
 nvmm_status nvmm_score_constraint(const nvmm_model *m, int symmetric, nvmm_se_gauge g, double *c) {
   layout l;
   NVMM_CHECK(m && c && layout_of(m->family, m->d, symmetric, &l), NVMM_EINVAL, "stderr: bad model");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_score_constraint"));
   memset(c, 0, l.npar * sizeof *c);
   size_t d = m->d, o = l.nmu + l.ngam;
   int latent = nvmm__latent(m->family);
@@ -403,6 +406,7 @@ nvmm_status nvmm_stderr_from_opg(const nvmm_model *m, int symmetric, nvmm_se_gau
   layout l;
   NVMM_CHECK(m && J && out && layout_of(m->family, m->d, symmetric, &l), NVMM_EINVAL,
              "stderr: bad arguments");
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_stderr_from_opg"));
   const size_t P = l.npar, d = m->d;
   const size_t nfree = g == NVMM_SE_GAUGE_NONE ? P : P - 1;
   nvmm_stderr *se = calloc(1, sizeof *se);
@@ -560,6 +564,9 @@ static nvmm_se_gauge fit_gauge(const nvmm_fit *f, const char **note) {
 nvmm_status nvmm_fit_stderr(nvmm_fit *f, nvmm_stderr **out) {
   NVMM_CHECK(f && out, NVMM_EINVAL, "stderr: fit and output must not be NULL");
   *out = NULL;
+  NVMM_CHECK(f->o.factors == 0, NVMM_EINVAL,
+             "stderr: not for a factor fit (factors = %lld) yet: its model has no dense Sigma",
+             (long long)f->o.factors);
   NVMM_CHECK(f->o.shrink == NVMM_SHRINK_NONE, NVMM_EINVAL,
              "stderr: not with shrinkage (option shrink, config key shrinkage): a MAP fit's "
              "information is not the "

@@ -292,6 +292,9 @@ NVMM_EXTERN size_t nvmm_fit_factor_len(int64_t d, int64_t r);
 
 /* Length of a state's accelerator record for dimension d. */
 NVMM_EXTERN size_t nvmm_fit_accel_len(int64_t d);
+/* The accelerator record's length of a fit with r factors (r = 0: nvmm_fit_accel_len(d)); at
+ * most nvmm_fit_accel_len(d), so a state allocated for d holds it. */
+NVMM_EXTERN size_t nvmm_fit_accel_len_factor(int64_t d, int64_t r);
 
 /* A view of the fit's state (valid until the next iterate). Not collective. */
 NVMM_EXTERN void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s);

@@ -35,15 +35,18 @@ typedef struct nvmm_model {
   size_t d;                   /* dimension */
   double *mu;                 /* location, d */
   double *gamma;              /* skewness, d (all zero for the Gaussian) */
-  double *sigma;              /* dispersion Sigma, d x d row-major, symmetric positive definite */
+  double *sigma;              /* dispersion Sigma, d x d row-major, symmetric positive definite;
+                                 NULL in a factor-only model (nvmm_model_alloc_factor) */
   double *chol;               /* lower Cholesky factor L of Sigma, d x d row-major, upper part zero,
-                                 followed by a d x d scratch the library uses to validate a new Sigma */
+                                 followed by a d x d scratch the library uses to validate a new
+                                 Sigma; NULL in a factor-only model */
   double logdet;              /* log |Sigma| = 2 sum log L_ii */
   nvmm_sub sub;               /* subordinator (NVMM_SUB_DEGENERATE for the Gaussian) */
   struct nvmm_factor *factor; /* a factor model's F and D (nvmm/factor.h), with sigma = F F^T +
                                  diag(D) and chol its factor kept alongside for every dense
                                  consumer; NULL for a dense model. Set by
-                                 nvmm_model_set_factor, dropped by nvmm_model_set */
+                                 nvmm_model_set_factor, dropped by nvmm_model_set. A
+                                 factor-only model has this part alone (sigma = chol = NULL) */
 } nvmm_model;
 
 /* What a family is: one row of the library's family table (src/numerics.md 1.2). */
@@ -74,6 +77,16 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_regularization_parse(const char *nam
  * subordinator. Errors: NVMM_EINVAL (d = 0, bad family), NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_alloc(nvmm_family family, size_t d,
                                                         nvmm_model **out);
+/* Allocates a factor-only model of dimension d with r factors (src/numerics.md 3.4): mu = gamma
+ * = 0, F = 0, D = 1 (Sigma = I), the family's default subordinator, and no d x d array (sigma =
+ * chol = NULL): O(d r) memory. It takes nvmm_model_set_factor, nvmm_model_copy (from another
+ * factor-only model), nvmm_model_rescale, nvmm_model_regularize(_scale) and nvmm_model_logpdf
+ * (through nvmm_factor_logpdf); the functions that need the dense Sigma (nvmm_model_set,
+ * nvmm_model_init_moments, nvmm_model_moments, nvmm_model_logpdf_joint, the dense E- and
+ * M-steps, the penalty, the scores) refuse it with NVMM_EINVAL. Errors: NVMM_EINVAL (d = 0, r = 0
+ * or r > d, bad family), NVMM_ENOMEM. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_alloc_factor(nvmm_family family, size_t d,
+                                                               size_t r, nvmm_model **out);
 /* Frees a model and sets *m = NULL; no-op on NULL. */
 NVMM_EXTERN void nvmm_model_free(nvmm_model **m);
 
@@ -87,20 +100,22 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set(nvmm_model *m, const doubl
 /* Sets all parameters of a factor model, Sigma = F F^T + diag(D) with F (d x r row-major) and
  * D (d) (src/numerics.md 3.4): m keeps F and D in m->factor (allocated, or reallocated for
  * another r) and the dense Sigma with its Cholesky factor. Validated as nvmm_model_set and
- * nvmm_factor_set; on error the model is unchanged. O(d^2 r + d^3) work and a d x d temporary.
- * Errors: NVMM_EINVAL, NVMM_EDOM, NVMM_EFACTOR, NVMM_ENOMEM. */
+ * nvmm_factor_set; on error the model is unchanged. O(d^2 r + d^3) work and a d x d temporary;
+ * a factor-only model keeps F and D alone (O(d r^2) work, no d x d memory). Errors: NVMM_EINVAL,
+ * NVMM_EDOM, NVMM_EFACTOR, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set_factor(nvmm_model *m, const double *mu,
                                                              const double *gamma, size_t r,
                                                              const double *f, const double *dd,
                                                              const nvmm_sub *sub);
 
-/* Copies src into dst (same family and d), its factor part too (dst's is allocated, reallocated
- * or freed to match). Errors: NVMM_EINVAL, NVMM_ENOMEM (only where src has a factor part that
- * dst lacks or holds with another r). */
+/* Copies src into dst (same family and d, both dense or both factor-only), its factor part too
+ * (dst's is allocated, reallocated or freed to match). Errors: NVMM_EINVAL, NVMM_ENOMEM (only where
+ * src has a factor part that dst lacks or holds with another r). */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src);
 
 /* Marginal log-density log f(x_i) for n rows of x (n x d row-major) into out (n).
- * Allocates nothing (a scratch of 2d doubles is passed in). Errors: NVMM_EINVAL. */
+ * Allocates nothing (a scratch of 2d doubles is passed in; a factor-only model is evaluated by
+ * nvmm_factor_logpdf and needs nvmm_factor_scratch_len(d, r) = 2 (d + r)). Errors: NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n,
                                                          const double *x, double *out,
                                                          double *scratch);
