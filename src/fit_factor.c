@@ -1,4 +1,4 @@
-/* fit_factor.c: a factor fit's own pieces (src/numerics.md 3.4, 5.12, 5.13): its workspaces, the
+/* fit_factor.c: a factor fit's own pieces (src/numerics.md 3.4, 5.12 and 5.13): its workspaces, the
  * PCA start (dense, or by randomized subspace iteration over the rows when d is large), the gauge
  * through F and D, the broadcast of (mu, gamma, F, D), the parameter change, and the fitted model
  * in the user's units. The loop itself is fit.c's, the pass reduce.c's. */

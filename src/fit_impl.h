@@ -205,7 +205,7 @@ nvmm_status nvmm__mstep_eta(nvmm_fit *f, const double *eta, double floors, int *
  * (mu, gamma, F, D: nvmm__factor_pack_len numbers); the model in the user's units. */
 /* Factor fits with d above this take the O(d) moments pass and the randomized PCA start
  * (src/numerics.md 5.13); at and below it the dense moments and eigensolver, as before. */
-#define NVMM__FACTOR_DENSE_MAX_D 256
+#define NVMM__FACTOR_DENSE_MAX_D NVMM_FACTOR_DENSE_MAX_D
 /* The randomized start: oversampling p (k = r + p columns), power iterations, test-matrix seed. */
 #define NVMM__SKETCH_OVERSAMPLE 10
 #define NVMM__SKETCH_POWER 2

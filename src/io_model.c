@@ -129,10 +129,11 @@ static nvmm_status write_contents(hid_t file, const void *varg, const char *path
   NVMM_CALL(nvmm__h5_put_attr_str(file, "nvmm_version", NVMM_VERSION, path));
   NVMM_CALL(nvmm__h5_put_array(file, "mu", 1, dims, m->mu, path));
   NVMM_CALL(nvmm__h5_put_array(file, "gamma", 1, dims, m->gamma, path));
-  NVMM_CALL(nvmm__h5_put_array(file, "sigma", 2, dims, m->sigma, path));
+  if (m->sigma) /* a factor-only model has none: F and D alone, O(d r) (src/numerics.md 5.13) */
+    NVMM_CALL(nvmm__h5_put_array(file, "sigma", 2, dims, m->sigma, path));
   if (m->factor) {
-    /* A factor model: F (d x r) and D (d) next to the dense Sigma = F F^T + diag(D), and the
-     * attribute factors = r that says so (src/numerics.md 3.4). */
+    /* A factor model: F (d x r) and D (d), next to the dense Sigma = F F^T + diag(D) where the
+     * model has it, and the attribute factors = r that says so (src/numerics.md 3.4). */
     int64_t r = (int64_t)m->factor->r;
     hsize_t fdims[2] = {m->d, m->factor->r};
     NVMM_CALL(nvmm__h5_put_attr(file, "factors", H5T_STD_I64LE, H5T_NATIVE_INT64, &r, path));
@@ -205,8 +206,11 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
   hsize_t dims[2] = {d, d};
   /* The shape of sigma before memory is sized from d: a damaged d attribute (d = 100000 in a
    * d = 3 file) asked for 80 GB before the file was found inconsistent (tests/fuzz). */
-  NVMM_CALL(nvmm__h5_get_array(file, "sigma", 2, dims, NULL, path));
-  double *buf = malloc((2 * d + d * d) * sizeof *buf);
+  /* A factor-only model's file (attribute factors, no sigma) is read without any d x d array. */
+  int dense = H5Aexists(file, "factors") <= 0 || H5Lexists(file, "sigma", H5P_DEFAULT) > 0;
+  if (dense)
+    NVMM_CALL(nvmm__h5_get_array(file, "sigma", 2, dims, NULL, path));
+  double *buf = malloc((2 * d + (dense ? d * d : 0)) * sizeof *buf);
   NVMM_CHECK(buf, NVMM_ENOMEM, "'%s': cannot allocate a model of dimension %zu", path, d);
   double *mu = buf, *gamma = buf + d, *sigma = buf + 2 * d;
   const nvmm_family_info *fi = nvmm_family_get(family);
@@ -215,7 +219,7 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
   nvmm_status st = nvmm__h5_get_array(file, "mu", 1, dims, mu, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(file, "gamma", 1, dims, gamma, path);
-  if (st == NVMM_OK)
+  if (st == NVMM_OK && dense)
     st = nvmm__h5_get_array(file, "sigma", 2, dims, sigma, path);
   if (fi->nsub > 0) {
     double par[3] = {0, 0, 0};
@@ -233,20 +237,24 @@ static nvmm_status read_model(hid_t file, const char *path, nvmm_model **out) {
     if (st == NVMM_OK && !(r >= 1 && r <= d64))
       st = NVMM_RAISE(NVMM_EINVAL, "'%s': factors = %" PRId64 " is outside [1, d = %zu]", path, r,
                       d);
+    hsize_t fdims[2] = {d, (hsize_t)r};
+    /* F's shape before its memory, as sigma's above. */
+    if (st == NVMM_OK)
+      st = nvmm__h5_get_array(file, "F", 2, fdims, NULL, path);
     if (st == NVMM_OK) {
       fd = malloc((d * (size_t)r + d) * sizeof *fd);
       st = fd ? NVMM_OK
               : NVMM_RAISE(NVMM_ENOMEM, "'%s': cannot allocate F and D (d = %zu, r = %" PRId64 ")",
                            path, d, r);
     }
-    hsize_t fdims[2] = {d, (hsize_t)r};
     if (st == NVMM_OK)
       st = nvmm__h5_get_array(file, "F", 2, fdims, fd, path);
     if (st == NVMM_OK)
       st = nvmm__h5_get_array(file, "D", 1, fdims, fd + d * (size_t)r, path);
   }
   if (st == NVMM_OK)
-    st = nvmm_model_alloc(family, d, &m);
+    st =
+        dense ? nvmm_model_alloc(family, d, &m) : nvmm_model_alloc_factor(family, d, (size_t)r, &m);
   if (st == NVMM_OK) {
     st = r > 0 ? nvmm_model_set_factor(m, mu, gamma, (size_t)r, fd, fd + d * (size_t)r, &sub)
                : nvmm_model_set(m, mu, gamma, sigma, &sub);

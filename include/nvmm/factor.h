@@ -129,6 +129,11 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_estep(const nvmm_model *m, co
                                                          size_t n, const double *x, double *stats,
                                                          double *scratch);
 
+/* Largest d at which a factor fit keeps the dense path (its moments pass's d x d cross products
+ * and the dense eigensolver for the PCA start, src/numerics.md 5.13) and nvmm fit's output keeps
+ * the dense Sigma beside F and D; above it nothing of size d x d is formed. */
+#define NVMM_FACTOR_DENSE_MAX_D 256
+
 /* Floor on the specific variances of the factor M-step, relative to each column's residual
  * scale (src/numerics.md 5.12): D_j >= NVMM_FACTOR_D_FLOOR * A_j / n. */
 #define NVMM_FACTOR_D_FLOOR 1e-8

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nvmm/factor.h"
 
 static void fit_usage(FILE *out) {
   fputs("Usage: mpirun -n P nvmm fit [CONFIG.ini] [options]\n"
@@ -228,10 +229,12 @@ static void print_json(const cli_fit_config *c, const nvmm_model *m, const nvmm_
   json_object_set_new(o, "tol_ll", cli_json_real(c->o.tol_ll));
   json_object_set_new(o, "mu", cli_json_vec(m->mu, d));
   json_object_set_new(o, "gamma", cli_json_vec(m->gamma, d));
-  json_t *sig = json_array();
-  for (size_t i = 0; i < d; i++)
-    json_array_append_new(sig, cli_json_vec(m->sigma + i * d, d));
-  json_object_set_new(o, "sigma", sig);
+  if (m->sigma) { /* a factor-only result has F and D alone */
+    json_t *sig = json_array();
+    for (size_t i = 0; i < d; i++)
+      json_array_append_new(sig, cli_json_vec(m->sigma + i * d, d));
+    json_object_set_new(o, "sigma", sig);
+  }
   if (m->factor) { /* only here: a dense fit's JSON stays as it was */
     size_t r = m->factor->r;
     json_t *fr = json_array();
@@ -696,7 +699,12 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   if (st == NVMM_OK && !x)
     nvmm_fit_set_ranges_reader(f, read_ranges);
   if (cli_failed(comm, st, "fit") ||
-      cli_failed(comm, nvmm_model_alloc(c->o.family, (size_t)d, &m), "fit") ||
+      /* A large factor fit's result is factor-only: no d x d array in memory or in the file. */
+      cli_failed(comm,
+                 c->o.factors > 0 && d > NVMM_FACTOR_DENSE_MAX_D
+                     ? nvmm_model_alloc_factor(c->o.family, (size_t)d, (size_t)c->o.factors, &m)
+                     : nvmm_model_alloc(c->o.family, (size_t)d, &m),
+                 "fit") ||
       start(comm, c, f, &resumed))
     goto done;
   nvmm_fit_summary s;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "nvmm/factor.h"
 #include "src/h5util.h"
 
 /* Vector entries and column names the text shows before "..." (the JSON has them all). */
