@@ -2,8 +2,8 @@
  * under mpirun: on 4000 draws of a factor NIG with d = 300 > NVMM_FACTOR_DENSE_MAX_D and three
  * strong factors (a clear eigengap), the start's F spans the top-3 eigenspace of the standardized
  * sample covariance computed densely here (GSL's symmetric eigensolver), its column norms are the
- * dense eigenvalues less s2 (bounds below), the start costs the moments pass and three sketch passes, and the
- * start on every rank is bitwise the one computed on rank 0 alone. */
+ * dense eigenvalues less s2 (bounds below), the start costs the moments pass and three sketch
+ * passes, and the start on every rank is bitwise the one computed on rank 0 alone. */
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
@@ -185,7 +185,7 @@ START_TEST(test_randomized_start) {
      * (lambda_{k+1} / lambda_r)^3 times tan of the random start's angle (Halko et al. 2011,
      * theorem 9.1 with the data's singular values, whose ratio is the square root of C's):
      * here (1 / 60)^3 ~ 5e-6 times a start's tangent of order sqrt(d) to 100, measured 5e-4.
-     * 5e-3 leaves a factor 10 and fails with one power iteration fewer (about 3e-2). The
+     * 5e-3 leaves a factor 10 and fails with one power iteration fewer (measured 5.3e-2). The
      * Ritz values err by about the angle squared (measured 2.4e-7): 1e-5. */
     ck_assert_msg(smax < 5e-3, "sin of the largest principal angle %g", smax);
     ck_assert_msg(eerr < 1e-5, "column norms off the dense eigenvalues by %g", eerr);
