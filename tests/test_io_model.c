@@ -75,6 +75,18 @@ START_TEST(test_model_roundtrip) {
 }
 END_TEST
 
+/* The factor models' parameters (d = 5, r = 2). */
+static const double fmu[5] = {0.31, -1.27, 0.58, 2.03, -0.44},
+                    fg[5] = {0.12, -0.07, 0.33, 0.0, -0.21};
+static const double ff[10] = {0.91, -0.23, 0.47, 0.81, -0.66, 0.35, 0.28, -0.92, 1.13, 0.17};
+static const double fdd[5] = {0.43, 0.71, 0.29, 0.88, 0.52};
+
+static nvmm_sub factor_sub(void) {
+  nvmm_sub sub;
+  ck_assert_ok(nvmm_sub_make(NVMM_SUB_INVGAUSS, (double[3]){1.3, 1.7, 0}, &sub));
+  return sub;
+}
+
 /* A factor model (d = 5, r = 2) round-trips bitwise: F, D and the attribute factors, and the
  * dense Sigma = F F^T + diag(D) beside them; copy and rescale carry the factor part along, and
  * nvmm_model_set makes the model dense again. */
@@ -83,32 +95,28 @@ START_TEST(test_factor_roundtrip) {
   nvmm_model *m, *r = NULL, *c;
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 5, &m));
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 5, &c));
-  double mu[5] = {0.31, -1.27, 0.58, 2.03, -0.44}, g[5] = {0.12, -0.07, 0.33, 0.0, -0.21};
-  double f[10] = {0.91, -0.23, 0.47, 0.81, -0.66, 0.35, 0.28, -0.92, 1.13, 0.17};
-  double dd[5] = {0.43, 0.71, 0.29, 0.88, 0.52};
-  nvmm_sub sub;
-  ck_assert_ok(nvmm_sub_make(NVMM_SUB_INVGAUSS, (double[3]){1.3, 1.7, 0}, &sub));
-  ck_assert_ok(nvmm_model_set_factor(m, mu, g, 2, f, dd, &sub));
+  nvmm_sub sub = factor_sub();
+  ck_assert_ok(nvmm_model_set_factor(m, fmu, fg, 2, ff, fdd, &sub));
   ck_assert_ptr_nonnull(m->factor);
-  ck_assert(fabs(m->sigma[1 * 5 + 2] - (f[2] * f[4] + f[3] * f[5])) <= 1e-15);
+  ck_assert(fabs(m->sigma[1 * 5 + 2] - (ff[2] * ff[4] + ff[3] * ff[5])) <= 1e-15);
   ck_assert(fabs(m->logdet - m->factor->logdet) <= 1e-13);
   ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
   ck_assert_ok(nvmm_model_read(path, &r));
   ck_assert_ptr_nonnull(r->factor);
   ck_assert_uint_eq(r->factor->r, 2);
-  ck_assert_mem_eq(r->factor->f, f, sizeof f);
-  ck_assert_mem_eq(r->factor->dd, dd, sizeof dd);
+  ck_assert_mem_eq(r->factor->f, ff, sizeof ff);
+  ck_assert_mem_eq(r->factor->dd, fdd, sizeof fdd);
   ck_assert_mem_eq(r->sigma, m->sigma, 25 * sizeof(double));
-  ck_assert_mem_eq(r->mu, m->mu, sizeof mu);
+  ck_assert_mem_eq(r->mu, m->mu, sizeof fmu);
   ck_assert_ok(nvmm_model_copy(c, r));
   ck_assert_ptr_nonnull(c->factor);
-  ck_assert_mem_eq(c->factor->f, f, sizeof f);
+  ck_assert_mem_eq(c->factor->f, ff, sizeof ff);
   /* The scale orbit: Sigma / s, so F / sqrt(s) and D / s. */
   ck_assert_ok(nvmm_model_rescale(c, 2.5));
-  ck_assert(fabs(c->factor->f[3] - f[3] / sqrt(2.5)) <= 1e-15);
-  ck_assert(fabs(c->factor->dd[4] - dd[4] / 2.5) <= 1e-15);
+  ck_assert(fabs(c->factor->f[3] - ff[3] / sqrt(2.5)) <= 1e-15);
+  ck_assert(fabs(c->factor->dd[4] - fdd[4] / 2.5) <= 1e-15);
   ck_assert(fabs(c->logdet - c->factor->logdet) <= 1e-12);
-  ck_assert_ok(nvmm_model_set(c, mu, g, m->sigma, &sub));
+  ck_assert_ok(nvmm_model_set(c, fmu, fg, m->sigma, &sub));
   ck_assert_ptr_null(c->factor);
   ck_assert_ok(nvmm_model_copy(r, c)); /* a dense source drops the factor part */
   ck_assert_ptr_null(r->factor);
@@ -130,13 +138,9 @@ START_TEST(test_factor_only_roundtrip) {
   ck_assert_ptr_null(m->sigma);
   ck_assert_ptr_null(m->chol);
   ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_NIG, 5, &dense));
-  double mu[5] = {0.31, -1.27, 0.58, 2.03, -0.44}, g[5] = {0.12, -0.07, 0.33, 0.0, -0.21};
-  double f[10] = {0.91, -0.23, 0.47, 0.81, -0.66, 0.35, 0.28, -0.92, 1.13, 0.17};
-  double dd[5] = {0.43, 0.71, 0.29, 0.88, 0.52};
-  nvmm_sub sub;
-  ck_assert_ok(nvmm_sub_make(NVMM_SUB_INVGAUSS, (double[3]){1.3, 1.7, 0}, &sub));
-  ck_assert_ok(nvmm_model_set_factor(m, mu, g, 2, f, dd, &sub));
-  ck_assert_ok(nvmm_model_set_factor(dense, mu, g, 2, f, dd, &sub));
+  nvmm_sub sub = factor_sub();
+  ck_assert_ok(nvmm_model_set_factor(m, fmu, fg, 2, ff, fdd, &sub));
+  ck_assert_ok(nvmm_model_set_factor(dense, fmu, fg, 2, ff, fdd, &sub));
   ck_assert(fabs(m->logdet - dense->logdet) <= 1e-13);
   ck_assert_ok(nvmm_model_write(path, m, NULL, NULL));
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -148,11 +152,12 @@ START_TEST(test_factor_only_roundtrip) {
   ck_assert_ptr_null(r->sigma);
   ck_assert_ptr_nonnull(r->factor);
   ck_assert_uint_eq(r->factor->r, 2);
-  ck_assert_mem_eq(r->factor->f, f, sizeof f);
-  ck_assert_mem_eq(r->factor->dd, dd, sizeof dd);
-  ck_assert_mem_eq(r->mu, mu, sizeof mu);
-  ck_assert_mem_eq(r->gamma, g, sizeof g);
-  ck_assert_mem_eq(&r->sub, &m->sub, sizeof sub);
+  ck_assert_mem_eq(r->factor->f, ff, sizeof ff);
+  ck_assert_mem_eq(r->factor->dd, fdd, sizeof fdd);
+  ck_assert_mem_eq(r->mu, fmu, sizeof fmu);
+  ck_assert_mem_eq(r->gamma, fg, sizeof fg);
+  ck_assert_int_eq(r->sub.kind, m->sub.kind);
+  ck_assert_mem_eq(r->sub.par, m->sub.par, sizeof m->sub.par);
   ck_assert(r->logdet == m->logdet);
   double x[10] = {0.2, -1.0, 0.9, 1.7, -0.1, 1.4, -2.2, 0.0, 2.5, -0.8}, a[2], b[2], scr[14];
   ck_assert_ok(nvmm_model_logpdf(r, 2, x, a, scr));
@@ -163,13 +168,13 @@ START_TEST(test_factor_only_roundtrip) {
   ck_assert_ok(nvmm_model_alloc_factor(NVMM_FAMILY_NIG, 5, 1, &c));
   ck_assert_ok(nvmm_model_copy(c, r)); /* reallocated for r = 2 */
   ck_assert_ok(nvmm_model_rescale(c, 2.5));
-  ck_assert(fabs(c->factor->f[3] - f[3] / sqrt(2.5)) <= 1e-15);
-  ck_assert(fabs(c->factor->dd[4] - dd[4] / 2.5) <= 1e-15);
-  ck_assert(fabs(c->gamma[2] - g[2] / 2.5) <= 1e-15);
+  ck_assert(fabs(c->factor->f[3] - ff[3] / sqrt(2.5)) <= 1e-15);
+  ck_assert(fabs(c->factor->dd[4] - fdd[4] / 2.5) <= 1e-15);
+  ck_assert(fabs(c->gamma[2] - fg[2] / 2.5) <= 1e-15);
   ck_assert(fabs(c->logdet - c->factor->logdet) <= 1e-12);
   /* The refusals. */
   double mean[5], cov[25];
-  ck_assert_int_eq(nvmm_model_set(c, mu, g, dense->sigma, &sub), NVMM_EINVAL);
+  ck_assert_int_eq(nvmm_model_set(c, fmu, fg, dense->sigma, &sub), NVMM_EINVAL);
   ck_assert_int_eq(nvmm_model_moments(c, mean, cov), NVMM_EINVAL);
   ck_assert_int_eq(nvmm_model_init_moments(c, mean, dense->sigma), NVMM_EINVAL);
   ck_assert_int_eq(nvmm_model_logpdf_joint(c, x, 1.0, a, scr), NVMM_EINVAL);

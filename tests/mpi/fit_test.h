@@ -38,6 +38,21 @@ static inline nvmm_model *truth_model(nvmm_family fam, size_t d) {
   return m;
 }
 
+/* All n rows drawn from m as draw() draws them on any number of ranks (block k from stream k
+ * of seed): the reference of a fit on one rank alone. */
+static inline double *draw_all(const nvmm_model *m, int64_t n, uint64_t seed) {
+  double *x = malloc((size_t)n * m->d * sizeof *x);
+  gsl_rng *rng;
+  ck_assert_ok(nvmm_rng_stream(seed, 0, &rng));
+  for (int64_t r = 0; r < n; r += BLOCK) {
+    int64_t rows = n - r < BLOCK ? n - r : BLOCK;
+    nvmm_rng_reseed(rng, seed, (uint64_t)(r / BLOCK));
+    ck_assert_ok(nvmm_model_sample(m, rng, (size_t)rows, x + (size_t)r * m->d, NULL));
+  }
+  gsl_rng_free(rng);
+  return x;
+}
+
 /* This rank's shard of n rows drawn from m: block k from stream k of seed (rank-count
  * independent). */
 static inline double *draw(const nvmm_model *m, int64_t n, uint64_t seed, int64_t *first,

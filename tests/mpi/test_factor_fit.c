@@ -57,15 +57,7 @@ static void same_fit(const nvmm_fit *a, const nvmm_fit *b, nvmm_family fam) {
 /* The same fit (options o) on rank 0 alone, over all N rows drawn from t with seed 5: bitwise
  * f, the fit on every rank. Rank 0 only. */
 static void same_alone(const nvmm_fit *f, const nvmm_model *t, const nvmm_fit_options *o) {
-  double *xa = malloc((size_t)N * D * sizeof *xa);
-  gsl_rng *rng;
-  ck_assert_ok(nvmm_rng_stream(5, 0, &rng));
-  for (int64_t r = 0; r < N; r += BLOCK) {
-    int64_t rows = N - r < BLOCK ? N - r : BLOCK;
-    nvmm_rng_reseed(rng, 5, (uint64_t)(r / BLOCK));
-    ck_assert_ok(nvmm_model_sample(t, rng, (size_t)rows, xa + (size_t)r * D, NULL));
-  }
-  gsl_rng_free(rng);
+  double *xa = draw_all(t, N, 5);
   nvmm_fit *g;
   ck_assert_ok(nvmm_fit_create(MPI_COMM_SELF, o, N, D, 0, N, xa, &g));
   ck_assert_ok(nvmm_fit_init(g));

@@ -45,20 +45,6 @@ static nvmm_model *truth(void) {
   return m;
 }
 
-/* All N rows (rank 0's reference), block k from stream k of the seed as draw() does. */
-static double *draw_all(const nvmm_model *m, uint64_t seed) {
-  double *x = malloc((size_t)N * D * sizeof *x);
-  gsl_rng *rng;
-  ck_assert_ok(nvmm_rng_stream(seed, 0, &rng));
-  for (int64_t r = 0; r < N; r += BLOCK) {
-    int64_t rows = N - r < BLOCK ? N - r : BLOCK;
-    nvmm_rng_reseed(rng, seed, (uint64_t)(r / BLOCK));
-    ck_assert_ok(nvmm_model_sample(m, rng, (size_t)rows, x + (size_t)r * D, NULL));
-  }
-  gsl_rng_free(rng);
-  return x;
-}
-
 static void options(nvmm_fit_options *o) {
   nvmm_fit_options_default(NVMM_FAMILY_NIG, o);
   o->factors = R;
@@ -97,7 +83,7 @@ START_TEST(test_randomized_start) {
   /* The moments pass and the sketch's q + 1 = 3 passes, nothing else yet. */
   ck_assert_int_eq(passes, 4);
   if (rank == 0) {
-    double *xa = draw_all(t, 13);
+    double *xa = draw_all(t, N, 13);
     /* The dense reference: C = the standardized sample covariance (population scale, as the
      * fit's standardization), its eigenpairs by GSL. */
     double *mean = calloc(D, sizeof *mean), *sd = calloc(D, sizeof *sd);
