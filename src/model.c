@@ -377,8 +377,9 @@ nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n, const double *x, do
                               double *scratch) {
   NVMM_CHECK(m && (x || n == 0) && (out || n == 0) && scratch, NVMM_EINVAL,
              "model, x, out and scratch must not be NULL");
-  if (!m->sigma) /* a factor-only model: Woodbury, O(d r) per row (src/numerics.md 3.4) */
-    return nvmm_factor_logpdf(m, m->factor, n, x, out, scratch);
+  /* A factor-only model's Woodbury kernel needs 2 (d + r) doubles of scratch, more than this
+   * function's contract of 2 d: its callers call nvmm_factor_logpdf (src/numerics.md 3.4). */
+  NVMM_CALL(nvmm__model_dense(m, "nvmm_model_logpdf"));
   size_t d = m->d;
   double *w = scratch, *z = scratch + d;
   nvmm__pre pre;

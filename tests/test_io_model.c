@@ -128,9 +128,9 @@ END_TEST
 
 /* A factor-only model (nvmm_model_alloc_factor: no dense Sigma nor L) round-trips bitwise through
  * a file that holds F, D and the attribute factors but no dataset sigma (src/numerics.md 5.13);
- * its log-density is the dense model's with the same F and D (the Woodbury kernel against the
- * Cholesky one: agreement to 1e-12, a few roundings of terms of order 10); the functions that need
- * the dense Sigma refuse it, and so does a copy between the two kinds. */
+ * its log-density (nvmm_factor_logpdf) is the dense model's with the same F and D (the Woodbury
+ * kernel against the Cholesky one: agreement to 1e-12, a few roundings of terms of order 10); the
+ * functions that need the dense Sigma refuse it, and so does a copy between the two kinds. */
 START_TEST(test_factor_only_roundtrip) {
   const char *path = tpath("model_factor_only.h5");
   nvmm_model *m, *r = NULL, *dense, *c;
@@ -160,7 +160,8 @@ START_TEST(test_factor_only_roundtrip) {
   ck_assert_mem_eq(r->sub.par, m->sub.par, sizeof m->sub.par);
   ck_assert(r->logdet == m->logdet);
   double x[10] = {0.2, -1.0, 0.9, 1.7, -0.1, 1.4, -2.2, 0.0, 2.5, -0.8}, a[2], b[2], scr[14];
-  ck_assert_ok(nvmm_model_logpdf(r, 2, x, a, scr));
+  ck_assert_int_eq(nvmm_model_logpdf(r, 2, x, a, scr), NVMM_EINVAL); /* its scratch is 2 d */
+  ck_assert_ok(nvmm_factor_logpdf(r, r->factor, 2, x, a, scr));
   ck_assert_ok(nvmm_model_logpdf(dense, 2, x, b, scr));
   for (int i = 0; i < 2; i++)
     ck_assert_msg(fabs(a[i] - b[i]) <= 1e-12, "row %d: %.17g vs %.17g", i, a[i], b[i]);

@@ -80,10 +80,12 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_alloc(nvmm_family family, size
 /* Allocates a factor-only model of dimension d with r factors (src/numerics.md 3.4): mu = gamma
  * = 0, F = 0, D = 1 (Sigma = I), the family's default subordinator, and no d x d array (sigma =
  * chol = NULL): O(d r) memory. It takes nvmm_model_set_factor, nvmm_model_copy (from another
- * factor-only model), nvmm_model_rescale, nvmm_model_regularize(_scale) and nvmm_model_logpdf
- * (through nvmm_factor_logpdf); the functions that need the dense Sigma (nvmm_model_set,
- * nvmm_model_init_moments, nvmm_model_moments, nvmm_model_logpdf_joint, the dense E- and
- * M-steps, the penalty, the scores) refuse it with NVMM_EINVAL. Errors: NVMM_EINVAL (d = 0, r = 0
+ * factor-only model), nvmm_model_rescale, nvmm_model_regularize(_scale), nvmm_model_write and
+ * the factor kernels of nvmm/factor.h on (m, m->factor) (nvmm_factor_logpdf for its
+ * log-density); the functions that need the dense Sigma or its scratch (nvmm_model_set,
+ * nvmm_model_init_moments, nvmm_model_moments, nvmm_model_logpdf, nvmm_model_logpdf_joint,
+ * nvmm_model_sample, the dense E- and M-steps, the penalty, the scores) refuse it with
+ * NVMM_EINVAL. Errors: NVMM_EINVAL (d = 0, r = 0
  * or r > d, bad family), NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_alloc_factor(nvmm_family family, size_t d,
                                                                size_t r, nvmm_model **out);
@@ -114,8 +116,9 @@ NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_set_factor(nvmm_model *m, cons
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_copy(nvmm_model *dst, const nvmm_model *src);
 
 /* Marginal log-density log f(x_i) for n rows of x (n x d row-major) into out (n).
- * Allocates nothing (a scratch of 2d doubles is passed in; a factor-only model is evaluated by
- * nvmm_factor_logpdf and needs nvmm_factor_scratch_len(d, r) = 2 (d + r)). Errors: NVMM_EINVAL. */
+ * Allocates nothing (a scratch of 2d doubles is passed in). A factor-only model is refused
+ * (NVMM_EINVAL): its log-density is nvmm_factor_logpdf(m, m->factor, ...), whose scratch is
+ * nvmm_factor_scratch_len(d, r) = 2 (d + r) doubles. Errors: NVMM_EINVAL. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_model_logpdf(const nvmm_model *m, size_t n,
                                                          const double *x, double *out,
                                                          double *scratch);
