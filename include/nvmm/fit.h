@@ -234,9 +234,10 @@ NVMM_EXTERN const char *nvmm_fit_reason_name(nvmm_fit_reason r);
 
 /* The current model in the user's units, with the requested gauge honoured there
  * (src/numerics.md 7.1). Identical on every rank. A factor fit's model is a factor model
- * (out->factor: F and D in the user's units, and the dense Sigma = F F^T + diag(D) with its
- * Cholesky factor; O(d^3) once), allocating out's factor part. Errors: NVMM_EINVAL,
- * NVMM_EFACTOR, NVMM_ENOMEM. */
+ * (out->factor: F and D in the user's units), allocating out's factor part: a factor-only out
+ * (nvmm_model_alloc_factor) stays O(d r), a dense one also gets the dense Sigma = F F^T +
+ * diag(D) with its Cholesky factor (O(d^3) once, src/numerics.md 5.13). A dense fit needs a
+ * dense out. Errors: NVMM_EINVAL, NVMM_EFACTOR, NVMM_ENOMEM. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_model(const nvmm_fit *f, nvmm_model *out);
 
 /* Asks the fit to stop at the next iteration boundary when *flag is nonzero on any rank (a
