@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "family.h"
+#include "lapack.h"
 #include "linalg.h"
 #include "model_impl.h"
 
@@ -266,18 +267,68 @@ size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block) 
   return off;
 }
 
+/* Rows per BLAS-3 sub-chunk of nvmm_factor_estep: as many as keep its nr x d residuals within
+ * 2^17 doubles (1 MiB, cache-sized), at most 128. A function of d alone, and the sub-chunks start
+ * at the first row of each call, so the same rows are grouped alike whatever the caller's shard
+ * (the grouping decides the last bits of the DGEMM sums). */
+static size_t estep_chunk(size_t d) {
+  size_t k = ((size_t)1 << 17) / d;
+  return k < 1 ? 1 : k > 128 ? 128 : k;
+}
+
 size_t nvmm_factor_estep_scratch_len(size_t d, size_t r) {
-  return nvmm_factor_scratch_len(d, r) + r * r;
+  /* factor_rows, M^-1, D^-1 F, then per sub-chunk the residuals E (K x d), C and EZY (K x r) and
+   * each row's q and gamma^T Sigma^-1 (x - mu). */
+  return nvmm_factor_scratch_len(d, r) + r * r + d * r + estep_chunk(d) * (d + 2 * r + 2);
+}
+
+/* The Woodbury forms of nr rows x at once (src/numerics.md 3.4), row_forms' mathematics with
+ * its two O(d r) products as DGEMMs: C = (X - mu) D^-1 F, then per row c = M^-1 (that row of C)
+ * by M's Cholesky factor, E = (X - mu) - C F^T; q_i = e_i^T D^-1 e_i + c_i^T c_i and
+ * zw_i = g^T e_i + c_g^T c_i as in row_forms. dinvf holds D^-1 F (d x r row-major); e (nr x d),
+ * c (nr x r), q and zw (nr) are outputs. */
+static void chunk_forms(const nvmm_model *m, const nvmm_factor *fa, const factor_rows *w,
+                        const double *dinvf, size_t nr, const double *x, double *e, double *c,
+                        double *q, double *zw) {
+  const size_t d = fa->d, r = fa->r;
+  const int di = (int)d, ri = (int)r, nri = (int)nr;
+  const double one = 1.0, zero = 0.0, mone = -1.0;
+  for (size_t i = 0; i < nr; i++)
+    for (size_t j = 0; j < d; j++)
+      e[i * d + j] = x[i * d + j] - m->mu[j];
+  /* Row-major arrays are the column-major transposes: C^T = (D^-1 F)^T E^T. */
+  dgemm_("N", "N", &ri, &nri, &di, &one, dinvf, &ri, e, &di, &zero, c, &ri, 1, 1);
+  for (size_t i = 0; i < nr; i++) {
+    nvmm__trsv_lower(r, fa->mchol, c + i * r);
+    trsv_lower_t(r, fa->mchol, c + i * r);
+  }
+  /* E^T -= F C^T. */
+  dgemm_("T", "N", &di, &nri, &ri, &mone, fa->f, &ri, c, &ri, &one, e, &di, 1, 1);
+  for (size_t i = 0; i < nr; i++) {
+    const double *ei = e + i * d, *ci = c + i * r;
+    double qi = 0.0, s = 0.0, cc = 0.0;
+    for (size_t j = 0; j < d; j++) {
+      qi += ei[j] * ei[j] * fa->dinv[j];
+      s += w->g[j] * ei[j];
+    }
+    for (size_t k = 0; k < r; k++) {
+      cc += ci[k] * ci[k];
+      s += w->cg[k] * ci[k];
+    }
+    q[i] = qi + cc;
+    zw[i] = s;
+  }
 }
 
 nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t n, const double *x,
                               double *stats, double *scratch) {
   NVMM_CHECK(m && fa && (x || n == 0) && stats && scratch, NVMM_EINVAL,
              "model, factor, x, stats and scratch must not be NULL");
-  size_t d = fa->d, r = fa->r;
+  size_t d = fa->d, r = fa->r, kc = estep_chunk(d);
   factor_rows w;
   NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
-  double *c = w.c, *minv = scratch + nvmm_factor_scratch_len(d, r);
+  double *minv = scratch + nvmm_factor_scratch_len(d, r), *dinvf = minv + r * r;
+  double *e = dinvf + d * r, *c = e + kc * d, *ezy = c + kc * r, *q = ezy + kc * r, *zw = q + kc;
   const double *cg = w.cg;
   double *sx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_X);
   double *sux = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UX);
@@ -286,39 +337,46 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   double *szy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZY);
   double *szz = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZZ);
   double *sxzy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_XZY);
-  for (size_t i = 0; i < n; i++) {
-    const double *xi = x + i * d;
-    double zw, q = row_forms(m, fa, xi, &w, &zw), floors = 0.0;
-    double pi[NVMM_FPOST_LEN];
-    NVMM_CHECK(isfinite(q) && isfinite(zw), NVMM_EDOM, "row %zu of x is not finite", i);
-    NVMM_CALL(nvmm__estep_row(m, &w.pre, i, q, zw, pi, &floors));
-    double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
-    stats[NVMM_ST_N] += 1.0;
-    stats[NVMM_ST_U] += u;
-    stats[NVMM_ST_V] += v;
-    stats[NVMM_ST_L] += pi[NVMM_FPOST_L];
-    stats[NVMM_ST_LOGF] += pi[NVMM_FPOST_LOGF];
-    stats[NVMM_ST_FLOOR] += floors;
-    /* E[z | x] = c - v c_g and E[z z^T / Y | x] less M^-1 first, which need c itself; then c
-     * becomes E[z / Y | x] = u c - c_g (src/numerics.md 3.4). */
-    for (size_t k = 0; k < r; k++) {
-      sz[k] += c[k] - v * cg[k];
-      for (size_t l = 0; l <= k; l++)
-        szz[k * (k + 1) / 2 + l] +=
-            u * c[k] * c[l] - c[k] * cg[l] - cg[k] * c[l] + v * cg[k] * cg[l];
-    }
+  for (size_t j = 0; j < d; j++)
     for (size_t k = 0; k < r; k++)
-      c[k] = u * c[k] - cg[k];
-    for (size_t j = 0; j < d; j++) {
-      sx[j] += xi[j];
-      sux[j] += u * xi[j];
-      suxx[j] += u * xi[j] * xi[j];
-      double *row = sxzy + j * r;
-      for (size_t k = 0; k < r; k++)
-        row[k] += xi[j] * c[k];
+      dinvf[j * r + k] = fa->f[j * r + k] * fa->dinv[j];
+  for (size_t i0 = 0; i0 < n; i0 += kc) {
+    const size_t nr = n - i0 < kc ? n - i0 : kc;
+    const double *xc = x + i0 * d;
+    chunk_forms(m, fa, &w, dinvf, nr, xc, e, c, q, zw);
+    for (size_t i = 0; i < nr; i++) {
+      const double *xi = xc + i * d, *ci = c + i * r;
+      double floors = 0.0, pi[NVMM_FPOST_LEN];
+      NVMM_CHECK(isfinite(q[i]) && isfinite(zw[i]), NVMM_EDOM, "row %zu of x is not finite",
+                 i0 + i);
+      NVMM_CALL(nvmm__estep_row(m, &w.pre, i0 + i, q[i], zw[i], pi, &floors));
+      double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
+      stats[NVMM_ST_N] += 1.0;
+      stats[NVMM_ST_U] += u;
+      stats[NVMM_ST_V] += v;
+      stats[NVMM_ST_L] += pi[NVMM_FPOST_L];
+      stats[NVMM_ST_LOGF] += pi[NVMM_FPOST_LOGF];
+      stats[NVMM_ST_FLOOR] += floors;
+      /* E[z | x] = c - v c_g, E[z z^T / Y | x] less M^-1 and E[z / Y | x] = u c - c_g
+       * (src/numerics.md 3.4). */
+      for (size_t k = 0; k < r; k++) {
+        sz[k] += ci[k] - v * cg[k];
+        for (size_t l = 0; l <= k; l++)
+          szz[k * (k + 1) / 2 + l] +=
+              u * ci[k] * ci[l] - ci[k] * cg[l] - cg[k] * ci[l] + v * cg[k] * cg[l];
+        ezy[i * r + k] = u * ci[k] - cg[k];
+        szy[k] += ezy[i * r + k];
+      }
+      for (size_t j = 0; j < d; j++) {
+        sx[j] += xi[j];
+        sux[j] += u * xi[j];
+        suxx[j] += u * xi[j] * xi[j];
+      }
     }
-    for (size_t k = 0; k < r; k++)
-      szy[k] += c[k];
+    /* sum x ezy^T over the sub-chunk in one DGEMM: (X^T EZY)^T = EZY^T X, added in place. */
+    const int di = (int)d, ri = (int)r, nri = (int)nr;
+    const double one = 1.0;
+    dgemm_("N", "T", &ri, &di, &nri, &one, ezy, &ri, xc, &di, &one, sxzy, &ri, 1, 1);
   }
   /* The posterior covariance part M^-1 of every row's E[z z^T / Y | x], once per call: columns
    * of M^-1 by two triangular solves with M's Cholesky factor. */

@@ -13,6 +13,9 @@
 
 #define DMAX 8
 #define RMAX 3
+/* Doubles of scratch for d <= DMAX, r <= RMAX: nvmm_factor_estep's BLAS-3 sub-chunks hold up to
+ * 128 rows of d + 2 r + 2 numbers (asserted where used). */
+#define SCRATCH 4096
 
 static double urand(gsl_rng *rng, double lo, double hi) {
   return lo + (hi - lo) * gsl_rng_uniform(rng);
@@ -59,8 +62,8 @@ START_TEST(test_factor_estep_sums) {
   nvmm_model *m = make_model(NVMM_FAMILY_NIG, fa, mu, gamma, (double[3]){1.2, 1.5, 0});
   size_t len = nvmm_factor_stats_off(d, r, NVMM_FST_LEN);
   ck_assert_uint_eq(len, 6 + 3 * d + 2 * r + r * (r + 1) / 2 + d * r);
-  double st[128] = {0}, ref[128] = {0}, abs_[128] = {0}, scratch[64];
-  ck_assert_uint_le(nvmm_factor_estep_scratch_len(d, r), 64);
+  double st[128] = {0}, ref[128] = {0}, abs_[128] = {0}, scratch[SCRATCH];
+  ck_assert_uint_le(nvmm_factor_estep_scratch_len(d, r), SCRATCH);
   /* Two calls of 3 and 4 rows: the sums add across calls. */
   ck_assert_ok(nvmm_factor_estep(m, fa, 3, x, st, scratch));
   ck_assert_ok(nvmm_factor_estep(m, fa, n - 3, x + 3 * d, st, scratch));
@@ -292,7 +295,8 @@ START_TEST(test_factor_em_monotone) {
   ck_assert_ptr_nonnull(x);
   ck_assert_ptr_nonnull(lf);
   ck_assert_ok(nvmm_model_sample(mt, rng, n, x, NULL));
-  double scratch[256];
+  double scratch[SCRATCH];
+  ck_assert_uint_le(nvmm_factor_estep_scratch_len(d, r), SCRATCH);
   const double ll_true = total_ll(mt, ft, n, x, lf, scratch);
 
   double mean[8] = {0}, var[8] = {0}, f0[16], gz[8] = {0};
@@ -350,7 +354,8 @@ START_TEST(test_factor_mstep_refusals) {
   ck_assert_ok(nvmm_factor_alloc(d, 2, &f3));
   nvmm_model *m = make_model(NVMM_FAMILY_NIG, fa, mu, gamma, (double[3]){1, 1, 0});
   nvmm_model *g = make_model(NVMM_FAMILY_GAUSS, fa, mu, gamma, (double[3]){0});
-  double st[64] = {0}, scratch[64], x[6] = {0.1, 0.2, 0.3, NAN, 0, 0};
+  double st[64] = {0}, scratch[SCRATCH], x[6] = {0.1, 0.2, 0.3, NAN, 0, 0};
+  ck_assert_uint_le(nvmm_factor_estep_scratch_len(d, r), SCRATCH);
   ck_assert_uint_eq(nvmm_factor_stats_off(d, r, (nvmm_factor_stats_block)99), 0);
   ck_assert_fails(nvmm_factor_estep(NULL, fa, 1, x, st, scratch), NVMM_EINVAL, "NULL");
   ck_assert_fails(nvmm_factor_estep(m, fa, 1, x, NULL, scratch), NVMM_EINVAL, "NULL");
