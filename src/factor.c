@@ -277,46 +277,54 @@ static size_t estep_chunk(size_t d) {
 }
 
 size_t nvmm_factor_estep_scratch_len(size_t d, size_t r) {
-  /* factor_rows, M^-1, D^-1 F, then per sub-chunk the residuals E (K x d), C and EZY (K x r) and
-   * each row's q and gamma^T Sigma^-1 (x - mu). */
-  return nvmm_factor_scratch_len(d, r) + r * r + d * r + estep_chunk(d) * (d + 2 * r + 2);
+  /* factor_rows, M^-1, D^-1/2 F, D^-1/2, D^1/2 g, the sub-chunk's sums T (d x (r + 2)), then per
+   * sub-chunk the scaled residuals E and the squares X o X (K x d each), C (K x r), the weights
+   * W (K x (r + 2)) and each row's q and gamma^T Sigma^-1 (x - mu). */
+  return nvmm_factor_scratch_len(d, r) + r * r + d * r + 2 * d + d * (r + 2) +
+         estep_chunk(d) * (2 * d + 2 * r + 4);
 }
 
-/* The Woodbury forms of nr rows x at once (src/numerics.md 3.4), row_forms' mathematics with
- * its two O(d r) products as DGEMMs: C = (X - mu) D^-1 F, then per row c = M^-1 (that row of C)
- * by M's Cholesky factor, E = (X - mu) - C F^T; q_i = e_i^T D^-1 e_i + c_i^T c_i and
- * zw_i = g^T e_i + c_g^T c_i as in row_forms. dinvf holds D^-1 F (d x r row-major); e (nr x d),
- * c (nr x r), q and zw (nr) are outputs. */
+/* What nvmm_factor_estep's sub-chunks share: D^-1/2 F (d x r), D^-1/2 and D^1/2 g (d), and the
+ * sub-chunk's buffers (nvmm_factor_estep_scratch_len). */
+typedef struct {
+  double *sf, *sdinv, *sg, *t, *e, *x2, *c, *wt, *q, *zw;
+} estep_bufs;
+
+/* The Woodbury forms of nr rows x at once (src/numerics.md 3.4), row_forms' mathematics in the
+ * coordinates scaled by D^-1/2 and with its O(d r) products as DGEMMs: E = (X - mu) D^-1/2,
+ * C = E D^-1/2 F, then per row c = M^-1 (that row of C) by M's Cholesky factor, E -= C F^T D^-1/2;
+ * q_i = e_i^T e_i + c_i^T c_i and zw_i = (D^1/2 g)^T e_i + c_g^T c_i, the same sums of squares
+ * and products as row_forms'. Also X o X for the sum of u x_j^2. */
 static void chunk_forms(const nvmm_model *m, const nvmm_factor *fa, const factor_rows *w,
-                        const double *dinvf, size_t nr, const double *x, double *e, double *c,
-                        double *q, double *zw) {
+                        const estep_bufs *b, size_t nr, const double *x) {
   const size_t d = fa->d, r = fa->r;
-  const int di = (int)d, ri = (int)r, nri = (int)nr;
+  const int di = (int)d, ri = (int)r, nri = (int)nr, inc = 1;
   const double one = 1.0, zero = 0.0, mone = -1.0;
+  double *e = b->e, *c = b->c;
   for (size_t i = 0; i < nr; i++)
-    for (size_t j = 0; j < d; j++)
-      e[i * d + j] = x[i * d + j] - m->mu[j];
-  /* Row-major arrays are the column-major transposes: C^T = (D^-1 F)^T E^T. */
-  dgemm_("N", "N", &ri, &nri, &di, &one, dinvf, &ri, e, &di, &zero, c, &ri, 1, 1);
+    for (size_t j = 0; j < d; j++) {
+      double xij = x[i * d + j];
+      e[i * d + j] = (xij - m->mu[j]) * b->sdinv[j];
+      b->x2[i * d + j] = xij * xij;
+    }
+  /* Row-major arrays are the column-major transposes: C^T = (D^-1/2 F)^T E^T. */
+  dgemm_("N", "N", &ri, &nri, &di, &one, b->sf, &ri, e, &di, &zero, c, &ri, 1, 1);
   for (size_t i = 0; i < nr; i++) {
     nvmm__trsv_lower(r, fa->mchol, c + i * r);
     trsv_lower_t(r, fa->mchol, c + i * r);
   }
-  /* E^T -= F C^T. */
-  dgemm_("T", "N", &di, &nri, &ri, &mone, fa->f, &ri, c, &ri, &one, e, &di, 1, 1);
+  /* E^T -= (D^-1/2 F) C^T; then E's rows against D^1/2 g. */
+  dgemm_("T", "N", &di, &nri, &ri, &mone, b->sf, &ri, c, &ri, &one, e, &di, 1, 1);
+  dgemv_("T", &di, &nri, &one, e, &di, b->sg, &inc, &zero, b->zw, &inc, 1);
   for (size_t i = 0; i < nr; i++) {
-    const double *ei = e + i * d, *ci = c + i * r;
-    double qi = 0.0, s = 0.0, cc = 0.0;
-    for (size_t j = 0; j < d; j++) {
-      qi += ei[j] * ei[j] * fa->dinv[j];
-      s += w->g[j] * ei[j];
-    }
+    const double *ci = c + i * r;
+    double cc = 0.0, sc = 0.0;
     for (size_t k = 0; k < r; k++) {
       cc += ci[k] * ci[k];
-      s += w->cg[k] * ci[k];
+      sc += w->cg[k] * ci[k];
     }
-    q[i] = qi + cc;
-    zw[i] = s;
+    b->q[i] = ddot_(&di, e + i * d, &inc, e + i * d, &inc) + cc;
+    b->zw[i] += sc;
   }
 }
 
@@ -327,8 +335,19 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   size_t d = fa->d, r = fa->r, kc = estep_chunk(d);
   factor_rows w;
   NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
-  double *minv = scratch + nvmm_factor_scratch_len(d, r), *dinvf = minv + r * r;
-  double *e = dinvf + d * r, *c = e + kc * d, *ezy = c + kc * r, *q = ezy + kc * r, *zw = q + kc;
+  double *minv = scratch + nvmm_factor_scratch_len(d, r);
+  estep_bufs b;
+  b.sf = minv + r * r;
+  b.sdinv = b.sf + d * r;
+  b.sg = b.sdinv + d;
+  b.t = b.sg + d;
+  b.e = b.t + d * (r + 2);
+  b.x2 = b.e + kc * d;
+  b.c = b.x2 + kc * d;
+  b.wt = b.c + kc * r;
+  b.q = b.wt + kc * (r + 2);
+  b.zw = b.q + kc;
+  const size_t r2 = r + 2;
   const double *cg = w.cg;
   double *sx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_X);
   double *sux = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UX);
@@ -337,15 +356,18 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   double *szy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZY);
   double *szz = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZZ);
   double *sxzy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_XZY);
-  for (size_t j = 0; j < d; j++)
+  for (size_t j = 0; j < d; j++) {
+    b.sdinv[j] = sqrt(fa->dinv[j]);
+    b.sg[j] = w.g[j] / b.sdinv[j];
     for (size_t k = 0; k < r; k++)
-      dinvf[j * r + k] = fa->f[j * r + k] * fa->dinv[j];
+      b.sf[j * r + k] = fa->f[j * r + k] * b.sdinv[j];
+  }
   for (size_t i0 = 0; i0 < n; i0 += kc) {
     const size_t nr = n - i0 < kc ? n - i0 : kc;
     const double *xc = x + i0 * d;
-    chunk_forms(m, fa, &w, dinvf, nr, xc, e, c, q, zw);
+    chunk_forms(m, fa, &w, &b, nr, xc);
     for (size_t i = 0; i < nr; i++) {
-      const double *xi = xc + i * d, *ci = c + i * r;
+      const double *ci = b.c + i * r, *q = b.q, *zw = b.zw;
       double floors = 0.0, pi[NVMM_FPOST_LEN];
       NVMM_CHECK(isfinite(q[i]) && isfinite(zw[i]), NVMM_EDOM, "row %zu of x is not finite",
                  i0 + i);
@@ -358,25 +380,32 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
       stats[NVMM_ST_LOGF] += pi[NVMM_FPOST_LOGF];
       stats[NVMM_ST_FLOOR] += floors;
       /* E[z | x] = c - v c_g, E[z z^T / Y | x] less M^-1 and E[z / Y | x] = u c - c_g
-       * (src/numerics.md 3.4). */
+       * (src/numerics.md 3.4); the row's weights [E[z / Y | x], 1, u] for the sums with x. */
+      double *wi = b.wt + i * r2;
       for (size_t k = 0; k < r; k++) {
         sz[k] += ci[k] - v * cg[k];
         for (size_t l = 0; l <= k; l++)
           szz[k * (k + 1) / 2 + l] +=
               u * ci[k] * ci[l] - ci[k] * cg[l] - cg[k] * ci[l] + v * cg[k] * cg[l];
-        ezy[i * r + k] = u * ci[k] - cg[k];
-        szy[k] += ezy[i * r + k];
+        wi[k] = u * ci[k] - cg[k];
+        szy[k] += wi[k];
       }
-      for (size_t j = 0; j < d; j++) {
-        sx[j] += xi[j];
-        sux[j] += u * xi[j];
-        suxx[j] += u * xi[j] * xi[j];
-      }
+      wi[r] = 1.0;
+      wi[r + 1] = u;
     }
-    /* sum x ezy^T over the sub-chunk in one DGEMM: (X^T EZY)^T = EZY^T X, added in place. */
-    const int di = (int)d, ri = (int)r, nri = (int)nr;
-    const double one = 1.0;
-    dgemm_("N", "T", &ri, &di, &nri, &one, ezy, &ri, xc, &di, &one, sxzy, &ri, 1, 1);
+    /* sum x ezy^T, sum x and sum u x over the sub-chunk in one DGEMM, T = X^T W (its transpose
+     * W^T X in column-major terms), then added to the statistics; sum u x_j^2 = (X o X)^T u. */
+    const int di = (int)d, r2i = (int)r2, nri = (int)nr;
+    const double one = 1.0, zero = 0.0;
+    dgemm_("N", "T", &r2i, &di, &nri, &one, b.wt, &r2i, xc, &di, &zero, b.t, &r2i, 1, 1);
+    dgemv_("N", &di, &nri, &one, b.x2, &di, b.wt + r + 1, &r2i, &one, suxx, &(int){1}, 1);
+    for (size_t j = 0; j < d; j++) {
+      const double *tj = b.t + j * r2;
+      for (size_t k = 0; k < r; k++)
+        sxzy[j * r + k] += tj[k];
+      sx[j] += tj[r];
+      sux[j] += tj[r + 1];
+    }
   }
   /* The posterior covariance part M^-1 of every row's E[z z^T / Y | x], once per call: columns
    * of M^-1 by two triangular solves with M's Cholesky factor. */
