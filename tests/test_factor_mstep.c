@@ -14,7 +14,7 @@
 #define DMAX 8
 #define RMAX 3
 /* Doubles of scratch for d <= DMAX, r <= RMAX: nvmm_factor_estep's BLAS-3 sub-chunks hold up to
- * 128 rows of d + 2 r + 2 numbers (asserted where used). */
+ * 128 rows of 2 d + 2 r + 4 numbers (asserted where used). */
 #define SCRATCH 4096
 
 static double urand(gsl_rng *rng, double lo, double hi) {
@@ -24,13 +24,15 @@ static double urand(gsl_rng *rng, double lo, double hi) {
 /* A model of family fam with (mu, gamma, subordinator par) and the dense Sigma of fa. */
 static nvmm_model *make_model(nvmm_family fam, const nvmm_factor *fa, const double *mu,
                               const double *gamma, const double par[3]) {
-  double sigma[DMAX * DMAX];
+  double *sigma = malloc(fa->d * fa->d * sizeof *sigma);
   nvmm_model *m;
   nvmm_sub sub;
+  ck_assert_ptr_nonnull(sigma);
   ck_assert_ok(nvmm_factor_dense(fa, sigma));
   ck_assert_ok(nvmm_model_alloc(fam, fa->d, &m));
   ck_assert_ok(nvmm_sub_make(nvmm_family_sub_kind(fam), par, &sub));
   ck_assert_ok(nvmm_model_set(m, mu, fam == NVMM_FAMILY_GAUSS ? NULL : gamma, sigma, &sub));
+  free(sigma);
   return m;
 }
 
@@ -41,15 +43,20 @@ static nvmm_factor *make_factor(size_t d, size_t r, const double *f, const doubl
   return fa;
 }
 
-/* The factor statistics of a few rows against sums of nvmm_factor_posterior's per-row moments,
+/* The factor statistics of n rows (d dimensions, r <= RMAX factors), in two calls of n1 and
+ * n - n1 rows, against sums of nvmm_factor_posterior's per-row moments (the row kernel),
  * E[z z^T / Y | x] formed by the formula of src/numerics.md 3.4 with M^-1 from GSL's Cholesky
- * inverse of fa->m: the same arithmetic in another order, so 1e-12 relative to the sum of
- * absolute values. */
-START_TEST(test_factor_estep_sums) {
-  const size_t d = 6, r = 2, n = 7;
+ * inverse of fa->m. The E-step forms q and zw in D^-1/2-scaled coordinates by DGEMMs over
+ * sub-chunks of rows, the row kernel by loops: the same sums of squares and products of numbers
+ * of order 1 in another order, so 1e-12 relative to the sum of absolute values, while a missing
+ * row, a wrong weight or a sub-chunk counted twice shows at order 1. */
+static void check_estep_sums(size_t d, size_t r, size_t n, size_t n1, unsigned long seed) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(rng, 11);
-  double f[DMAX * RMAX], dd[DMAX], mu[DMAX], gamma[DMAX], x[7 * DMAX];
+  gsl_rng_set(rng, seed);
+  double *f = malloc(d * r * sizeof *f), *dd = malloc(d * sizeof *dd);
+  double *mu = malloc(d * sizeof *mu), *gamma = malloc(d * sizeof *gamma);
+  double *x = malloc(n * d * sizeof *x);
+  ck_assert(f && dd && mu && gamma && x);
   for (size_t j = 0; j < d; j++) {
     for (size_t k = 0; k < r; k++)
       f[j * r + k] = gsl_ran_gaussian(rng, 1.0);
@@ -62,12 +69,16 @@ START_TEST(test_factor_estep_sums) {
   nvmm_model *m = make_model(NVMM_FAMILY_NIG, fa, mu, gamma, (double[3]){1.2, 1.5, 0});
   size_t len = nvmm_factor_stats_off(d, r, NVMM_FST_LEN);
   ck_assert_uint_eq(len, 6 + 3 * d + 2 * r + r * (r + 1) / 2 + d * r);
-  double st[128] = {0}, ref[128] = {0}, abs_[128] = {0}, scratch[SCRATCH];
-  ck_assert_uint_le(nvmm_factor_estep_scratch_len(d, r), SCRATCH);
-  /* Two calls of 3 and 4 rows: the sums add across calls. */
-  ck_assert_ok(nvmm_factor_estep(m, fa, 3, x, st, scratch));
-  ck_assert_ok(nvmm_factor_estep(m, fa, n - 3, x + 3 * d, st, scratch));
-  double post[7 * NVMM_FPOST_LEN], ez[7 * RMAX], ezy[7 * RMAX];
+  size_t ns = nvmm_factor_estep_scratch_len(d, r);
+  ck_assert_uint_ge(ns, nvmm_factor_scratch_len(d, r));
+  double *st = calloc(len, sizeof *st), *ref = calloc(len, sizeof *ref);
+  double *abs_ = calloc(len, sizeof *abs_), *scratch = malloc(ns * sizeof *scratch);
+  double *post = malloc(n * NVMM_FPOST_LEN * sizeof *post), *ez = malloc(n * r * sizeof *ez);
+  double *ezy = malloc(n * r * sizeof *ezy);
+  ck_assert(st && ref && abs_ && scratch && post && ez && ezy);
+  /* Two calls: the sums add across calls. */
+  ck_assert_ok(nvmm_factor_estep(m, fa, n1, x, st, scratch));
+  ck_assert_ok(nvmm_factor_estep(m, fa, n - n1, x + n1 * d, st, scratch));
   ck_assert_ok(nvmm_factor_posterior(m, fa, n, x, post, ez, ezy, scratch));
   gsl_matrix *minv = gsl_matrix_alloc(r, r);
   for (size_t k = 0; k < r; k++)
@@ -113,10 +124,20 @@ START_TEST(test_factor_estep_sums) {
     ck_assert_msg(fabs(st[i] - ref[i]) <= 1e-12 * fmax(abs_[i], 1e-300),
                   "entry %zu: %.17g vs %.17g", i, st[i], ref[i]);
   gsl_matrix_free(minv);
+  free(st), free(ref), free(abs_), free(scratch), free(post), free(ez), free(ezy);
+  free(f), free(dd), free(mu), free(gamma), free(x);
   nvmm_model_free(&m);
   nvmm_factor_free(&fa);
   gsl_rng_free(rng);
 }
+
+/* A few rows: one sub-chunk per call. */
+START_TEST(test_factor_estep_sums) { check_estep_sums(6, 2, 7, 3, 11); }
+END_TEST
+
+/* d = 40: nvmm_factor_estep's BLAS-3 sub-chunks hold 128 rows, so 300 rows in calls of 150 each
+ * span a full sub-chunk and a partial one. */
+START_TEST(test_factor_estep_chunks) { check_estep_sums(40, 3, 300, 150, 2027); }
 END_TEST
 
 /* eta = (E log Y, E 1/Y, E Y) in closed form (src/numerics.md 2.1-2.3). */
@@ -421,6 +442,7 @@ static Suite *factor_mstep_suite(void) {
   Suite *s = suite_create("factor_mstep");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_factor_estep_sums);
+  tcase_add_test(tc, test_factor_estep_chunks);
   tcase_add_test(tc, test_factor_mstep_inverts);
   tcase_add_test(tc, test_factor_em_monotone);
   tcase_add_test(tc, test_factor_mstep_refusals);

@@ -117,14 +117,18 @@ typedef enum nvmm_factor_stats_block {
  * length); 0 for an unknown block. */
 NVMM_EXTERN size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block);
 
-/* Doubles of scratch nvmm_factor_estep needs: 2 (d + r) + r^2. */
+/* Doubles of scratch nvmm_factor_estep needs: 2 (d + r) + r^2 + d (2 r + 4) + K (2 d + 2 r + 4),
+ * K = min(128, max(1, 2^17 / d)) the rows of its BLAS-3 sub-chunks. */
 NVMM_EXTERN size_t nvmm_factor_estep_scratch_len(size_t d, size_t r);
 
 /* Adds the factor statistics of the n rows x (n x d row-major) under (m's family, mu, gamma,
  * subordinator; fa) to stats (nvmm_factor_stats_off(d, r, NVMM_FST_LEN) doubles, zeroed by the
  * caller before the first block; plain double sums). The posterior moments are
- * nvmm_factor_posterior's. scratch holds nvmm_factor_estep_scratch_len(d, r) doubles.
- * Allocates nothing. Errors: as nvmm_factor_posterior; stats may be partly updated on error. */
+ * nvmm_factor_posterior's up to rounding: the rows go K at a time (K as in
+ * nvmm_factor_estep_scratch_len, counted from x's first row) through DGEMMs, so the bits depend
+ * on how the caller splits the rows into calls, never on anything else. scratch holds
+ * nvmm_factor_estep_scratch_len(d, r) doubles. Allocates nothing. Errors: as nvmm_factor_posterior;
+ * stats may be partly updated on error. */
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa,
                                                          size_t n, const double *x, double *stats,
                                                          double *scratch);
