@@ -135,6 +135,9 @@ int cli_config_read_text(MPI_Comm comm, const char *text, const char *origin);
  * open for streaming; every rank gets the same status. */
 nvmm_status cli_open_shard(MPI_Comm comm, const cli_fit_config *c, int64_t *n, int64_t *d,
                            int64_t *first, int64_t *nloc, double **x, nvmm_data **data);
+/* The model a fit with options o and dimension d returns into: factor-only for a factor fit
+ * above NVMM_FACTOR_DENSE_MAX_D (no d x d array in memory or in the file), else dense. */
+nvmm_status cli_result_model_alloc(const nvmm_fit_options *o, int64_t d, nvmm_model **m);
 /* Not collective (rank 0): writes the fitted model m of f to c->out with the fit's history and
  * meta (summary s, c's configuration text), or, when ckpt is not NULL, a checkpoint there. */
 nvmm_status cli_write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,

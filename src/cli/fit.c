@@ -349,6 +349,12 @@ static nvmm_status read_ranges(void *ctx, size_t count, const int64_t *row0, con
 }
 
 /* Writes the model file, or (path != NULL) a checkpoint with the fit's state (cli.h). */
+nvmm_status cli_result_model_alloc(const nvmm_fit_options *o, int64_t d, nvmm_model **m) {
+  return o->factors > 0 && d > NVMM_FACTOR_DENSE_MAX_D
+             ? nvmm_model_alloc_factor(o->family, (size_t)d, (size_t)o->factors, m)
+             : nvmm_model_alloc(o->family, (size_t)d, m);
+}
+
 nvmm_status cli_write_model(const cli_fit_config *c, const nvmm_fit *f, const nvmm_model *m,
                             const nvmm_fit_summary *s, const char *ckpt) {
   size_t len;
@@ -699,13 +705,7 @@ static int run_fit(MPI_Comm comm, cli_fit_config *c) {
   if (st == NVMM_OK && !x)
     nvmm_fit_set_ranges_reader(f, read_ranges);
   if (cli_failed(comm, st, "fit") ||
-      /* A large factor fit's result is factor-only: no d x d array in memory or in the file. */
-      cli_failed(comm,
-                 c->o.factors > 0 && d > NVMM_FACTOR_DENSE_MAX_D
-                     ? nvmm_model_alloc_factor(c->o.family, (size_t)d, (size_t)c->o.factors, &m)
-                     : nvmm_model_alloc(c->o.family, (size_t)d, &m),
-                 "fit") ||
-      start(comm, c, f, &resumed))
+      cli_failed(comm, cli_result_model_alloc(&c->o, d, &m), "fit") || start(comm, c, f, &resumed))
     goto done;
   nvmm_fit_summary s;
   nvmm_fit_summary_get(f, &s);

@@ -275,7 +275,7 @@ static int fit_candidate(MPI_Comm comm, cli_fit_config *cfg, int64_t n, int64_t 
   char what[64];
   snprintf(what, sizeof what, "select: %s", c->label);
   if (cli_failed(comm, nvmm_fit_create(comm, &cfg->o, n, d, first, nloc, x, &f), what) ||
-      cli_failed(comm, nvmm_model_alloc(cfg->o.family, (size_t)d, &m), what) ||
+      cli_failed(comm, cli_result_model_alloc(&cfg->o, d, &m), what) ||
       cli_failed(comm, nvmm_fit_init(f), what) || cli_failed(comm, nvmm_fit_run(f), what) ||
       cli_failed(comm, nvmm_fit_model(f, m), what))
     goto done;
