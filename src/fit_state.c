@@ -167,21 +167,28 @@ static nvmm_status accel_restore(nvmm_fit *f, const double *a) {
 }
 
 nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations, nvmm_fit_state *s) {
-  NVMM_CHECK(s && d >= 1 && iterations >= 0, NVMM_EINVAL, "invalid state size");
+  return nvmm_fit_state_alloc_sized(d, iterations, 0, s);
+}
+
+nvmm_status nvmm_fit_state_alloc_sized(int64_t d, int iterations, int64_t factors,
+                                       nvmm_fit_state *s) {
+  NVMM_CHECK(s && d >= 1 && iterations >= 0 && factors >= 0 && factors < d, NVMM_EINVAL,
+             "invalid state size");
   memset(s, 0, sizeof *s);
   size_t dd = (size_t)d, it = (size_t)(iterations > 0 ? iterations : 1);
   s->d = d;
-  s->mu = calloc(2 * dd + 2 * dd * dd, sizeof(double));
+  /* A factor fit's state keeps its dispersion in the factor record: no d x d array. */
+  s->mu = calloc(2 * dd + (factors > 0 ? 0 : 2 * dd * dd), sizeof(double));
   s->loglik = calloc(it * (3 + NVMM_NCOUNTERS), sizeof(double));
-  s->accel = calloc(nvmm_fit_accel_len(d), sizeof(double));
+  s->accel = calloc(nvmm_fit_accel_len_factor(d, factors), sizeof(double));
   if (!s->mu || !s->loglik || !s->accel) {
     nvmm_fit_state_free(s);
     NVMM_ERROR(NVMM_ENOMEM, "cannot allocate a fit state (d = %lld, %d iterations)", (long long)d,
                iterations);
   }
   s->gamma = s->mu + dd;
-  s->sigma = s->mu + 2 * dd;
-  s->chol = s->sigma + dd * dd;
+  s->sigma = factors > 0 ? NULL : s->mu + 2 * dd;
+  s->chol = factors > 0 ? NULL : s->sigma + dd * dd;
   s->iterations = iterations;
   s->change = s->loglik + it;
   s->elapsed_hist = s->loglik + 2 * it;

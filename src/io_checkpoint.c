@@ -373,8 +373,18 @@ static nvmm_status read_state(hid_t file, const char *path, nvmm_fit_state *s) {
                 : nvmm__h5_get_array(g, "sigma", 2, dd, NULL, path);
   if (st == NVMM_OK)
     st = nvmm__h5_get_array(g, "loglik", 1, &nit, NULL, path);
+  int64_t r = 0; /* a factor fit's state is sized by its factors: no d x d array */
+  if (st == NVMM_OK && factor) {
+    hid_t fg = H5Gopen2(g, "factor", H5P_DEFAULT);
+    st = fg >= 0 ? nvmm__h5_get_attr(fg, "factors", H5T_NATIVE_INT64, &r, path)
+                 : NVMM_RAISE(NVMM_EIO, "cannot open /state/factor in '%s'", path);
+    if (fg >= 0)
+      (void)H5Gclose(fg);
+    if (st == NVMM_OK && !(r >= 1 && r < ints[0]))
+      st = NVMM_RAISE(NVMM_EIO, "'%s': /state/factor has an invalid factors = %" PRId64, path, r);
+  }
   if (st == NVMM_OK)
-    st = nvmm_fit_state_alloc(ints[0], (int)ints[2], s);
+    st = nvmm_fit_state_alloc_sized(ints[0], (int)ints[2], r, s);
   if (st != NVMM_OK) {
     (void)H5Gclose(g);
     return st;

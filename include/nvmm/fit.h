@@ -300,8 +300,13 @@ NVMM_EXTERN size_t nvmm_fit_accel_len_factor(int64_t d, int64_t r);
 /* A view of the fit's state (valid until the next iterate). Not collective. */
 NVMM_EXTERN void nvmm_fit_state_get(const nvmm_fit *f, nvmm_fit_state *s);
 
-/* Allocates the arrays of a state of dimension d with iterations history rows (zeroed).
- * Errors: NVMM_ENOMEM, NVMM_EINVAL. */
+/* Allocates the arrays of a state of dimension d with iterations history rows (zeroed), for a
+ * fit with factors factors (nvmm_fit_state_alloc_sized; 0: a dense fit's, with sigma and chol;
+ * else no d x d array and the accelerator record of nvmm_fit_accel_len_factor, the factor record
+ * to add with nvmm_fit_state_alloc_factor). Errors: NVMM_ENOMEM, NVMM_EINVAL. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc_sized(int64_t d, int iterations,
+                                                                  int64_t factors,
+                                                                  nvmm_fit_state *s);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_fit_state_alloc(int64_t d, int iterations,
                                                             nvmm_fit_state *s);
 /* Allocates a state's incremental EM arrays for inc_steps steps (zeroed) and sets
