@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ranks.sh: `nvmm fit` (model, history, JSON summary), `nvmm score` and `nvmm sample` give
+# ranks.sh: `nvmm fit` (model, history, JSON summary; dense and factor), `nvmm score` and `nvmm sample` give
 # bitwise identical results on 1, 2, 3, 4 and 7 ranks (README "Reproducible reductions"),
 # including rank counts that leave some ranks without a block; and `nvmm sample`'s block k of
 # ROWS rows comes from random stream k of the seed, whatever n and P are.
@@ -75,6 +75,9 @@ for np in $rank_counts; do
     # empty.
     mpirun -n "$np" "$nvmm" fit --data ../gh.h5 --family nig --max-iter 50 --block-rows 20000 \
       --out e.h5 --json 1 --verbose 0 > e.json
+    # A factor fit (issue 15: statistics, M-step, SQUAREM and gauge in F and D), 12 blocks.
+    mpirun -n "$np" "$nvmm" fit --data ../gh.h5 --family nig --factors 2 --max-iter 60 \
+      --block-rows 2048 --out f.h5 --json 1 --verbose 0 > f.json
     # score under the 1-rank model: 6 blocks of 4096 rows; on 7 ranks one rank is empty.
     mpirun -n "$np" "$nvmm" score --model ../np1/m.h5 --data ../gh.h5 --out score.h5 > score.txt
     # sample from a model file in blocks of 1000 rows, the last one partial (3 blocks: on 4 and 7
@@ -97,14 +100,19 @@ for np in $rank_counts; do
   strip_json "np$np/e.json" > fitn.strip
   diff fit1.strip fitn.strip ||
     fail "fit JSON with empty ranks: $np ranks differ from 1 rank"
+  strip_json np1/f.json > fit1.strip
+  strip_json "np$np/f.json" > fitn.strip
+  diff fit1.strip fitn.strip ||
+    fail "factor fit JSON: $np ranks differ from 1 rank"
   same_model np1/m.h5 "np$np/m.h5" "$np"
+  same_model np1/f.h5 "np$np/f.h5" "$np"
   same_model np1/e.h5 "np$np/e.h5" "$np"
   same_h5 np1/score.h5 "np$np/score.h5"
   same_h5 np1/small_score.h5 "np$np/small_score.h5"
   # The printed mean and total are %.17g: equal text is equal bits.
   cmp np1/score.txt "np$np/score.txt" || fail "score output: $np ranks differ from 1 rank"
   cmp np1/small_score.txt "np$np/small_score.txt" || fail "score output: $np ranks differ"
-  echo "ok   $np ranks: sample, fit (model, history, JSON), score bitwise the 1-rank results"
+  echo "ok   $np ranks: sample, fit (model, history, JSON; dense and 2 factors), score bitwise the 1-rank results"
 done
 grep -q '"converged": true' np1/fit.json || fail "the GH fit did not converge"
 # The model files hold every part the README's h5py example reads.
