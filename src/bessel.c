@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "bessel_impl.h"
+#include "linalg.h"
 
 /* Switch between the series and the Chebyshev pieces. The series sums terms of both signs, and
  * its cancellation grows with z (for K_0: a factor 3 at z = 1, 12 at z = 2; more for the
@@ -477,36 +478,43 @@ static void seed_cheb(const mu_cache *c, int p, double mu, double z, int flags, 
  * grow beyond the sum of the per-step roundings. V and D are renormalized by a power of two
  * when V exceeds 2^RESCALE_EXP. Then log K_a = log V_n + lns - n log w,
  * K_{a-1}/K_a = w V_{n-1}/V_n, K_{a+1}/K_a = that + 2a/z, d/da log K_a = D_n/V_n. */
+/* The phases of k_positive_order, shared with nvmm__bessel_k_split_lanes so that a lane
+ * does exactly the scalar operations. */
 #if defined(__GNUC__)
-__attribute__((always_inline)) /* one copy per entry point, specialized to its flags */
+#define K_INLINE __attribute__((always_inline)) inline /* one copy per caller, per flags */
+#else
+#define K_INLINE inline
 #endif
-static inline void
-k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk, double *mant) {
+
+/* The reduced order a = n + mu, the order derivative by quadrature above DNU_RECUR_MAX (clearing
+ * WANT_D from *flags) and the seed at mu. Returns n, or -1 when nothing is left to do (the
+ * derivative alone by quadrature, or n = 0, whose results it stores). */
+static K_INLINE long k_start(double a, double z, int *flags, nvmm_bessel_k *out, double *dlk,
+                             double *mant, double *mu_out, k_seed *s) {
   long n = (long)a;          /* a <= NU_MAX */
   double mu = a - (double)n; /* exact (Sterbenz) */
   if (mu >= 0.5) {
     mu -= 1.0; /* exact */
     n++;
   }
-  if (n > DNU_RECUR_MAX && (flags & WANT_D)) {
+  *mu_out = mu;
+  if (n > DNU_RECUR_MAX && (*flags & WANT_D)) {
     double d2;
     nvmm__bessel_dnu_quad(a, z, dlk, &d2);
-    flags &= ~WANT_D;
-    if (!(flags & WANT_K))
-      return;
+    *flags &= ~WANT_D;
+    if (!(*flags & WANT_K))
+      return -1;
   }
-  if (n == 0 && (flags & WANT_K))
-    flags |= WANT_N0;
-  k_seed s;
-  s.d0 = s.d1 = s.rp0 = s.rm0 = 0.0; /* set by the seeds where flags ask for them */
-  s.mf = 1.0;
+  const int fl = n == 0 && (*flags & WANT_K) ? *flags | WANT_N0 : *flags;
+  s->d0 = s->d1 = s->rp0 = s->rm0 = 0.0; /* set by the seeds where flags ask for them */
+  s->mf = 1.0;
   if (mu == 0.0) {
     if (z <= TEMME_Z_SWITCH)
-      seed_series0(z, flags, &s);
+      seed_series0(z, fl, s);
     else
-      seed_cheb0(z, flags, &s);
-  } else if (mu == -0.5 && !(flags & WANT_D)) {
-    seed_half(z, flags, &s);
+      seed_cheb0(z, fl, s);
+  } else if (mu == -0.5 && !(fl & WANT_D)) {
+    seed_half(z, fl, s);
   } else {
     mu_cache *c = &cache;
     if (c->mu != mu) {
@@ -516,105 +524,148 @@ k_positive_order(double a, double z, int flags, nvmm_bessel_k *out, double *dlk,
     if (z <= TEMME_Z_SWITCH) {
       if (!(c->have & 1u))
         prepare_series(c, mu);
-      seed_series(c, mu, z, flags, &s);
+      seed_series(c, mu, z, fl, s);
     } else {
       const int p = CHEB_PIECE(z);
       if (!(c->have & (2u << p)))
         prepare_cheb(c, mu, p);
-      seed_cheb(c, p, mu, z, flags, &s);
+      seed_cheb(c, p, mu, z, fl, s);
     }
     if (mu == -0.5) {
       /* Half-integer order with the derivative: the values from the closed form (as without
        * the derivative), the derivatives d/dmu log K at mu = -1/2 and mu + 1 = 1/2, which are
        * opposite (K_{-v} = K_v), from the general seed; the same route with and without
        * WANT_K, so that both give the same derivative. */
-      const double g = s.d0 / s.v0;
-      seed_half(z, flags, &s);
-      s.d0 = g;
-      s.d1 = -s.w * g;
+      const double g = s->d0 / s->v0;
+      seed_half(z, fl, s);
+      s->d0 = g;
+      s->d1 = -s->w * g;
     }
   }
   if (n == 0) {
-    if (flags & WANT_SPLIT) {
-      out->lnk = s.lns;
-      *mant = s.v0 * s.mf;
-    } else if (flags & WANT_K) {
-      out->lnk = log(s.v0) + s.lns;
+    if (fl & WANT_SPLIT) {
+      out->lnk = s->lns;
+      *mant = s->v0 * s->mf;
+    } else if (fl & WANT_K) {
+      out->lnk = log(s->v0) + s->lns;
     }
-    if (flags & WANT_K) {
-      out->rp = s.rp0;
-      out->rm = s.rm0;
+    if (fl & WANT_K) {
+      out->rp = s->rp0;
+      out->rm = s->rm0;
     }
-    if (flags & WANT_D)
-      *dlk = s.d0 / s.v0;
-    return;
+    if (fl & WANT_D)
+      *dlk = s->d0 / s->v0;
+    return -1;
   }
-  /* Two steps per iteration, V_{k+2} = (w^2 + c_{k+1} c_k) V_k + c_{k+1} w^2 V_{k-1} with
-   * c_k = 2(mu+k)(w/z) (the same positive terms, regrouped), so that the dependency chain
-   * from one iteration to the next is one multiply-add instead of two; likewise for D. */
-  const double w2 = s.w * s.w, wz2 = 2.0 * s.wz;
-  double vm = s.v0, v = s.v1, dm = s.d0, d = s.d1;
-  double e2 = 0.0;
-  long k = 1;
-  if (flags & WANT_D) {
-    for (; k + 1 < n; k += 2) {
-      const double c0 = (mu + (double)k) * wz2, c1 = (mu + (double)(k + 1)) * wz2;
-      const double a0 = w2 + c1 * c0, a1 = c1 * w2;
-      const double v1 = w2 * vm + c0 * v;
-      const double v2 = a0 * v + a1 * vm;
-      const double d1 = w2 * dm + c0 * d + wz2 * v;
-      const double d2 = (a0 * d + a1 * dm) + wz2 * ((c1 + c0) * v + w2 * vm);
-      vm = v1;
-      v = v2;
-      dm = d1;
-      d = d2;
-      if (v > RESCALE_HI) {
-        v *= RESCALE_LO;
-        vm *= RESCALE_LO;
-        d *= RESCALE_LO;
-        dm *= RESCALE_LO;
-        e2 += RESCALE_EXP;
-      }
+  return n;
+}
+
+/* The recurrence's state: V_{k-1}, V_k, D_{k-1}, D_k and the exponent taken out by rescaling. */
+typedef struct {
+  double vm, v, dm, d, e2;
+} k_state;
+
+static K_INLINE void k_state_init(const k_seed *s, k_state *t) {
+  *t = (k_state){s->v0, s->v1, s->d0, s->d1, 0.0};
+}
+
+/* Two steps, k to k + 2, V_{k+2} = (w^2 + c_{k+1} c_k) V_k + c_{k+1} w^2 V_{k-1} with
+ * c_k = 2(mu+k)(w/z) (the same positive terms, regrouped), so that the dependency chain from one
+ * iteration to the next is one multiply-add instead of two; likewise for D. */
+static K_INLINE void k_step2(const k_seed *s, double mu, long k, int want_d, k_state *t) {
+  const double w2 = s->w * s->w, wz2 = 2.0 * s->wz;
+  const double c0 = (mu + (double)k) * wz2, c1 = (mu + (double)(k + 1)) * wz2;
+  if (want_d) {
+    const double a0 = w2 + c1 * c0, a1 = c1 * w2;
+    const double v1 = w2 * t->vm + c0 * t->v;
+    const double v2 = a0 * t->v + a1 * t->vm;
+    const double d1 = w2 * t->dm + c0 * t->d + wz2 * t->v;
+    const double d2 = (a0 * t->d + a1 * t->dm) + wz2 * ((c1 + c0) * t->v + w2 * t->vm);
+    t->vm = v1;
+    t->v = v2;
+    t->dm = d1;
+    t->d = d2;
+    if (t->v > RESCALE_HI) {
+      t->v *= RESCALE_LO;
+      t->vm *= RESCALE_LO;
+      t->d *= RESCALE_LO;
+      t->dm *= RESCALE_LO;
+      t->e2 += RESCALE_EXP;
     }
-    if (k < n) {
-      const double ck = (mu + (double)k) * wz2;
-      const double vp = w2 * vm + ck * v;
-      const double dp = w2 * dm + ck * d + wz2 * v;
-      vm = v;
-      v = vp;
-      dm = d;
-      d = dp;
-    }
-    *dlk = d / v;
   } else {
-    for (; k + 1 < n; k += 2) {
-      const double c0 = (mu + (double)k) * wz2, c1 = (mu + (double)(k + 1)) * wz2;
-      const double v1 = w2 * vm + c0 * v;
-      const double v2 = (w2 + c1 * c0) * v + (c1 * w2) * vm;
-      vm = v1;
-      v = v2;
-      if (v > RESCALE_HI) {
-        v *= RESCALE_LO;
-        vm *= RESCALE_LO;
-        e2 += RESCALE_EXP;
-      }
-    }
-    if (k < n) {
-      const double vp = w2 * vm + (mu + (double)k) * wz2 * v;
-      vm = v;
-      v = vp;
+    const double v1 = w2 * t->vm + c0 * t->v;
+    const double v2 = (w2 + c1 * c0) * t->v + (c1 * w2) * t->vm;
+    t->vm = v1;
+    t->v = v2;
+    if (t->v > RESCALE_HI) {
+      t->v *= RESCALE_LO;
+      t->vm *= RESCALE_LO;
+      t->e2 += RESCALE_EXP;
     }
   }
+}
+
+/* The last single step, k to k + 1 (n - 1 steps in all, an odd count). */
+static K_INLINE void k_step1(const k_seed *s, double mu, long k, int want_d, k_state *t) {
+  const double w2 = s->w * s->w, wz2 = 2.0 * s->wz;
+  if (want_d) {
+    const double ck = (mu + (double)k) * wz2;
+    const double vp = w2 * t->vm + ck * t->v;
+    const double dp = w2 * t->dm + ck * t->d + wz2 * t->v;
+    t->vm = t->v;
+    t->v = vp;
+    t->dm = t->d;
+    t->d = dp;
+  } else {
+    const double vp = w2 * t->vm + (mu + (double)k) * wz2 * t->v;
+    t->vm = t->v;
+    t->v = vp;
+  }
+}
+
+/* The results from V_n, V_{n-1} (and D_n). */
+static K_INLINE void k_end(long n, double a, double z, int flags, const k_seed *s, const k_state *t,
+                           nvmm_bessel_k *out, double *dlk, double *mant) {
+  if (flags & WANT_D)
+    *dlk = t->d / t->v;
   if (flags & WANT_SPLIT) {
-    out->lnk = s.lns + e2 * M_LN2 - (double)n * s.lw;
-    *mant = v * s.mf;
+    out->lnk = s->lns + t->e2 * M_LN2 - (double)n * s->lw;
+    *mant = t->v * s->mf;
   } else if (flags & WANT_K) {
-    out->lnk = log(v) + s.lns + e2 * M_LN2 - (double)n * s.lw;
+    out->lnk = log(t->v) + s->lns + t->e2 * M_LN2 - (double)n * s->lw;
   }
   if (flags & WANT_K) {
-    out->rm = s.w * (vm / v);
+    out->rm = s->w * (t->vm / t->v);
     out->rp = out->rm + 2.0 * a / z;
   }
+}
+
+/* Full evaluation at order a = |nu| >= 0, a = n + mu: the seed at mu, then the forward
+ * recurrence on V_k = S w^k K_{mu+k}:
+ *   V_{k+1} = w^2 V_{k-1} + 2(mu+k)(w/z) V_k                          (DLMF 10.29.1),
+ * and on its mu-derivative D_k = S w^k dK_{mu+k}/dmu:
+ *   D_{k+1} = w^2 D_{k-1} + 2(mu+k)(w/z) D_k + 2(w/z) V_k.
+ * K is the dominant solution in increasing order and all terms are positive except possibly
+ * D_0 (mu < 0; its weight relative to D_n is below |mu|/(mu + n)), so relative errors do not
+ * grow beyond the sum of the per-step roundings. V and D are renormalized by a power of two
+ * when V exceeds 2^RESCALE_EXP. Then log K_a = log V_n + lns - n log w,
+ * K_{a-1}/K_a = w V_{n-1}/V_n, K_{a+1}/K_a = that + 2a/z, d/da log K_a = D_n/V_n. */
+static K_INLINE void k_positive_order(double a, double z, int flags, nvmm_bessel_k *out,
+                                      double *dlk, double *mant) {
+  k_seed s;
+  double mu;
+  long n = k_start(a, z, &flags, out, dlk, mant, &mu, &s);
+  if (n < 0)
+    return;
+  const int want_d = (flags & WANT_D) != 0;
+  k_state t;
+  k_state_init(&s, &t);
+  long k = 1;
+  for (; k + 1 < n; k += 2)
+    k_step2(&s, mu, k, want_d, &t);
+  if (k < n)
+    k_step1(&s, mu, k, want_d, &t);
+  k_end(n, a, z, flags, &s, &t, out, dlk, mant);
 }
 
 static nvmm_status check_args(double nu, double z) {
@@ -690,5 +741,116 @@ nvmm_status nvmm__bessel_k_split(double nu, double z, int need_d, nvmm_bessel_k 
     k_positive_order(fabs(nu), z, WANT_K | WANT_SPLIT, &k, NULL, mant);
   store_signed(nu, &k, out);
   *d1 = nu < 0.0 ? -g : g;
+  return NVMM_OK;
+}
+
+/* k_step2 on the lanes, four at a time as vectors (GNU vector extensions: element-wise IEEE
+ * operations, so each lane does exactly k_step2's; the rare rescale lane by lane): the steps
+ * from k = 1 while k + 1 < n. Returns the k reached. Two vectors per step, whose chains are
+ * independent, hide one step's latency. */
+typedef double k_v4 __attribute__((vector_size(32)));
+typedef long long k_m4 __attribute__((vector_size(32)));
+
+typedef struct {
+  k_v4 w2, wz2, vm, v, dm, d;
+} k_lanes4;
+
+static inline void k_lanes_load(const k_seed *s, const k_state *t, k_lanes4 *x) {
+  for (int l = 0; l < 4; l++) {
+    x->w2[l] = s[l].w * s[l].w;
+    x->wz2[l] = 2.0 * s[l].wz;
+    x->vm[l] = t[l].vm;
+    x->v[l] = t[l].v;
+    x->dm[l] = t[l].dm;
+    x->d[l] = t[l].d;
+  }
+}
+
+static inline void k_lanes_store(const k_lanes4 *x, k_state *t) {
+  for (int l = 0; l < 4; l++) {
+    t[l].vm = x->vm[l];
+    t[l].v = x->v[l];
+    t[l].dm = x->dm[l];
+    t[l].d = x->d[l];
+  }
+}
+
+static K_INLINE void k_lanes_step2(double m0, double m1, int want_d, k_lanes4 *x, k_state *t) {
+  const k_v4 w2 = x->w2, wz2 = x->wz2, vm = x->vm, v = x->v;
+  const k_v4 c0 = m0 * wz2, c1 = m1 * wz2;
+  if (want_d) {
+    const k_v4 dm = x->dm, d = x->d;
+    const k_v4 a0 = w2 + c1 * c0, a1 = c1 * w2;
+    x->vm = w2 * vm + c0 * v;
+    x->v = a0 * v + a1 * vm;
+    x->dm = w2 * dm + c0 * d + wz2 * v;
+    x->d = (a0 * d + a1 * dm) + wz2 * ((c1 + c0) * v + w2 * vm);
+  } else {
+    x->vm = w2 * vm + c0 * v;
+    x->v = (w2 + c1 * c0) * v + (c1 * w2) * vm;
+  }
+  const k_v4 hi = {RESCALE_HI, RESCALE_HI, RESCALE_HI, RESCALE_HI};
+  const k_m4 big = x->v > hi;
+  if (big[0] | big[1] | big[2] | big[3])
+    for (int l = 0; l < 4; l++)
+      if (x->v[l] > RESCALE_HI) {
+        x->v[l] *= RESCALE_LO;
+        x->vm[l] *= RESCALE_LO;
+        x->d[l] *= RESCALE_LO;
+        x->dm[l] *= RESCALE_LO;
+        t[l].e2 += RESCALE_EXP;
+      }
+}
+
+NVMM__SIMD_CLONES static long k_steps_lanes(const k_seed s[NVMM__BESSEL_LANES], double mu, long n,
+                                            int want_d, k_state t[NVMM__BESSEL_LANES]) {
+  k_lanes4 x0, x1;
+  k_lanes_load(s, t, &x0);
+  k_lanes_load(s + 4, t + 4, &x1);
+  long k = 1;
+  for (; k + 1 < n; k += 2) {
+    const double m0 = mu + (double)k, m1 = mu + (double)(k + 1);
+    k_lanes_step2(m0, m1, want_d, &x0, t);
+    k_lanes_step2(m0, m1, want_d, &x1, t + 4);
+  }
+  k_lanes_store(&x0, t);
+  k_lanes_store(&x1, t + 4);
+  return k;
+}
+
+nvmm_status nvmm__bessel_k_split_lanes(double nu, const double *z, int need_d, nvmm_bessel_k *out,
+                                       double *mant, double *d1) {
+  enum { L = NVMM__BESSEL_LANES };
+  for (int l = 0; l < L; l++)
+    NVMM_CALL(check_args(nu, z[l]));
+  const double a = fabs(nu);
+  k_seed s[L];
+  k_state t[L];
+  nvmm_bessel_k k[L];
+  double g[L] = {0.0}, mu = 0.0;
+  int flags = WANT_K | WANT_SPLIT | (need_d ? WANT_D : 0);
+  long n = -1;
+  /* The lanes share a, hence n, mu and what k_start does to the flags. */
+  for (int l = 0; l < L; l++) {
+    int fl = flags;
+    n = k_start(a, z[l], &fl, &k[l], &g[l], &mant[l], &mu, &s[l]);
+    if (l == L - 1)
+      flags = fl;
+  }
+  if (n >= 0) {
+    const int want_d = (flags & WANT_D) != 0;
+    for (int l = 0; l < L; l++)
+      k_state_init(&s[l], &t[l]);
+    long j = k_steps_lanes(s, mu, n, want_d, t);
+    if (j < n)
+      for (int l = 0; l < L; l++)
+        k_step1(&s[l], mu, j, want_d, &t[l]);
+    for (int l = 0; l < L; l++)
+      k_end(n, a, z[l], flags, &s[l], &t[l], &k[l], &g[l], &mant[l]);
+  }
+  for (int l = 0; l < L; l++) {
+    store_signed(nu, &k[l], &out[l]);
+    d1[l] = nu < 0.0 ? -g[l] : g[l];
+  }
   return NVMM_OK;
 }

@@ -40,4 +40,11 @@ void nvmm__bessel_dnu_quad(double a, double z, double *d1, double *d2);
 nvmm_status nvmm__bessel_k_split(double nu, double z, int need_d, nvmm_bessel_k *out, double *mant,
                                  double *d1);
 
+/* nvmm__bessel_k_split at NVMM__BESSEL_LANES values of z with the same nu (arrays of that many),
+ * the lanes' order recurrences run together as vectors: lane l gives exactly the bits of
+ * nvmm__bessel_k_split(nu, z[l], ...). Errors: as it, for the first bad z. */
+#define NVMM__BESSEL_LANES 8
+nvmm_status nvmm__bessel_k_split_lanes(double nu, const double *z, int need_d, nvmm_bessel_k *out,
+                                       double *mant, double *d1);
+
 #endif

@@ -165,25 +165,11 @@ typedef struct acc {
 
 static void acc_init(acc *s) { *s = (acc){0.0, 0.0, 0.0, 0.0, {1.0, 0}, {1.0, 0}, 0.0}; }
 
-/* Row i's contributions; *u = E[1/Y | x_i]. */
-static inline nvmm_status acc_row(const pass *c, size_t i, double q, double zw, acc *s, double *u,
-                                  double *floors) {
-  double b_post = c->pre.b + q;
-  if (c->gauss || c->a_post == 0.0 || !(b_post >= NVMM_B_POST_FLOOR)) {
-    post r;
-    double logf = 0.0; /* set by row_post on success; gcc -O3 cannot tell */
-    NVMM_CALL(row_post(c, i, q, zw, &r, &logf, floors));
-    s->u += r.u;
-    s->v += r.v;
-    s->l += r.l;
-    s->logf += logf;
-    *u = r.u;
-    return NVMM_OK;
-  }
-  NVMM_CHECK(isfinite(b_post) && isfinite(zw), NVMM_EDOM, "row %zu of the block is not finite", i);
-  double sb = sqrt(b_post), mant, dnu;
-  nvmm_bessel_k k;
-  NVMM_CALL(nvmm__bessel_k_split(c->nu, c->sa * sb, c->need_l, &k, &mant, &dnu));
+/* acc_row's common path after its Bessel evaluation k (split: log K = k->lnk + log mant). */
+static inline nvmm_status acc_split(const pass *c, size_t i, double b_post, double sb, double zw,
+                                    const nvmm_bessel_k *kk, double mant, double dnu, acc *s,
+                                    double *u, double *v) {
+  const nvmm_bessel_k k = *kk;
   double ru = k.rm * c->sa / sb, rv = k.rp * sb / c->sa;
   NVMM_CHECK(isfinite(ru) && isfinite(rv) && isfinite(dnu) && isfinite(k.lnk), NVMM_EDOM,
              "row %zu: non-finite E-step statistic (E[1/Y|x] = %g, E[Y|x] = %g, "
@@ -197,6 +183,62 @@ static inline nvmm_status acc_row(const pass *c, size_t i, double q, double zw, 
   lprod_mul(&s->bpost, b_post);
   s->nsplit += 1.0;
   *u = ru;
+  if (v)
+    *v = rv;
+  return NVMM_OK;
+}
+
+/* Row i's contributions; *u = E[1/Y | x_i] and, where v is not NULL, *v = E[Y | x_i]. */
+static inline nvmm_status acc_row(const pass *c, size_t i, double q, double zw, acc *s, double *u,
+                                  double *v, double *floors) {
+  double b_post = c->pre.b + q;
+  if (c->gauss || c->a_post == 0.0 || !(b_post >= NVMM_B_POST_FLOOR)) {
+    post r;
+    double logf = 0.0; /* set by row_post on success; gcc -O3 cannot tell */
+    NVMM_CALL(row_post(c, i, q, zw, &r, &logf, floors));
+    s->u += r.u;
+    s->v += r.v;
+    s->l += r.l;
+    s->logf += logf;
+    *u = r.u;
+    if (v)
+      *v = r.v;
+    return NVMM_OK;
+  }
+  NVMM_CHECK(isfinite(b_post) && isfinite(zw), NVMM_EDOM, "row %zu of the block is not finite", i);
+  double sb = sqrt(b_post), mant, dnu;
+  nvmm_bessel_k k;
+  NVMM_CALL(nvmm__bessel_k_split(c->nu, c->sa * sb, c->need_l, &k, &mant, &dnu));
+  return acc_split(c, i, b_post, sb, zw, &k, mant, dnu, s, u, v);
+}
+
+/* NVMM__BESSEL_LANES rows by acc_row, which on the common path (every row's b_post finite and
+ * above the floor) share one Bessel evaluation over lanes: the same bits, row by row, as that
+ * many acc_row calls. */
+static inline nvmm_status acc_rows_lanes(const pass *c, size_t i, const double *q, const double *zw,
+                                         acc *s, double *u, double *v, double *floors) {
+  enum { L = NVMM__BESSEL_LANES };
+  double b_post[L], sb[L], z[L];
+  int common = !c->gauss && c->a_post != 0.0;
+  for (int l = 0; l < L && common; l++) {
+    b_post[l] = c->pre.b + q[l];
+    common = b_post[l] >= NVMM_B_POST_FLOOR && isfinite(b_post[l]) && isfinite(zw[l]);
+  }
+  if (!common) {
+    for (int l = 0; l < L; l++)
+      NVMM_CALL(acc_row(c, i + l, q[l], zw[l], s, &u[l], v ? &v[l] : NULL, floors));
+    return NVMM_OK;
+  }
+  for (int l = 0; l < L; l++) {
+    sb[l] = sqrt(b_post[l]);
+    z[l] = c->sa * sb[l];
+  }
+  nvmm_bessel_k k[L];
+  double mant[L], dnu[L];
+  NVMM_CALL(nvmm__bessel_k_split_lanes(c->nu, z, c->need_l, k, mant, dnu));
+  for (int l = 0; l < L; l++)
+    NVMM_CALL(acc_split(c, i + l, b_post[l], sb[l], zw[l], &k[l], mant[l], dnu[l], s, &u[l],
+                        v ? &v[l] : NULL));
   return NVMM_OK;
 }
 
@@ -215,6 +257,24 @@ static nvmm_status acc_finish(const pass *c, const acc *s, double *stats) {
   stats[NVMM_ST_V] += s->v;
   stats[NVMM_ST_L] += l;
   stats[NVMM_ST_LOGF] += logf;
+  return NVMM_OK;
+}
+
+nvmm_status nvmm__estep_rows(const nvmm_model *m, const nvmm__pre *pre, size_t row0, size_t n,
+                             const double *q, const double *zw, double *u, double *v,
+                             double *stats) {
+  pass c;
+  c.pre = *pre;
+  pass_derive(m, &c);
+  acc s;
+  acc_init(&s);
+  size_t i = 0;
+  for (; i + NVMM__BESSEL_LANES <= n; i += NVMM__BESSEL_LANES)
+    NVMM_CALL(acc_rows_lanes(&c, row0 + i, q + i, zw + i, &s, u + i, v + i, &stats[NVMM_ST_FLOOR]));
+  for (; i < n; i++)
+    NVMM_CALL(acc_row(&c, row0 + i, q[i], zw[i], &s, &u[i], &v[i], &stats[NVMM_ST_FLOOR]));
+  NVMM_CALL(acc_finish(&c, &s, stats));
+  stats[NVMM_ST_N] += (double)n;
   return NVMM_OK;
 }
 
@@ -278,6 +338,7 @@ struct nvmm_estep_ws {
   size_t chunk; /* rows per chunk */
   double *z;    /* chunk x d: L^-1 (x - mu), later sqrt(u) x (column-major d x chunk) */
   double *u;    /* chunk: E[1/Y | x] */
+  double *q;    /* 2 chunk: each row's q and zw */
   double *gram; /* d x d: the chunk's sum u x x^T */
 };
 
@@ -286,7 +347,7 @@ nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
   *out = NULL;
   nvmm_estep_ws *ws = calloc(1, sizeof *ws);
   size_t ch = chunk_rows(d);
-  double *buf = calloc(3 * d + 2 * d * d + 2 * ch * d + ch + d * d, sizeof *buf);
+  double *buf = calloc(3 * d + 2 * d * d + 2 * ch * d + 3 * ch + d * d, sizeof *buf);
   if (!ws || !buf) {
     free(ws);
     free(buf);
@@ -304,7 +365,8 @@ nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
   ws->chunk = ch;
   ws->xs = ws->z + ch * d;
   ws->u = ws->xs + ch * d;
-  ws->gram = ws->u + ch;
+  ws->q = ws->u + ch;
+  ws->gram = ws->q + 2 * ch;
   *out = ws;
   return NVMM_OK;
 }
@@ -390,9 +452,15 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
       q0 += zi[j] * zi[j];
       s0 += zi[j] * w[j];
     }
-    double q = (q0 + q1) + (q2 + q3), zw = (s0 + s1) + (s2 + s3);
-    NVMM_CALL(acc_row(c, row0 + i, q, zw, &s, &u[i], &stats[NVMM_ST_FLOOR]));
+    ws->q[i] = (q0 + q1) + (q2 + q3);
+    ws->q[rows + i] = (s0 + s1) + (s2 + s3);
   }
+  const double *q = ws->q, *zw = ws->q + rows;
+  size_t i = 0;
+  for (; i + NVMM__BESSEL_LANES <= rows; i += NVMM__BESSEL_LANES)
+    NVMM_CALL(acc_rows_lanes(c, row0 + i, q + i, zw + i, &s, u + i, NULL, &stats[NVMM_ST_FLOOR]));
+  for (; i < rows; i++)
+    NVMM_CALL(acc_row(c, row0 + i, q[i], zw[i], &s, &u[i], NULL, &stats[NVMM_ST_FLOOR]));
   NVMM_CALL(acc_finish(c, &s, stats));
   /* The weighted Gram sum u x x^T = Y Y^T with Y = sqrt(u) x (DSYRK; u > 0), and the sums of x
    * and u x, reusing the buffer of Z. */
@@ -462,7 +530,7 @@ chunk_small_d(const size_t d, const nvmm_model *m, const pass *c, const nvmm_est
       zw += zj * w[j];
     }
     double u;
-    NVMM_CALL(acc_row(c, i, q, zw, &s, &u, &stats[NVMM_ST_FLOOR]));
+    NVMM_CALL(acc_row(c, i, q, zw, &s, &u, NULL, &stats[NVMM_ST_FLOOR]));
     UNROLL
     for (size_t j = 0, o = 0; j < d; o += ++j) {
       double uxj = u * xi[j];

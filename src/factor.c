@@ -267,87 +267,195 @@ size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block) 
   return off;
 }
 
-/* Rows per BLAS-3 sub-chunk of nvmm_factor_estep: as many as keep its nr x d residuals within
- * 2^17 doubles (1 MiB, cache-sized), at most 128. A function of d alone, and the sub-chunks start
+/* Rows per BLAS-3 sub-chunk of nvmm_factor_estep: as many as keep its nr x d rows within 2^17
+ * doubles (1 MiB, cache-sized), at most 64 (measured a few per cent faster than 128 at d = 200,
+ * r = 5 and d = 1000, r = 20). A function of d alone, and the sub-chunks start
  * at the first row of each call, so the same rows are grouped alike whatever the caller's shard
  * (the grouping decides the last bits of the DGEMM sums). */
 static size_t estep_chunk(size_t d) {
   size_t k = ((size_t)1 << 17) / d;
-  return k < 1 ? 1 : k > 128 ? 128 : k;
+  return k < 1 ? 1 : k > 64 ? 64 : k;
 }
+
+/* The fast form of q (below) is used where the row's |x~|^2 is at most this multiple of q: its
+ * rounding, a few ulps of |x~|^2, is then a few dozen ulps of q at most. */
+#define FACTOR_Q_SPLIT 64.0
+
+/* The DGEMMs' small dimensions, r + 1 and r + 2 columns, padded with zero columns to a multiple of
+ * 4: OpenBLAS's micro-kernels work on 4 x 8 tiles, and the partial tiles' edge kernels cost more
+ * than the zeros (measured: 7% of the pass at d = 200, r = 5). */
+static size_t pad4(size_t k) { return (k + 3) & ~(size_t)3; }
 
 size_t nvmm_factor_estep_scratch_len(size_t d, size_t r) {
-  /* factor_rows, M^-1, D^-1/2 F, D^-1/2, D^1/2 g, the sub-chunk's sums T (d x (r + 2)), then per
-   * sub-chunk the scaled residuals E and the squares X o X (K x d each), C (K x r), the weights
-   * W (K x (r + 2)) and each row's q and gamma^T Sigma^-1 (x - mu). */
-  return nvmm_factor_scratch_len(d, r) + r * r + d * r + 2 * d + d * (r + 2) +
-         estep_chunk(d) * (2 * d + 2 * r + 4);
+  /* factor_rows, M^-1, D^-1/2 F (d x r), [D^-1/2 F | D^1/2 g] (d x (r + 1)), D^-1/2, the
+   * sub-chunk's sums T (d x (r + 2)), then per sub-chunk the standardized rows and the scaled
+   * rows X~ (K x d each), X~ [D^-1/2 F | D^1/2 g] (K x (r + 1)), C (K x r), the weights
+   * W (K x (r + 2)) and each row's q, gamma^T Sigma^-1 (x - mu), u and v; then the call's sums
+   * of c and u c c^T. */
+  const size_t r1 = pad4(r + 1), r2 = pad4(r + 2);
+  return nvmm_factor_scratch_len(d, r) + r * r + d * (r + r1 + r2 + 1) +
+         estep_chunk(d) * (2 * d + r + r1 + r2 + 4) + r * (r + 3) / 2;
 }
 
-/* What nvmm_factor_estep's sub-chunks share: D^-1/2 F (d x r), D^-1/2 and D^1/2 g (d), and the
- * sub-chunk's buffers (nvmm_factor_estep_scratch_len). */
+/* What nvmm_factor_estep's sub-chunks share: D^-1/2 F (d x r), [D^-1/2 F | D^1/2 g]
+ * (d x (r + 1)), M^-1 and D^-1/2, and the sub-chunk's buffers (nvmm_factor_estep_scratch_len). */
 typedef struct {
-  double *sf, *sdinv, *sg, *t, *e, *x2, *c, *wt, *q, *zw;
+  double *minv, *sf, *fz, *sdinv, *t, *xs, *e, *bz, *c, *wt, *q, *zw, *u, *v;
 } estep_bufs;
 
-/* The Woodbury forms of nr rows x at once (src/numerics.md 3.4), row_forms' mathematics in the
- * coordinates scaled by D^-1/2 and with its O(d r) products as DGEMMs: E = (X - mu) D^-1/2,
- * C = E D^-1/2 F, then per row c = M^-1 (that row of C) by M's Cholesky factor, E -= C F^T D^-1/2;
- * q_i = e_i^T e_i + c_i^T c_i and zw_i = (D^1/2 g)^T e_i + c_g^T c_i, the same sums of squares
- * and products as row_forms'. Also X o X for the sum of u x_j^2. */
-static void chunk_forms(const nvmm_model *m, const nvmm_factor *fa, const factor_rows *w,
-                        const estep_bufs *b, size_t nr, const double *x) {
-  const size_t d = fa->d, r = fa->r;
-  const int di = (int)d, ri = (int)r, nri = (int)nr, inc = 1;
-  const double one = 1.0, zero = 0.0, mone = -1.0;
-  double *e = b->e, *c = b->c;
-  for (size_t i = 0; i < nr; i++)
-    for (size_t j = 0; j < d; j++) {
-      double xij = x[i * d + j];
-      e[i * d + j] = (xij - m->mu[j]) * b->sdinv[j];
-      b->x2[i * d + j] = xij * xij;
-    }
-  /* Row-major arrays are the column-major transposes: C^T = (D^-1/2 F)^T E^T. */
-  dgemm_("N", "N", &ri, &nri, &di, &one, b->sf, &ri, e, &di, &zero, c, &ri, 1, 1);
+/* One sweep over the nr raw rows y, the pass's only read of them from memory: the standardized
+ * rows xs = (y - center) o rscale and the scaled ones e = (xs - mu) o sdinv. */
+NVMM__SIMD_CLONES static void scale_rows(size_t nr, size_t d, const double *restrict y,
+                                         const double *restrict ce, const double *restrict rs,
+                                         const double *restrict mu, const double *restrict sd,
+                                         double *restrict xs, double *restrict e) {
   for (size_t i = 0; i < nr; i++) {
-    nvmm__trsv_lower(r, fa->mchol, c + i * r);
-    trsv_lower_t(r, fa->mchol, c + i * r);
+    const double *restrict yi = y + i * d;
+    double *restrict xi = xs + i * d, *restrict ei = e + i * d;
+    size_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+      NVMM__PREFETCH(yi + j + 512); /* 4 KiB ahead: the next rows */
+      for (size_t t = j; t < j + 4; t++) {
+        xi[t] = (yi[t] - ce[t]) * rs[t];
+        ei[t] = (xi[t] - mu[t]) * sd[t];
+      }
+    }
+    for (; j < d; j++) {
+      xi[j] = (yi[j] - ce[j]) * rs[j];
+      ei[j] = (xi[j] - mu[j]) * sd[j];
+    }
   }
-  /* E^T -= (D^-1/2 F) C^T; then E's rows against D^1/2 g. */
-  dgemm_("T", "N", &di, &nri, &ri, &mone, b->sf, &ri, c, &ri, &one, e, &di, 1, 1);
-  dgemv_("T", &di, &nri, &one, e, &di, b->sg, &inc, &zero, b->zw, &inc, 1);
+}
+
+/* The Woodbury forms of nr rows x at once (src/numerics.md 3.4) in the coordinates scaled by
+ * D^-1/2, x~ = D^-1/2 (x - mu), with the O(d r) products as one DGEMM: B = X~ D^-1/2 F (each
+ * row's b = F^T D^-1 (x - mu)) beside X~ D^1/2 g (each row's zw = gamma^T Sigma^-1 (x - mu),
+ * g = Sigma^-1 gamma); c = M^-1 b, and q = |x~|^2 - 2 c^T b + c^T M c, the value at c of
+ * |x~ - F~ c|^2 + |c|^2, whose minimum q is: stationary in c, so c's rounding enters at second
+ * order. Where |x~|^2 exceeds FACTOR_Q_SPLIT q (a small D_j: x~ is large where q is not) that
+ * difference would lose digits, and the row takes row_forms' sums of squares instead,
+ * e = x~ - F~ c, q = e^T e + c^T c and zw = (D^1/2 g)^T e + c_g^T c. With center, the rows are
+ * first standardized, (x - center) o rscale, into b->xs. Returns the (standardized) rows. */
+static const double *chunk_forms(const nvmm_model *m, const nvmm_factor *fa, const factor_rows *w,
+                                 const estep_bufs *b, size_t nr, const double *x,
+                                 const double *center, const double *rscale) {
+  const size_t d = fa->d, r = fa->r, r1 = pad4(r + 1);
+  const int di = (int)d, r1i = (int)r1, nri = (int)nr, inc = 1;
+  const double one = 1.0, zero = 0.0;
+  double *e = b->e;
+  if (center) {
+    scale_rows(nr, d, x, center, rscale, m->mu, b->sdinv, b->xs, e);
+    x = b->xs;
+  } else {
+    for (size_t i = 0; i < nr; i++)
+      for (size_t j = 0; j < d; j++)
+        e[i * d + j] = (x[i * d + j] - m->mu[j]) * b->sdinv[j];
+  }
+  /* Row-major arrays are the column-major transposes: B^T = [D^-1/2 F | D^1/2 g]^T X~^T. */
+  dgemm_("N", "N", &r1i, &nri, &di, &one, b->fz, &r1i, e, &di, &zero, b->bz, &r1i, 1, 1);
+  const double *minv = b->minv, *mm = fa->m, *sf = b->sf, *fz = b->fz, *cg = w->cg;
   for (size_t i = 0; i < nr; i++) {
-    const double *ci = c + i * r;
-    double cc = 0.0, sc = 0.0;
+    const double *bi = b->bz + i * r1, *ei = e + i * d;
+    double *ci = b->c + i * r;
+    double cb = 0.0, cmc = 0.0;
     for (size_t k = 0; k < r; k++) {
-      cc += ci[k] * ci[k];
-      sc += w->cg[k] * ci[k];
+      double s = 0.0;
+      for (size_t l = 0; l < r; l++)
+        s += minv[k * r + l] * bi[l];
+      ci[k] = s;
     }
-    b->q[i] = ddot_(&di, e + i * d, &inc, e + i * d, &inc) + cc;
-    b->zw[i] += sc;
+    for (size_t k = 0; k < r; k++) {
+      double s = 0.0;
+      for (size_t l = 0; l < r; l++)
+        s += mm[k * r + l] * ci[l];
+      cb += ci[k] * bi[k];
+      cmc += ci[k] * s;
+    }
+    double ss = ddot_(&di, ei, &inc, ei, &inc);
+    double q = (ss - 2.0 * cb) + cmc, zw = bi[r];
+    if (!(ss <= FACTOR_Q_SPLIT * q)) {
+      double ee = 0.0, ez = 0.0, cc = 0.0, sc = 0.0;
+      for (size_t j = 0; j < d; j++) {
+        double t = ei[j];
+        for (size_t k = 0; k < r; k++)
+          t -= sf[j * r + k] * ci[k];
+        ee += t * t;
+        ez += fz[j * r1 + r] * t;
+      }
+      for (size_t k = 0; k < r; k++) {
+        cc += ci[k] * ci[k];
+        sc += cg[k] * ci[k];
+      }
+      q = ee + cc;
+      zw = ez + sc;
+    }
+    b->q[i] = q;
+    b->zw[i] = zw;
+  }
+  return x;
+}
+
+/* s_j += u_0 x_0j^2 + u_1 x_1j^2 + u_2 x_2j^2 + u_3 x_3j^2 for four rows x_k (one sweep of
+ * add_uxx). */
+NVMM__SIMD_CLONES static void uxx4(size_t d, const double *restrict x0, const double *restrict x1,
+                                   const double *restrict x2, const double *restrict x3,
+                                   const double u[4], double *restrict s) {
+  const double u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3];
+  size_t j = 0;
+  for (; j + 4 <= d; j += 4)
+    for (size_t t = j; t < j + 4; t++)
+      s[t] += (u0 * x0[t] * x0[t] + u1 * x1[t] * x1[t]) + (u2 * x2[t] * x2[t] + u3 * x3[t] * x3[t]);
+  for (; j < d; j++)
+    s[j] += (u0 * x0[j] * x0[j] + u1 * x1[j] * x1[j]) + (u2 * x2[j] * x2[j] + u3 * x3[j] * x3[j]);
+}
+
+/* suxx_j += sum_i u_i x_ij^2 over the nr rows x, with u_i = wt[i * ld]: four rows per sweep over
+ * j, so that the accumulators are loaded and stored once per four rows (the last rows padded
+ * with a zero weight on a repeated row). */
+static void add_uxx(size_t d, size_t nr, const double *x, const double *wt, size_t ld,
+                    double *suxx) {
+  for (size_t i = 0; i < nr; i += 4) {
+    const double *xr[4];
+    double u[4];
+    for (size_t k = 0; k < 4; k++) {
+      xr[k] = x + (i + k < nr ? i + k : i) * d;
+      u[k] = i + k < nr ? wt[(i + k) * ld] : 0.0;
+    }
+    uxx4(d, xr[0], xr[1], xr[2], xr[3], u, suxx);
   }
 }
 
 nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t n, const double *x,
                               double *stats, double *scratch) {
+  return nvmm_factor_estep_std(m, fa, n, x, NULL, NULL, stats, scratch);
+}
+
+nvmm_status nvmm_factor_estep_std(const nvmm_model *m, const nvmm_factor *fa, size_t n,
+                                  const double *x, const double *center, const double *rscale,
+                                  double *stats, double *scratch) {
   NVMM_CHECK(m && fa && (x || n == 0) && stats && scratch, NVMM_EINVAL,
              "model, factor, x, stats and scratch must not be NULL");
-  size_t d = fa->d, r = fa->r, kc = estep_chunk(d);
+  NVMM_CHECK(!center == !rscale, NVMM_EINVAL, "center and rscale must be both given or both NULL");
+  size_t d = fa->d, r = fa->r, kc = estep_chunk(d), r1p = pad4(r + 1), r2 = pad4(r + 2);
   factor_rows w;
   NVMM_CALL(factor_rows_init(m, fa, scratch, &w));
-  double *minv = scratch + nvmm_factor_scratch_len(d, r);
   estep_bufs b;
-  b.sf = minv + r * r;
-  b.sdinv = b.sf + d * r;
-  b.sg = b.sdinv + d;
-  b.t = b.sg + d;
-  b.e = b.t + d * (r + 2);
-  b.x2 = b.e + kc * d;
-  b.c = b.x2 + kc * d;
+  b.minv = scratch + nvmm_factor_scratch_len(d, r);
+  b.sf = b.minv + r * r;
+  b.fz = b.sf + d * r;
+  b.sdinv = b.fz + d * r1p;
+  b.t = b.sdinv + d;
+  b.xs = b.t + d * r2;
+  b.e = b.xs + kc * d;
+  b.bz = b.e + kc * d;
+  b.c = b.bz + kc * r1p;
   b.wt = b.c + kc * r;
-  b.q = b.wt + kc * (r + 2);
+  b.q = b.wt + kc * r2;
   b.zw = b.q + kc;
-  const size_t r2 = r + 2;
+  b.u = b.zw + kc;
+  b.v = b.u + kc;
+  double *minv = b.minv, *sc = b.v + kc, *succ = sc + r, sv = 0.0;
+  memset(sc, 0, (r + r * (r + 1) / 2) * sizeof *sc);
   const double *cg = w.cg;
   double *sx = stats + nvmm_factor_stats_off(d, r, NVMM_FST_X);
   double *sux = stats + nvmm_factor_stats_off(d, r, NVMM_FST_UX);
@@ -356,49 +464,53 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
   double *szy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZY);
   double *szz = stats + nvmm_factor_stats_off(d, r, NVMM_FST_ZZ);
   double *sxzy = stats + nvmm_factor_stats_off(d, r, NVMM_FST_XZY);
+  /* M^-1 (the posterior covariance part of every row's E[z z^T / Y | x], and the solve folded
+   * into the first DGEMM): columns by two triangular solves with M's Cholesky factor. */
+  for (size_t k = 0; k < r; k++) {
+    double *col = minv + k * r; /* symmetric: row k of M^-1 */
+    memset(col, 0, r * sizeof *col);
+    col[k] = 1.0;
+    nvmm__trsv_lower(r, fa->mchol, col);
+    trsv_lower_t(r, fa->mchol, col);
+  }
   for (size_t j = 0; j < d; j++) {
     b.sdinv[j] = sqrt(fa->dinv[j]);
-    b.sg[j] = w.g[j] / b.sdinv[j];
     for (size_t k = 0; k < r; k++)
-      b.sf[j * r + k] = fa->f[j * r + k] * b.sdinv[j];
+      b.fz[j * r1p + k] = b.sf[j * r + k] = fa->f[j * r + k] * b.sdinv[j];
+    b.fz[j * r1p + r] = w.g[j] / b.sdinv[j];
+    for (size_t k = r + 1; k < r1p; k++)
+      b.fz[j * r1p + k] = 0.0;
   }
   for (size_t i0 = 0; i0 < n; i0 += kc) {
     const size_t nr = n - i0 < kc ? n - i0 : kc;
-    const double *xc = x + i0 * d;
-    chunk_forms(m, fa, &w, &b, nr, xc);
+    const double *xc = chunk_forms(m, fa, &w, &b, nr, x + i0 * d, center, rscale);
+    NVMM_CALL(nvmm__estep_rows(m, &w.pre, i0, nr, b.q, b.zw, b.u, b.v, stats));
     for (size_t i = 0; i < nr; i++) {
-      const double *ci = b.c + i * r, *q = b.q, *zw = b.zw;
-      double floors = 0.0, pi[NVMM_FPOST_LEN];
-      NVMM_CHECK(isfinite(q[i]) && isfinite(zw[i]), NVMM_EDOM, "row %zu of x is not finite",
-                 i0 + i);
-      NVMM_CALL(nvmm__estep_row(m, &w.pre, i0 + i, q[i], zw[i], pi, &floors));
-      double u = pi[NVMM_FPOST_U], v = pi[NVMM_FPOST_V];
-      stats[NVMM_ST_N] += 1.0;
-      stats[NVMM_ST_U] += u;
-      stats[NVMM_ST_V] += v;
-      stats[NVMM_ST_L] += pi[NVMM_FPOST_L];
-      stats[NVMM_ST_LOGF] += pi[NVMM_FPOST_LOGF];
-      stats[NVMM_ST_FLOOR] += floors;
-      /* E[z | x] = c - v c_g, E[z z^T / Y | x] less M^-1 and E[z / Y | x] = u c - c_g
-       * (src/numerics.md 3.4); the row's weights [E[z / Y | x], 1, u] for the sums with x. */
+      const double *ci = b.c + i * r;
+      const double u = b.u[i];
+      /* E[z / Y | x] = u c - c_g: the row's weights [E[z / Y | x], 1, u] for the sums with x;
+       * E[z | x] and E[z z^T / Y | x] through the call's sums of c, v and u c c^T (below). */
       double *wi = b.wt + i * r2;
       for (size_t k = 0; k < r; k++) {
-        sz[k] += ci[k] - v * cg[k];
-        for (size_t l = 0; l <= k; l++)
-          szz[k * (k + 1) / 2 + l] +=
-              u * ci[k] * ci[l] - ci[k] * cg[l] - cg[k] * ci[l] + v * cg[k] * cg[l];
-        wi[k] = u * ci[k] - cg[k];
+        const double uc = u * ci[k];
+        wi[k] = uc - cg[k];
         szy[k] += wi[k];
+        sc[k] += ci[k];
+        for (size_t l = 0; l <= k; l++)
+          succ[k * (k + 1) / 2 + l] += uc * ci[l];
       }
+      sv += b.v[i];
       wi[r] = 1.0;
       wi[r + 1] = u;
+      for (size_t k = r + 2; k < r2; k++)
+        wi[k] = 0.0;
     }
     /* sum x ezy^T, sum x and sum u x over the sub-chunk in one DGEMM, T = X^T W (its transpose
-     * W^T X in column-major terms), then added to the statistics; sum u x_j^2 = (X o X)^T u. */
+     * W^T X in column-major terms), then added to the statistics; then sum u x_j^2. */
     const int di = (int)d, r2i = (int)r2, nri = (int)nr;
     const double one = 1.0, zero = 0.0;
     dgemm_("N", "T", &r2i, &di, &nri, &one, b.wt, &r2i, xc, &di, &zero, b.t, &r2i, 1, 1);
-    dgemv_("N", &di, &nri, &one, b.x2, &di, b.wt + r + 1, &r2i, &one, suxx, &(int){1}, 1);
+    add_uxx(d, nr, xc, b.wt + r + 1, r2, suxx);
     for (size_t j = 0; j < d; j++) {
       const double *tj = b.t + j * r2;
       for (size_t k = 0; k < r; k++)
@@ -407,17 +519,13 @@ nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa, size_t
       sux[j] += tj[r + 1];
     }
   }
-  /* The posterior covariance part M^-1 of every row's E[z z^T / Y | x], once per call: columns
-   * of M^-1 by two triangular solves with M's Cholesky factor. */
+  /* Summed over the rows (src/numerics.md 3.4): E[z | x] = c - v c_g and
+   * E[z z^T / Y | x] = M^-1 + u c c^T - c c_g^T - c_g c^T + v c_g c_g^T. */
   for (size_t k = 0; k < r; k++) {
-    double *col = minv + k * r; /* symmetric: row k of M^-1 */
-    memset(col, 0, r * sizeof *col);
-    col[k] = 1.0;
-    nvmm__trsv_lower(r, fa->mchol, col);
-    trsv_lower_t(r, fa->mchol, col);
-  }
-  for (size_t k = 0; k < r; k++)
+    sz[k] += sc[k] - sv * cg[k];
     for (size_t l = 0; l <= k; l++)
-      szz[k * (k + 1) / 2 + l] += (double)n * minv[k * r + l];
+      szz[k * (k + 1) / 2 + l] += (double)n * minv[k * r + l] + succ[k * (k + 1) / 2 + l] -
+                                  sc[k] * cg[l] - cg[k] * sc[l] + sv * cg[k] * cg[l];
+  }
   return NVMM_OK;
 }

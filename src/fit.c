@@ -255,10 +255,6 @@ static nvmm_status extrapolate(nvmm_fit *f) {
      * analysis's slow modes) while one cycle's step ratio can fall far below it once an
      * extrapolation has stirred the fast modes, and the stopping rule would then stop short
      * (src/numerics.md 8.7). Dense fits use each cycle's own estimate. */
-    /* A factor fit keeps the largest rate of its cycles: its EM rate is close to 1 (factor
-     * analysis's slow modes) while one cycle's step ratio can fall far below it once an
-     * extrapolation has stirred the fast modes, and the stopping rule would then stop short
-     * (src/numerics.md 8.7). Dense fits use each cycle's own estimate. */
     f->pack[PK_RATE] =
         f->fac && isfinite(f->sq_rho) ? fmax(lambda * lambda, f->sq_rho) : lambda * lambda;
     if (alpha != -1.0) {

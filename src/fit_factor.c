@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
+
 #include "fit_impl.h"
 #include "lapack.h"
 #include "model_impl.h"
 #include "nvmm/agree.h"
+#include "nvmm/sample.h"
 
 nvmm_status nvmm__factor_alloc(nvmm_fit *f) {
   if (f->o.factors == 0)
@@ -210,20 +213,6 @@ static nvmm_status bcast_basis(nvmm_fit *f, nvmm_status st) {
   return NVMM_OK;
 }
 
-/* A fixed-seed standard normal stream (splitmix64 and Box-Muller): the start's test matrix, the
- * same on every run and every number of ranks. */
-static double sketch_normal(uint64_t *state) {
-  double u[2];
-  for (int i = 0; i < 2; i++) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    u[i] = ((double)(z >> 11) + 0.5) * 0x1.0p-53; /* in (0, 1) */
-  }
-  return sqrt(-2.0 * log(u[0])) * cos(2.0 * M_PI * u[1]);
-}
-
 /* The randomized subspace iteration (src/numerics.md 5.13; Halko, Martinsson and Tropp 2011,
  * algorithm 4.4) on C = (1/n) sum y y^T, the standardized covariance, without forming it: Q =
  * orth(Omega), then NVMM__SKETCH_POWER + 1 passes Z = n C Q, each but the last followed by Q =
@@ -235,10 +224,16 @@ static nvmm_status sketch(nvmm_fit *f) {
   double *q = f->fq + 1;
   nvmm_status st = NVMM_OK;
   if (f->rank == 0) {
-    uint64_t seed = NVMM__SKETCH_SEED;
-    for (size_t i = 0; i < d * k; i++)
-      q[i] = sketch_normal(&seed);
-    st = orth(d, k, q);
+    /* The test matrix: standard normals from a fixed stream (src/numerics.md 9.1), the same on
+     * every run and every number of ranks. */
+    gsl_rng *rng = NULL;
+    st = nvmm_rng_stream(NVMM__SKETCH_SEED, 0, &rng);
+    if (st == NVMM_OK) {
+      for (size_t i = 0; i < d * k; i++)
+        q[i] = gsl_ran_gaussian(rng, 1.0);
+      gsl_rng_free(rng);
+      st = orth(d, k, q);
+    }
   }
   NVMM_CALL(bcast_basis(f, st));
   for (int it = 0; it <= NVMM__SKETCH_POWER; it++) {

@@ -21,4 +21,24 @@ void nvmm__add_packed(size_t d, const double *c, double *packed);
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
 void nvmm__trsv_lower(size_t d, const double *l, double *b);
 
+/* Element-wise row kernels (loops over j in blocks of 4, which the compiler turns into vector
+ * operations even at -O2) get an AVX2 clone beside the baseline one on x86-64, chosen once at
+ * load time. AVX2 brings no FMA, so both clones do the same IEEE operations in the same order
+ * for every element, and the bits do not depend on the machine. */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define NVMM__SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef NVMM__SIMD_CLONES
+#define NVMM__SIMD_CLONES
+#endif
+
+/* A prefetch hint for streams the hardware prefetcher picks up late (across 4 KiB pages). */
+#if defined(__GNUC__)
+#define NVMM__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define NVMM__PREFETCH(p) ((void)(p))
+#endif
+
 #endif

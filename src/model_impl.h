@@ -32,6 +32,14 @@ nvmm_status nvmm__model_logf(const nvmm_model *m, const nvmm__pre *pre, double q
 nvmm_status nvmm__estep_row(const nvmm_model *m, const nvmm__pre *pre, size_t i, double q,
                             double zw, double out[4], double *floors);
 
+/* The E-step of n rows from their q and zw (as nvmm__estep_row): each row's u = E[1/Y|x] and
+ * v = E[Y|x] into u[i], v[i], and the rows' sums of 1, u, v, l, log f and floors added to stats
+ * (NVMM_ST_*) as the dense block kernel adds them (products for the logarithms, src/estep.c).
+ * Rows are named row0 + i in messages. */
+nvmm_status nvmm__estep_rows(const nvmm_model *m, const nvmm__pre *pre, size_t row0, size_t n,
+                             const double *q, const double *zw, double *u, double *v,
+                             double *stats);
+
 /* z = L^-1 (x - mu) into z (d doubles); returns q = z^T z and sets *zw = z^T w. */
 double nvmm__model_row(const nvmm_model *m, const double *x, const double *w, double *z,
                        double *zw);

@@ -120,19 +120,16 @@ static nvmm_status block_estep(nvmm_fit *f, const nvmm_model *m, int64_t row0, s
   return nvmm_estep_block_std(m, f->ews, rows, xb, f->center, f->rscale, out);
 }
 
-/* A factor fit's E-step of one block (src/numerics.md 5.12): the rows standardized as the dense
- * kernels do ((x - center) * rscale), in chunks of cross_rows into f->row, then the factor
- * sums; no d x d matrix. */
+/* A factor fit's E-step of one block (src/numerics.md 5.12), in calls of cross_rows rows (which
+ * fix its sub-chunks): the rows standardized as the dense kernels do ((x - center) * rscale)
+ * inside nvmm_factor_estep_std, then the factor sums; no d x d matrix. */
 static nvmm_status block_festep(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                 const double *xb, double *out) {
   const size_t d = f->d, ch = f->cross_rows;
   for (size_t r = 0; r < rows; r += ch) {
     const size_t nr = rows - r < ch ? rows - r : ch;
-    const double *x = xb + r * d;
-    for (size_t i = 0; i < nr; i++)
-      for (size_t j = 0; j < d; j++)
-        f->row[i * d + j] = (x[i * d + j] - f->center[j]) * f->rscale[j];
-    NVMM_CALL(nvmm_factor_estep(m, f->efac, nr, f->row, out, f->fscratch));
+    NVMM_CALL(
+        nvmm_factor_estep_std(m, f->efac, nr, xb + r * d, f->center, f->rscale, out, f->fscratch));
   }
   return NVMM_OK;
 }

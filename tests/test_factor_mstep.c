@@ -14,7 +14,7 @@
 #define DMAX 8
 #define RMAX 3
 /* Doubles of scratch for d <= DMAX, r <= RMAX: nvmm_factor_estep's BLAS-3 sub-chunks hold up to
- * 128 rows of 2 d + 2 r + 4 numbers (asserted where used). */
+ * 64 rows of some 2 d + 3 r + 12 numbers (asserted where used). */
 #define SCRATCH 4096
 
 static double urand(gsl_rng *rng, double lo, double hi) {
@@ -123,6 +123,26 @@ static void check_estep_sums(size_t d, size_t r, size_t n, size_t n1, unsigned l
   for (size_t i = 0; i < len; i++)
     ck_assert_msg(fabs(st[i] - ref[i]) <= 1e-12 * fmax(abs_[i], 1e-300),
                   "entry %zu: %.17g vs %.17g", i, st[i], ref[i]);
+  /* The standardizing entry: raw rows y with x = (y - center) o rscale, the formula the kernel
+   * uses, give the same bits as the standardized rows themselves, in the same calls. */
+  double *y = malloc(n * d * sizeof *y), *xs = malloc(n * d * sizeof *xs);
+  double *ce = malloc(d * sizeof *ce), *rs = malloc(d * sizeof *rs);
+  double *st2 = calloc(len, sizeof *st2), *st3 = calloc(len, sizeof *st3);
+  ck_assert(y && xs && ce && rs && st2 && st3);
+  for (size_t j = 0; j < d; j++)
+    ce[j] = gsl_ran_gaussian(rng, 3.0), rs[j] = urand(rng, 0.2, 5.0);
+  for (size_t i = 0; i < n * d; i++) {
+    y[i] = gsl_ran_gaussian(rng, 2.0);
+    xs[i] = (y[i] - ce[i % d]) * rs[i % d];
+  }
+  ck_assert_ok(nvmm_factor_estep(m, fa, n1, xs, st2, scratch));
+  ck_assert_ok(nvmm_factor_estep(m, fa, n - n1, xs + n1 * d, st2, scratch));
+  ck_assert_ok(nvmm_factor_estep_std(m, fa, n1, y, ce, rs, st3, scratch));
+  ck_assert_ok(nvmm_factor_estep_std(m, fa, n - n1, y + n1 * d, ce, rs, st3, scratch));
+  ck_assert_int_eq(st2[NVMM_ST_N], (double)n);
+  ck_assert_mem_eq(st2, st3, len * sizeof *st2);
+  ck_assert_int_eq(nvmm_factor_estep_std(m, fa, n, y, ce, NULL, st3, scratch), NVMM_EINVAL);
+  free(y), free(xs), free(ce), free(rs), free(st2), free(st3);
   gsl_matrix_free(minv);
   free(st), free(ref), free(abs_), free(scratch), free(post), free(ez), free(ezy);
   free(f), free(dd), free(mu), free(gamma), free(x);
@@ -135,7 +155,7 @@ static void check_estep_sums(size_t d, size_t r, size_t n, size_t n1, unsigned l
 START_TEST(test_factor_estep_sums) { check_estep_sums(6, 2, 7, 3, 11); }
 END_TEST
 
-/* d = 40: nvmm_factor_estep's BLAS-3 sub-chunks hold 128 rows, so 300 rows in calls of 150 each
+/* d = 40: nvmm_factor_estep's BLAS-3 sub-chunks hold 64 rows, so 300 rows in calls of 150 each
  * span a full sub-chunk and a partial one. */
 START_TEST(test_factor_estep_chunks) { check_estep_sums(40, 3, 300, 150, 2027); }
 END_TEST

@@ -445,6 +445,44 @@ START_TEST(bessel_k_split_matches_eval) {
 }
 END_TEST
 
+/* The split over lanes evaluates each lane exactly as nvmm__bessel_k_split: bitwise, every
+ * output, for orders of both signs (n = 0, 1, 2 and odd and even step counts; half-integers;
+ * above 1000 with the derivative, by quadrature), different z per call across the regimes
+ * (series, Chebyshev pieces, the no-logarithm half-integer path), and lanes that rescale
+ * (order 600 at z = 1e-3 grows past 2^500) beside lanes that do not. */
+START_TEST(bessel_k_split_lanes_matches_split) {
+  enum { L = NVMM__BESSEL_LANES };
+  const double nus[] = {-600.5, -101.5, -100.5, -7.5, -2.385, -0.5, 0.0,   0.173,  1.0,
+                        1.5,    2.0,    3.0,    12.5, 40.2,   97.0, 600.0, 1200.25};
+  const double zs[] = {1e-3, 0.0173, 0.9, 1.7, 23.85, 700.0, 1.0,    3.9,
+                       1e-8, 250.0,  6.0, 0.5, 130.0, 131.5, 129.25, 140.0};
+  const size_t nz = sizeof zs / sizeof zs[0];
+  ck_assert_uint_eq(nz % L, 0);
+  for (size_t i = 0; i < sizeof nus / sizeof nus[0]; i++)
+    for (size_t j = 0; j < nz; j += L)
+      for (int need_d = 0; need_d < 2; need_d++) {
+        nvmm_bessel_k kl[L], k1;
+        double ml[L], dl[L], m1, d1;
+        ck_assert_ok(nvmm__bessel_k_split_lanes(nus[i], zs + j, need_d, kl, ml, dl));
+        for (int l = 0; l < L; l++) {
+          ck_assert_ok(nvmm__bessel_k_split(nus[i], zs[j + l], need_d, &k1, &m1, &d1));
+          const double a[5] = {kl[l].lnk, kl[l].rp, kl[l].rm, ml[l], dl[l]};
+          const double b[5] = {k1.lnk, k1.rp, k1.rm, m1, d1};
+          ck_assert_msg(memcmp(a, b, sizeof a) == 0,
+                        "nu %g z %g need_d %d: lane %d differs (log K %.17g vs %.17g, mant %.17g "
+                        "vs %.17g)",
+                        nus[i], zs[j + l], need_d, l, a[0], b[0], a[3], b[3]);
+        }
+      }
+  nvmm_bessel_k k[L];
+  double mant[L], d1[L], z[L];
+  for (int l = 0; l < L; l++)
+    z[l] = l == 2 ? 0.0 : 1.0 + l;
+  ck_assert_int_eq(nvmm__bessel_k_split_lanes(0.5, z, 0, k, mant, d1), NVMM_EDOM);
+  nvmm_clear_error();
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("linalg");
   TCase *gram = tcase_create("gram");
@@ -463,6 +501,7 @@ static Suite *make_suite(void) {
   tcase_add_test(special, gig_integral_matches_quadrature);
   tcase_add_test(special, gig_integral_domain);
   tcase_add_test(special, bessel_k_split_matches_eval);
+  tcase_add_test(special, bessel_k_split_lanes_matches_split);
   suite_add_tcase(s, special);
   return s;
 }

@@ -117,8 +117,9 @@ typedef enum nvmm_factor_stats_block {
  * length); 0 for an unknown block. */
 NVMM_EXTERN size_t nvmm_factor_stats_off(size_t d, size_t r, nvmm_factor_stats_block block);
 
-/* Doubles of scratch nvmm_factor_estep needs: 2 (d + r) + r^2 + d (2 r + 4) + K (2 d + 2 r + 4),
- * K = min(128, max(1, 2^17 / d)) the rows of its BLAS-3 sub-chunks. */
+/* Doubles of scratch nvmm_factor_estep needs: 2 (d + r) + r^2 + d (r + r1 + r2 + 1) +
+ * K (2 d + r + r1 + r2 + 4) + r (r + 3) / 2, with r1 and r2 the multiples of 4 at or above
+ * r + 1 and r + 2, and K = min(64, max(1, 2^17 / d)) the rows of its BLAS-3 sub-chunks. */
 NVMM_EXTERN size_t nvmm_factor_estep_scratch_len(size_t d, size_t r);
 
 /* Adds the factor statistics of the n rows x (n x d row-major) under (m's family, mu, gamma,
@@ -132,6 +133,16 @@ NVMM_EXTERN size_t nvmm_factor_estep_scratch_len(size_t d, size_t r);
 NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_estep(const nvmm_model *m, const nvmm_factor *fa,
                                                          size_t n, const double *x, double *stats,
                                                          double *scratch);
+
+/* nvmm_factor_estep of the rows standardized as the dense E-step's (nvmm_estep_block_std):
+ * row i is (x_i - center) o rscale, formed K rows at a time in scratch, so that the raw rows are
+ * read once; center and rscale both NULL: x is used as it is. The same bits as
+ * nvmm_factor_estep on the standardized rows. */
+NVMM_EXTERN NVMM_NODISCARD nvmm_status nvmm_factor_estep_std(const nvmm_model *m,
+                                                             const nvmm_factor *fa, size_t n,
+                                                             const double *x, const double *center,
+                                                             const double *rscale, double *stats,
+                                                             double *scratch);
 
 /* Largest d at which a factor fit keeps the dense path (its moments pass's d x d cross products
  * and the dense eigensolver for the PCA start, src/numerics.md 5.13) and nvmm fit's output keeps

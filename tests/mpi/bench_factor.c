@@ -11,9 +11,10 @@
  * in seconds: PER_ITER the median of the history's per-iteration times (one E-step pass and one
  * M-step), ESTEP_PER_PASS this rank's E-step kernel time over the E-step passes, STARTUP the
  * time before the first iteration (the moment pass and the start).
- * dgemm: the E-step's per-row work is three products with F (F^T D^-1 x, F c and the
- * accumulation x c^T into S_xzy: 3 D R multiply-adds); times an N x D by D x R dgemm (one such
- * product for N rows) REPS times after a warm-up and prints
+ * dgemm: times an N x D by D x R dgemm REPS times after a warm-up, the floor of a kernel doing
+ * D R multiply-adds per row (scripts/bench_factor.sh passes R = 2 r + 3: the factor E-step's
+ * two products, X~ [D^-1/2 F | D^1/2 g] and the accumulation X~^T W, of r + 1 and r + 2
+ * columns, src/numerics.md 3.4), and prints
  *   dgemm D R N MEDIAN MIN
  * in seconds per product. */
 #include <math.h>

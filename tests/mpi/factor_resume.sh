@@ -43,37 +43,12 @@ echo "reference: $iters iterations on 2 ranks, $steps extrapolated steps"
 # interrupt NAME HOW: the checkpointed fit on 2 ranks from scratch, a random rank held after a
 # random iteration K in [5, iters) and sent HOW (kill9: SIGKILL to it; USR1: to mpirun).
 interrupt() {
-  local pid hp
-  rm -f ck.h5 ck.h5.tmp hold
   k=$((5 + RANDOM % (iters - 5)))
   victim=$((RANDOM % 2))
-  timeout -k 5 "$(scaled 120)" mpirun -n 2 -x NVMM_FAULT_HOLD="$victim:$k:hold" "$nvmm" \
-    "${ckfit[@]}" > "$1.json" 2> "$1.err" &
-  pid=$!
-  running=$pid
-  hp=$(wait_hold hold "$pid" 60)
-  if [ "$2" = kill9 ]; then
-    kill -9 "$hp"
-  else
-    kill -s "$2" "$(mpirun_of "$hp")"
-  fi
+  interrupt_held "$1" "$2" "$victim" "$k" 120
   echo "($1) $2, rank $victim held after iteration $k"
-  rc=0
-  wait "$pid" || rc=$?
-  running=""
-  [ $rc -ne 124 ] || fail "($1) the fit hung after the $2 (timeout)"
 }
-# resume NAME NP: the same command on NP ranks resumes and ends bitwise the reference.
-resume() {
-  local it
-  it=$(info_json ck.h5 .state.iterations)
-  timeout -k 5 "$(scaled 120)" mpirun -n "$2" "$nvmm" "${ckfit[@]}" > "$1$2.json" 2> "$1$2.err" ||
-    { tail -n 20 "$1$2.err"; fail "($1) resume on $2 ranks failed"; }
-  grep -q "Resumed from ck.h5 after $it iterations" "$1$2.err" || { cat "$1$2.err"; fail "($1) did not resume"; }
-  diff <(strip_json ref.json) <(strip_json "$1$2.json") || fail "($1) resumed on $2 ranks: the summary differs"
-  same_model ref_model.h5 model.h5 || fail "($1) resumed on $2 ranks: the model file differs"
-  echo "($1) resumed on $2 ranks from iteration $it: summary and model file identical to the reference"
-}
+resume() { resume_same "$1" "$2" 120; }
 
 interrupt a kill9
 [ "$rc" -ne 0 ] || fail "(a) mpirun exited 0 after a rank was killed"

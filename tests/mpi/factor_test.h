@@ -1,6 +1,7 @@
-/* factor_test.h: what the factor-fit tests (test_factor_fit.c, test_factor_recovery.c) share: a
- * known factor model drawn from a seed, the mean log-likelihood over all ranks' rows by the dense
- * log-density, and the largest principal angle between two column spaces. */
+/* factor_test.h: what the factor-fit tests (test_factor_fit.c, test_factor_recovery.c,
+ * test_factor_start.c) share: a known factor model drawn from a seed, the mean log-likelihood
+ * over all ranks' rows by the dense log-density, an orthonormal basis and the largest principal
+ * angle between two column spaces. */
 #ifndef NVMM_FACTOR_TEST_H
 #define NVMM_FACTOR_TEST_H
 

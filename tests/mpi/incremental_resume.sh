@@ -38,24 +38,11 @@ iters=$(jq -r .iterations ref.json)
 echo "reference: 300 steps and $iters iterations on 2 ranks"
 
 # interrupt NAME HOW RANK UPDATE: the checkpointed fit from scratch on 2 ranks, rank RANK held
-# after UPDATE updates, then HOW: kill9 (that rank) or USR1 (to mpirun); sets rc.
+# after UPDATE updates, then HOW: kill9 (that rank) or USR1 (to mpirun); sets rc
+# (tests/mpi/lib.sh interrupt_held).
 interrupt() {
-  local pid hp
-  rm -f ck.h5 ck.h5.tmp hold model.h5
-  timeout -k 5 "$(scaled 120)" mpirun -n 2 -x NVMM_FAULT_HOLD="$3:$4:hold" "$nvmm" \
-    "${ckfit[@]}" > "$1.json" 2> "$1.err" &
-  pid=$!
-  running=$pid
-  hp=$(wait_hold hold "$pid" 60)
-  if [ "$2" = kill9 ]; then
-    kill -9 "$hp"
-  else
-    kill -s "$2" "$(mpirun_of "$hp")"
-  fi
-  rc=0
-  wait "$pid" || rc=$?
-  running=""
-  [ $rc -ne 124 ] || fail "($1) the fit hung after the $2 (timeout)"
+  rm -f model.h5
+  interrupt_held "$1" "$2" "$3" "$4" 120
   [ ! -s "$1.json" ] || fail "($1) an interrupted fit printed a summary"
 }
 # resume NAME NP WHAT: the same command on NP ranks resumes from the checkpoint, whose state is
@@ -64,14 +51,7 @@ resume() {
   local s
   s=$(info_json ck.h5 '"\(.state.steps) \(.state.iterations) \(.state.reason)"')
   [ "$s" = "$3" ] || fail "($1) the checkpoint holds '$s', not '$3'"
-  timeout -k 5 "$(scaled 120)" mpirun -n "$2" "$nvmm" "${ckfit[@]}" > "$1$2.json" 2> "$1$2.err" ||
-    { tail -n 20 "$1$2.err"; fail "($1) resume on $2 ranks failed"; }
-  grep -q "Resumed from ck.h5 after ${3%% *} mini-batch steps" "$1$2.err" ||
-    { cat "$1$2.err"; fail "($1) did not resume"; }
-  diff <(strip_json ref.json) <(strip_json "$1$2.json") ||
-    fail "($1) resumed on $2 ranks: the summary differs"
-  same_model ref_model.h5 model.h5 || fail "($1) resumed on $2 ranks: the model file differs"
-  echo "($1) resumed on $2 ranks from '$3': summary and model file identical to the reference"
+  resume_same "$1" "$2" 120 "Resumed from ck.h5 after ${3%% *} mini-batch steps"
 }
 
 interrupt a USR1 1 137

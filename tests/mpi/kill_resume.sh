@@ -60,42 +60,17 @@ echo "reference: 30000 rows, 2 ranks, $iters iterations, $(since "$t") s"
 # interrupt NAME HOW: runs the checkpointed fit on 2 ranks from scratch (output NAME.json,
 # NAME.err), holds a random rank after a random iteration K in [5, iters) and sends HOW there:
 # kill9 (SIGKILL to the held rank), TERM or USR1 (to mpirun); sets k, victim, and rc to
-# mpirun's exit status.
+# mpirun's exit status (tests/mpi/lib.sh interrupt_held).
 interrupt() {
-  local pid hp
-  rm -f ck.h5 ck.h5.tmp hold
   k=$((5 + RANDOM % (iters - 5)))
   victim=$((RANDOM % 2))
-  timeout -k 5 "$(scaled 180)" mpirun -n 2 -x NVMM_FAULT_HOLD="$victim:$k:hold" "$nvmm" \
-    "${ckfit[@]}" > "$1.json" 2> "$1.err" &
-  pid=$!
-  running=$pid
-  hp=$(wait_hold hold "$pid" 60)
-  if [ "$2" = kill9 ]; then
-    kill -9 "$hp"
-    echo "($1) kill -9 of rank $victim (PID $hp), held after iteration $k"
-  else
-    kill -s "$2" "$(mpirun_of "$hp")"
-    echo "($1) SIG$2 to mpirun, rank $victim held after iteration $k"
-  fi
-  rc=0
-  wait "$pid" || rc=$?
-  running=""
-  [ $rc -ne 124 ] || fail "($1) the fit hung after the $2 (timeout)"
+  interrupt_held "$1" "$2" "$victim" "$k" 180
+  echo "($1) $2 at rank $victim (or its mpirun), held after iteration $k"
   [ ! -s "$1.json" ] || fail "($1) an interrupted fit printed a summary"
 }
-# resume NAME NP: the same command on NP ranks; it must resume from iteration $1 of the
-# checkpoint and end bitwise the reference.
-resume() {
-  local it
-  it=$(info_json ck.h5 .state.iterations)
-  timeout -k 5 "$(scaled 180)" mpirun -n "$2" "$nvmm" "${ckfit[@]}" > "$1$2.json" 2> "$1$2.err" ||
-    { tail -n 20 "$1$2.err"; fail "($1) resume on $2 ranks failed"; }
-  grep -q "Resumed from ck.h5 after $it iterations" "$1$2.err" || { cat "$1$2.err"; fail "($1) did not resume"; }
-  diff <(strip_json ref.json) <(strip_json "$1$2.json") || fail "($1) resumed on $2 ranks: the summary differs"
-  same_model ref_model.h5 model.h5 || fail "($1) resumed on $2 ranks: the model file differs"
-  echo "($1) resumed on $2 ranks from iteration $it: summary and model file identical to the reference"
-}
+# resume NAME NP: the same command on NP ranks; it must resume from the checkpoint's iteration
+# and end bitwise the reference.
+resume() { resume_same "$1" "$2" 180; }
 
 # ---- (a) kill -9 of one rank; resume on 3 ranks ----------------------------------------------
 t=$(now)

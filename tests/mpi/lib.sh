@@ -163,6 +163,47 @@ mpirun_of() {
   echo "$p"
 }
 
+# The checkpoint-and-resume tests (kill_resume.sh, factor_resume.sh, incremental_resume.sh) run
+# one command, "$nvmm" "${ckfit[@]}", checkpointing to ck.h5, interrupted and resumed.
+#
+# interrupt_held NAME HOW RANK UPDATE LIMIT: the command from scratch on 2 ranks (NAME.json,
+# NAME.err), rank RANK held after UPDATE updates (NVMM_FAULT_HOLD), then HOW: kill9 (SIGKILL to
+# the held rank) or a signal name (to mpirun). Sets rc to mpirun's exit status; fails on a hang
+# (no exit within LIMIT seconds, scaled). Needs `trap kill_running EXIT`.
+interrupt_held() {
+  local pid hp
+  rm -f ck.h5 ck.h5.tmp hold
+  timeout -k 5 "$(scaled "$5")" mpirun -n 2 -x NVMM_FAULT_HOLD="$3:$4:hold" "$nvmm" \
+    "${ckfit[@]}" > "$1.json" 2> "$1.err" &
+  pid=$!
+  running=$pid
+  hp=$(wait_hold hold "$pid" 60)
+  if [ "$2" = kill9 ]; then
+    kill -9 "$hp"
+  else
+    kill -s "$2" "$(mpirun_of "$hp")"
+  fi
+  rc=0
+  wait "$pid" || rc=$?
+  running=""
+  [ $rc -ne 124 ] || fail "($1) the fit hung after the $2 (timeout)"
+}
+
+# resume_same NAME NP LIMIT [NEEDLE]: the command on NP ranks (NAME$NP.json, NAME$NP.err) says it
+# resumed from ck.h5 (stderr has NEEDLE; default "Resumed from ck.h5 after I iterations", I the
+# checkpoint's) and ends bitwise the reference: ref.json's summary, ref_model.h5's model file.
+resume_same() {
+  local needle=${4:-}
+  [ -n "$needle" ] || needle="Resumed from ck.h5 after $(info_json ck.h5 .state.iterations) iterations"
+  timeout -k 5 "$(scaled "$3")" mpirun -n "$2" "$nvmm" "${ckfit[@]}" > "$1$2.json" 2> "$1$2.err" ||
+    { tail -n 20 "$1$2.err"; fail "($1) resume on $2 ranks failed"; }
+  grep -q "$needle" "$1$2.err" || { cat "$1$2.err"; fail "($1) did not resume ($needle)"; }
+  diff <(strip_json ref.json) <(strip_json "$1$2.json") ||
+    fail "($1) resumed on $2 ranks: the summary differs"
+  same_model ref_model.h5 model.h5 || fail "($1) resumed on $2 ranks: the model file differs"
+  echo "($1) resumed on $2 ranks ($needle): summary and model file identical to the reference"
+}
+
 # The sanitizer pass of scripts/test.sh (ASan, UBSan, LSan) sets ASAN_OPTIONS; a process launch
 # costs ~3 s there with leak checking (LSan walks Open MPI's thousands of start-up allocations
 # at every exit) against ~0.5 s normally.

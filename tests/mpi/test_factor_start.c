@@ -16,6 +16,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "../nvmm_test_mpi.h"
+#include "factor_test.h"
 #include "fit_test.h"
 #include "nvmm.h"
 #include "nvmm/factor.h"
@@ -116,26 +117,17 @@ START_TEST(test_randomized_start) {
     for (int k = 0; k < R; k++)
       top += ev->data[k];
     double s2 = (tr - top) / (double)(D - R);
-    /* F~ = S^-1 F (the start in standardized units), orthonormalized by Gram-Schmidt. */
-    double *q = malloc(D * R * sizeof *q), nrm[R];
+    /* F~ = S^-1 F (the start in standardized units), its columns' squared norms (orthogonal
+     * already up to the tolerance below) and an orthonormal basis of them. */
+    double *ft = malloc(2 * D * R * sizeof *ft), *q = ft + D * R, nrm[R];
+    for (int k = 0; k < R; k++)
+      nrm[k] = 0.0;
     for (int j = 0; j < D; j++)
-      for (int k = 0; k < R; k++)
-        q[j * R + k] = m->factor->f[j * R + k] / sd[j];
-    for (int k = 0; k < R; k++) {
-      for (int l = 0; l < k; l++) {
-        double s = 0.0;
-        for (int j = 0; j < D; j++)
-          s += q[j * R + k] * q[j * R + l];
-        for (int j = 0; j < D; j++)
-          q[j * R + k] -= s * q[j * R + l];
+      for (int k = 0; k < R; k++) {
+        ft[j * R + k] = m->factor->f[j * R + k] / sd[j];
+        nrm[k] += ft[j * R + k] * ft[j * R + k];
       }
-      double s = 0.0;
-      for (int j = 0; j < D; j++)
-        s += q[j * R + k] * q[j * R + k];
-      nrm[k] = s; /* column k's squared norm: orthogonal already up to the tolerance below */
-      for (int j = 0; j < D; j++)
-        q[j * R + k] /= sqrt(s);
-    }
+    factor_orthonormal(D, R, ft, q);
     /* sin of the largest principal angle: the largest singular value of (I - V V^T) Q. */
     double res[D * R], g[R * R] = {0};
     for (int k = 0; k < R; k++) {
@@ -193,7 +185,7 @@ START_TEST(test_randomized_start) {
     gsl_matrix_free(c);
     gsl_matrix_free(v);
     gsl_vector_free(ev);
-    free(q);
+    free(ft);
     free(mean);
     free(sd);
     free(xa);
