@@ -242,6 +242,18 @@ static inline nvmm_status acc_rows_lanes(const pass *c, size_t i, const double *
   return NVMM_OK;
 }
 
+/* Rows row0 .. row0 + n - 1 from their q and zw: acc_rows_lanes over whole groups of lanes, then
+ * acc_row for the rest; u (and v, where not NULL) indexed from 0. */
+static nvmm_status acc_rows(const pass *c, size_t row0, size_t n, const double *q, const double *zw,
+                            acc *s, double *u, double *v, double *floors) {
+  size_t i = 0;
+  for (; i + NVMM__BESSEL_LANES <= n; i += NVMM__BESSEL_LANES)
+    NVMM_CALL(acc_rows_lanes(c, row0 + i, q + i, zw + i, s, u + i, v ? v + i : NULL, floors));
+  for (; i < n; i++)
+    NVMM_CALL(acc_row(c, row0 + i, q[i], zw[i], s, &u[i], v ? &v[i] : NULL, floors));
+  return NVMM_OK;
+}
+
 /* Adds the chunk's sums to stats. */
 static nvmm_status acc_finish(const pass *c, const acc *s, double *stats) {
   double l = s->l, logf = s->logf;
@@ -268,11 +280,7 @@ nvmm_status nvmm__estep_rows(const nvmm_model *m, const nvmm__pre *pre, size_t r
   pass_derive(m, &c);
   acc s;
   acc_init(&s);
-  size_t i = 0;
-  for (; i + NVMM__BESSEL_LANES <= n; i += NVMM__BESSEL_LANES)
-    NVMM_CALL(acc_rows_lanes(&c, row0 + i, q + i, zw + i, &s, u + i, v + i, &stats[NVMM_ST_FLOOR]));
-  for (; i < n; i++)
-    NVMM_CALL(acc_row(&c, row0 + i, q[i], zw[i], &s, &u[i], &v[i], &stats[NVMM_ST_FLOOR]));
+  NVMM_CALL(acc_rows(&c, row0, n, q, zw, &s, u, v, &stats[NVMM_ST_FLOOR]));
   NVMM_CALL(acc_finish(&c, &s, stats));
   stats[NVMM_ST_N] += (double)n;
   return NVMM_OK;
@@ -455,12 +463,7 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
     ws->q[i] = (q0 + q1) + (q2 + q3);
     ws->q[rows + i] = (s0 + s1) + (s2 + s3);
   }
-  const double *q = ws->q, *zw = ws->q + rows;
-  size_t i = 0;
-  for (; i + NVMM__BESSEL_LANES <= rows; i += NVMM__BESSEL_LANES)
-    NVMM_CALL(acc_rows_lanes(c, row0 + i, q + i, zw + i, &s, u + i, NULL, &stats[NVMM_ST_FLOOR]));
-  for (; i < rows; i++)
-    NVMM_CALL(acc_row(c, row0 + i, q[i], zw[i], &s, &u[i], NULL, &stats[NVMM_ST_FLOOR]));
+  NVMM_CALL(acc_rows(c, row0, rows, ws->q, ws->q + rows, &s, u, NULL, &stats[NVMM_ST_FLOOR]));
   NVMM_CALL(acc_finish(c, &s, stats));
   /* The weighted Gram sum u x x^T = Y Y^T with Y = sqrt(u) x (DSYRK; u > 0), and the sums of x
    * and u x, reusing the buffer of Z. */
