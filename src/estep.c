@@ -333,7 +333,7 @@ static size_t chunk_rows(size_t d) {
  * GH, 200000 rows, one core), register kernel vs DTRMM + DSYRK: d = 3: 31.9 / 38.9 vs
  * 40.7 / 48.3; d = 5: 38.6 / 46.9 vs 44.6 / 51.9; d = 6: 40.3 / 54.1 vs 40.9 / 55.5; d = 7:
  * 57.4 / 60.5 vs 55.5 / 63.6; d = 8: 53.8 / 65.4 vs 44.4 / 58.4. */
-#define SMALL_D 5
+#define SMALL_D NVMM__SMALL_D
 
 struct nvmm_estep_ws {
   size_t d;
@@ -354,7 +354,9 @@ nvmm_status nvmm_estep_ws_alloc(size_t d, nvmm_estep_ws **out) {
   NVMM_CHECK(out && d >= 1, NVMM_EINVAL, "invalid E-step workspace size d = %zu", d);
   *out = NULL;
   nvmm_estep_ws *ws = calloc(1, sizeof *ws);
-  size_t ch = chunk_rows(d);
+  /* The register kernel keeps its rows in locals: no chunk buffers (some 120 KB at d = 6, each
+   * page of it a fault on first touch). */
+  size_t ch = d <= SMALL_D ? 0 : chunk_rows(d);
   double *buf = calloc(3 * d + 2 * d * d + 2 * ch * d + 3 * ch + d * d, sizeof *buf);
   if (!ws || !buf) {
     free(ws);
@@ -496,10 +498,11 @@ static nvmm_status factor_inverse(const nvmm_model *m, nvmm_estep_ws *ws) {
   return NVMM_OK;
 }
 
-/* One chunk for d <= SMALL_D, row by row: the same sums as chunk(), in registers. Inlined for
- * each d below (chunk_small), so that the loops have constant trip counts and unroll, and the
- * running sums live in locals rather than in stats, which the compiler must assume the Bessel
- * calls could change. */
+/* One block for d <= SMALL_D, in groups of NVMM__BESSEL_LANES rows: the same sums as chunk(),
+ * in registers, each group's Bessel work shared over lanes (acc_rows, the same bits as row by
+ * row). Inlined for each d below (chunk_small), so that the loops have constant trip counts and
+ * unroll, and the running sums live in locals rather than in stats, which the compiler must
+ * assume the Bessel calls could change. */
 #if defined(__GNUC__)
 #define UNROLL _Pragma("GCC unroll 8")
 __attribute__((always_inline))
@@ -509,39 +512,48 @@ __attribute__((always_inline))
 static inline nvmm_status
 chunk_small_d(const size_t d, const nvmm_model *m, const pass *c, const nvmm_estep_ws *ws,
               size_t rows, const double *x, const double *xc, const double *xr, double *stats) {
+  enum { L = NVMM__BESSEL_LANES };
   const double *li = ws->linv, *w = ws->w, *mu = m->mu;
   double sx[SMALL_D] = {0}, sux[SMALL_D] = {0}, g[SMALL_D * (SMALL_D + 1) / 2] = {0};
   acc s;
   acc_init(&s);
-  for (size_t i = 0; i < rows; i++) {
-    double xi[SMALL_D], t[SMALL_D], q = 0.0, zw = 0.0;
-    UNROLL
-    for (size_t j = 0; j < d; j++) {
-      xi[j] = (x[i * d + j] - xc[j]) * xr[j];
-      t[j] = xi[j] - mu[j];
-    }
-    /* z = L^-1 (x - mu) by products with the explicit inverse: the d dot products are
-     * independent, where substitution would chain every z_j to the previous ones. */
-    UNROLL
-    for (size_t j = 0; j < d; j++) {
-      const double *lj = li + j * d;
-      double zj = 0.0;
+  for (size_t i0 = 0; i0 < rows; i0 += L) {
+    const size_t nb = rows - i0 < L ? rows - i0 : L;
+    double xs[L][SMALL_D], q[L], zw[L], u[L];
+    for (size_t l = 0; l < nb; l++) {
+      const double *xi = x + (i0 + l) * d;
+      double t[SMALL_D], ql = 0.0, zl = 0.0;
       UNROLL
-      for (size_t k = 0; k <= j; k++)
-        zj += lj[k] * t[k];
-      q += zj * zj;
-      zw += zj * w[j];
-    }
-    double u;
-    NVMM_CALL(acc_row(c, i, q, zw, &s, &u, NULL, &stats[NVMM_ST_FLOOR]));
-    UNROLL
-    for (size_t j = 0, o = 0; j < d; o += ++j) {
-      double uxj = u * xi[j];
-      sx[j] += xi[j];
-      sux[j] += uxj;
+      for (size_t j = 0; j < d; j++) {
+        xs[l][j] = (xi[j] - xc[j]) * xr[j];
+        t[j] = xs[l][j] - mu[j];
+      }
+      /* z = L^-1 (x - mu) by products with the explicit inverse: the d dot products are
+       * independent, where substitution would chain every z_j to the previous ones. */
       UNROLL
-      for (size_t k = 0; k <= j; k++)
-        g[o + k] += uxj * xi[k];
+      for (size_t j = 0; j < d; j++) {
+        const double *lj = li + j * d;
+        double zj = 0.0;
+        UNROLL
+        for (size_t k = 0; k <= j; k++)
+          zj += lj[k] * t[k];
+        ql += zj * zj;
+        zl += zj * w[j];
+      }
+      q[l] = ql;
+      zw[l] = zl;
+    }
+    NVMM_CALL(acc_rows(c, i0, nb, q, zw, &s, u, NULL, &stats[NVMM_ST_FLOOR]));
+    for (size_t l = 0; l < nb; l++) {
+      UNROLL
+      for (size_t j = 0, o = 0; j < d; o += ++j) {
+        double uxj = u[l] * xs[l][j];
+        sx[j] += xs[l][j];
+        sux[j] += uxj;
+        UNROLL
+        for (size_t k = 0; k <= j; k++)
+          g[o + k] += uxj * xs[l][k];
+      }
     }
   }
   NVMM_CALL(acc_finish(c, &s, stats));
@@ -566,7 +578,7 @@ static nvmm_status chunk_small(const nvmm_model *m, const pass *c, const nvmm_es
 #define CASE(D)                                                                                    \
   case D:                                                                                          \
     return chunk_small_d(D, m, c, ws, rows, x, xc, xr, stats);
-    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
 #undef CASE
   }
   NVMM_ERROR(NVMM_EINVAL, "no small-d E-step kernel for d = %zu", m->d);

@@ -8,6 +8,7 @@
 
 #include "family.h"
 #include "fit_impl.h"
+#include "nvmm/agree.h"
 #include "nvmm/pchol.h"
 
 /* Model broadcast: rank 0 packs (mu, gamma, Sigma, L, log|Sigma|, subordinator), the
@@ -164,8 +165,12 @@ static nvmm_status mstep_bcast(nvmm_fit *f, const nvmm_model *from, int part, in
   return NVMM_OK;
 }
 
-static void record(nvmm_fit *f, double change) {
-  int i = f->iterations; /* < hist_cap: the fit stops at max_iter <= hist_cap */
+static nvmm_status record(nvmm_fit *f, double change) {
+  int i = f->iterations;  /* < max_iter: the fit stops there */
+  if (i >= f->hist_cap) { /* doubling, up to max_iter: every rank grows at the same update */
+    int cap = f->hist_cap > f->o.max_iter / 2 ? f->o.max_iter : 2 * f->hist_cap;
+    NVMM_CALL(nvmm_agree(f->comm, nvmm__grow_history(f, cap > i ? cap : i + 1)));
+  }
   f->h_change[i] = change;
   f->h_loglik[i] = NAN;
   f->h_elapsed[i] = f->elapsed = MPI_Wtime() - f->t0;
@@ -177,6 +182,7 @@ static void record(nvmm_fit *f, double change) {
     f->h_pen[i] = nvmm__penalty(f, f->model);
   f->last_change = change;
   f->iterations++;
+  return NVMM_OK;
 }
 
 /* The plain map F: one EM (or MCECM) update of f->model into f->next, on every rank; with
@@ -289,7 +295,7 @@ static nvmm_status advance(nvmm_fit *f, double change) {
   NVMM_CALL(nvmm_model_copy(f->model, f->next));
   if (f->fac)
     NVMM_CALL(nvmm_factor_copy(f->fac, f->fnext));
-  record(f, change);
+  NVMM_CALL(record(f, change));
   if (f->o.stop == NVMM_STOP_PARAMS && change < f->o.tol)
     f->reason = NVMM_FIT_CONVERGED_PARAMS;
   else if (f->iterations >= f->o.max_iter)
@@ -390,7 +396,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
   double change = diverged ? NAN : next_change(f, with_sub);
   if (diverged || !isfinite(change)) {
     /* The divergence guard (src/numerics.md 8.5): keep the last finite iterate and stop. */
-    record(f, change);
+    NVMM_CALL(record(f, change));
     f->reason = NVMM_FIT_DIVERGED;
     return NVMM_OK;
   }
@@ -402,7 +408,7 @@ nvmm_status nvmm_fit_iterate(nvmm_fit *f) {
     change = next_change(f, with_sub);
     f->sq_phase = 2;
     if (!isfinite(change)) { /* cannot happen for a finite theta'; kept as a guard */
-      record(f, change);
+      NVMM_CALL(record(f, change));
       f->reason = NVMM_FIT_DIVERGED;
       return NVMM_OK;
     }

@@ -9,6 +9,7 @@
 #include "family.h"
 #include "fault.h"
 #include "fit_impl.h"
+#include "linalg.h"
 #include "nvmm/xsum.h"
 
 /* Bytes per rank the GH start may spend to share passes among its candidates. */
@@ -22,7 +23,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->fk = f->fbig ? nvmm__factor_sketch_width(d, r) : 0;
   size_t mom = f->fbig ? (2 * d + 1 > d * f->fk ? 2 * d + 1 : d * f->fk) : d * (d + 1) / 2 + d + 1;
   size_t need = len > mom ? len : mom;
-  size_t hist = (size_t)f->o.max_iter;
+  size_t hist = (size_t)(f->o.max_iter < NVMM__HIST_START ? f->o.max_iter : NVMM__HIST_START);
   /* The GH start E-steps its four candidates in shared passes when their reduction buffers
    * (about 1.1 KB per statistic, mostly the exact accumulators) fit in MULTI_BUDGET; else in
    * fewer at a time, down to one (the same sums either way: each model's own). */
@@ -35,7 +36,7 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
     if (need < (len + 1) * (size_t)f->multi_cap)
       need = (len + 1) * (size_t)f->multi_cap;
   }
-  f->hist_cap = f->o.max_iter;
+  f->hist_cap = (int)hist;
   f->len = len;
   /* The broadcast model: (mu, gamma, Sigma, L), or a factor fit's (mu, gamma, F, D). */
   f->pack_len =
@@ -54,7 +55,10 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->cross_rows = (size_t)f->o.block_rows < 256 ? (size_t)f->o.block_rows : 256;
   while (f->cross_rows > 1 && f->cross_rows * d > ((size_t)1 << 18))
     f->cross_rows /= 2;
-  f->row = calloc(f->cross_rows * d, sizeof(double));
+  /* At d <= NVMM__SMALL_D the dense moment pass sums in registers and needs no rows. */
+  int rows_used = d > NVMM__SMALL_D || r > 0;
+  if (rows_used)
+    f->row = calloc(f->cross_rows * d, sizeof(double));
   if (!f->fbig)
     f->cross = calloc(d * d, sizeof(double));
   f->bstats = calloc(need, sizeof(double));
@@ -70,9 +74,10 @@ static nvmm_status fit_alloc(nvmm_fit *f) {
   f->h_change = calloc(hist, sizeof(double));
   f->h_elapsed = calloc(hist, sizeof(double));
   f->h_counters = calloc(hist * NVMM_NCOUNTERS, sizeof(double));
-  NVMM_CHECK(f->center && f->scale && f->rscale && (f->fbig || (f->corr && f->cross)) && f->row &&
-                 f->bstats && f->acc && f->packed && f->win && f->sign && f->stats && f->scratch &&
-                 f->pack && f->h_loglik && f->h_change && f->h_elapsed && f->h_counters,
+  NVMM_CHECK(f->center && f->scale && f->rscale && (f->fbig || (f->corr && f->cross)) &&
+                 (f->row || !rows_used) && f->bstats && f->acc && f->packed && f->win && f->sign &&
+                 f->stats && f->scratch && f->pack && f->h_loglik && f->h_change && f->h_elapsed &&
+                 f->h_counters,
              NVMM_ENOMEM, "cannot allocate the fit workspaces (d = %zu, block_rows = %lld)", d,
              (long long)f->o.block_rows);
   /* A factor fit E-steps through the factor kernels (no dense workspace) and its models are

@@ -150,6 +150,12 @@ nvmm_status nvmm__moments(nvmm_fit *f);
 uint64_t nvmm__row_hash(const double *row, size_t d, int64_t index);
 nvmm_status nvmm__fingerprint(nvmm_fit *f);
 
+/* The history arrays start at NVMM__HIST_START rows (or max_iter, if fewer) and grow to at least
+ * cap rows (src/fit_state.c; rank-local: agree on the status): sized by max_iter up front, a fit
+ * run with --max-iter 5000 would first-touch some 90 pages it never uses. */
+#define NVMM__HIST_START 64
+nvmm_status nvmm__grow_history(nvmm_fit *f, int cap);
+
 /* The stopping rules (src/fit_stop.c). A change of the log-likelihood within NVMM__LL_NOISE
  * ulps of each row's log-density is rounding, not a gain. */
 #define NVMM__LL_NOISE 64.0

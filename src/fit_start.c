@@ -11,10 +11,26 @@
 static nvmm_status block_moments(nvmm_fit *f, const nvmm_model *m, int64_t row0, size_t rows,
                                  const double *xb, double *out) {
   /* Sums of x - c (c = f->center, the shift; scale is still 1), the row count, then the cross
-   * products of x - c, lower triangle packed by rows: DSYRK on chunks of shifted rows rather
-   * than d^2/2 scalar multiply-adds per row. The same pass hashes every row for the data
-   * fingerprint (about a nanosecond per value). */
+   * products of x - c, lower triangle packed by rows: above NVMM__SMALL_D by DSYRK on chunks of
+   * shifted rows rather than d^2/2 scalar multiply-adds per row. The same pass hashes every row for
+   * the data fingerprint (about a nanosecond per value). */
   const size_t d = f->d, ch = f->cross_rows;
+  if (d <= NVMM__SMALL_D) { /* scalar sums, straight into the packed layout */
+    double *g = out + d + 1;
+    for (size_t i = 0; i < rows; i++) {
+      const double *x = xb + i * d;
+      double y[NVMM__SMALL_D];
+      for (size_t j = 0, o = 0; j < d; o += ++j) {
+        y[j] = x[j] - f->center[j];
+        out[j] += y[j];
+        for (size_t k = 0; k <= j; k++)
+          g[o + k] += y[j] * y[k];
+      }
+      f->fp_local += nvmm__row_hash(x, d, row0 + (int64_t)i);
+    }
+    out[d] += (double)rows;
+    return NVMM_OK;
+  }
   memset(f->cross, 0, d * d * sizeof *f->cross);
   for (size_t r = 0; r < rows; r += ch) {
     const size_t nr = rows - r < ch ? rows - r : ch;

@@ -253,7 +253,7 @@ void nvmm_fit_state_free(nvmm_fit_state *s) {
   s->loglik = s->change = s->elapsed_hist = s->counters = NULL;
 }
 
-static nvmm_status grow_history(nvmm_fit *f, int cap) {
+nvmm_status nvmm__grow_history(nvmm_fit *f, int cap) {
   if (cap <= f->hist_cap)
     return NVMM_OK;
   double *l = realloc(f->h_loglik, (size_t)cap * sizeof *l);
@@ -339,8 +339,7 @@ nvmm_status nvmm_fit_restore(nvmm_fit *f, const nvmm_fit_state *s) {
   NVMM_CHECK(f && s, NVMM_EINVAL, "fit and state must not be NULL");
   NVMM_CALL(check_state(f, s));
   NVMM_CALL(accel_restore(f, s->accel));
-  int cap = s->iterations > f->o.max_iter ? s->iterations : f->o.max_iter;
-  NVMM_CALL(nvmm_agree(f->comm, grow_history(f, cap)));
+  NVMM_CALL(nvmm_agree(f->comm, nvmm__grow_history(f, s->iterations))); /* record grows it on */
   size_t d = f->d, it = (size_t)s->iterations;
   /* Bit-exact copies (not a re-factorization): the continued iterations must see exactly the
    * numbers the uninterrupted fit saw. */

@@ -18,6 +18,11 @@ nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet)
 void nvmm__gram(size_t d, size_t rows, const double *y, double beta, double *c);
 void nvmm__add_packed(size_t d, const double *c, double *packed);
 
+/* Up to this dimension the E-step and the moment pass keep their sums in scalar loops rather
+ * than calling BLAS: at such d the fixed costs of DTRMM and DSYRK (dispatch, packing, the first
+ * touch of OpenBLAS's buffer) outweigh their d^2 multiply-adds per row (measured in estep.c). */
+#define NVMM__SMALL_D 8
+
 /* Solves L z = b in place (b -> z) for row-major lower-triangular L. */
 void nvmm__trsv_lower(size_t d, const double *l, double *b);
 

@@ -44,10 +44,13 @@ static const char *status_word(nvmm_fit_reason r) {
 
 static const char *family_title(nvmm_family f) { return nvmm_family_get(f)->title; }
 
+/* A rule of 60 c, in one write (rep may be the unbuffered stderr). */
 static void rule(char c) {
-  for (int i = 0; i < 60; i++)
-    fputc(c, rep);
-  fputc('\n', rep);
+  char line[62];
+  memset(line, c, 60);
+  line[60] = '\n';
+  line[61] = '\0';
+  fputs(line, rep);
 }
 
 static void banner(const cli_fit_config *c, int64_t n, int64_t d, int ranks) {
@@ -114,12 +117,13 @@ static void row(const nvmm_fit *f, size_t i, double ll_init) {
   const double *ll, *ch, *el, *cn;
   nvmm_fit_history(f, &len, &ll, &ch, &el, &cn);
   double prev = i ? ll[i - 1] : ll_init, dt = el[i] - (i ? el[i - 1] : 0.0);
-  fprintf(rep, "  %4zu  %.6f  ", i + 1, ll[i]);
+  /* One write per row: rep may be the unbuffered stderr, and each write is a system call inside
+   * the timed fit. */
+  char dll[16] = "    ---    ", line[128];
   if (isfinite(prev))
-    fprintf(rep, "%+.4e", ll[i] - prev);
-  else
-    fprintf(rep, "    ---    ");
-  fprintf(rep, "  %.4e  %.3fs\n", ch[i], dt);
+    snprintf(dll, sizeof dll, "%+.4e", ll[i] - prev);
+  snprintf(line, sizeof line, "  %4zu  %.6f  %s  %.4e  %.3fs\n", i + 1, ll[i], dll, ch[i], dt);
+  fputs(line, rep);
   fflush(rep);
 }
 
