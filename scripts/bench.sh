@@ -11,6 +11,8 @@
 #   M us/it  the M-step (closed forms, subordinator solve, regularization, broadcast);
 #   E/floor  E-step kernel time over one DSYRK on 4096 x d blocks (tests/bench_floor.c, timed
 #            right before each fit), the median of the per-run ratios.
+# Then the time-to-MLE table of scripts/bench_mle.sh (passes and ms of whole fits at default
+# settings, plain EM vs SQUAREM, and the ratio to R ghyp's total fit time), appended.
 # Usage: scripts/bench.sh [--build DIR] [--work DIR] [--reps N] [--quick] [TABLE_FILE]
 #   --quick drops the two largest workloads (10^6 x 32 and 10^5 x 256).
 set -euo pipefail
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option '$1'" >&2; exit 2 ;;
     *) table=$1; shift ;;
   esac
@@ -107,3 +109,10 @@ print(text)
 if sys.argv[2]:
     open(sys.argv[2], "w").write(text + "\n")
 PY
+echo
+"$here/scripts/bench_mle.sh" --nvmm "$nvmm" --work "$work/mle" --reps "$reps" mle_table.txt \
+  > /dev/null
+cat mle_table.txt
+if [ -n "$table" ]; then
+  { echo; cat mle_table.txt; } >> "$table"
+fi

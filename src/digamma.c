@@ -36,9 +36,7 @@
 static const double stirling_c[8] = {1.0 / 12.0,  -1.0 / 120.0,     1.0 / 252.0, -1.0 / 240.0,
                                      1.0 / 132.0, -691.0 / 32760.0, 1.0 / 12.0,  -3617.0 / 8160.0};
 
-/* digamma(x) - log(x) (< 0), accurate in relative terms also for large x where it is
- * ~ -1/(2x). Returns false if GSL fails. */
-static bool digamma_minus_log(double x, double *g) {
+bool nvmm__digamma_minus_log(double x, double *g) {
   if (x >= DIGAMMA_SERIES_MIN) {
     double r = 1.0 / (x * x), sum = 0.0;
     for (int k = 7; k >= 0; k--)
@@ -89,7 +87,7 @@ nvmm__dg_result nvmm__digamma_log_solve(double target, double *alpha, int *iters
   double x = minka_start(s), prev = INFINITY;
   for (int it = 0; it < DIGAMMA_MAX_ITER; it++) {
     double g, dg;
-    if (!digamma_minus_log(x, &g) || !trigamma_minus_inv(x, &dg) || !(dg > 0.0))
+    if (!nvmm__digamma_minus_log(x, &g) || !trigamma_minus_inv(x, &dg) || !(dg > 0.0))
       return NVMM__DG_NOCONV;
     double step = (g - target) / dg;
     while (x - step <= 0.0)
@@ -107,7 +105,7 @@ nvmm__dg_result nvmm__digamma_log_solve(double target, double *alpha, int *iters
       break;
   }
   double g;
-  if (!digamma_minus_log(x, &g))
+  if (!nvmm__digamma_minus_log(x, &g))
     return NVMM__DG_NOCONV;
   *resid = fabs(g - target) / fabs(target);
   *alpha = x;

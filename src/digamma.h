@@ -3,11 +3,17 @@
 #ifndef NVMM_DIGAMMA_H
 #define NVMM_DIGAMMA_H
 
+#include <stdbool.h>
+
 #include "nvmm/status.h"
 
 /* digamma(x) for x > 0 (GSL), used by the closed-form inverse-gamma posterior; NaN where GSL
  * fails. */
 double nvmm__digamma(double x);
+
+/* digamma(x) - log(x) (< 0) for x > 0, accurate in relative terms also for large x where it is
+ * ~ -1/(2x): the Stirling series from x = 10, GSL below. Returns false if GSL fails. */
+bool nvmm__digamma_minus_log(double x, double *g);
 
 /* How a digamma solve ended; nvmm__digamma_log_inverse_info turns it into a message. */
 typedef enum { NVMM__DG_OK, NVMM__DG_RANGE, NVMM__DG_NOCONV } nvmm__dg_result;

@@ -327,12 +327,14 @@ static size_t chunk_rows(size_t d) {
   return c > 1024 ? 1024 : c < 64 ? 64 : c;
 }
 
-/* Up to this dimension a chunk runs row by row with everything in registers: the solve as d
- * dot products with the cached L^-1, the Gram by scalar multiply-adds into local sums. The BLAS
- * calls' fixed costs (packing, dispatch) dominate at such d. Measured, E-step ns per row (NIG /
- * GH, 200000 rows, one core), register kernel vs DTRMM + DSYRK: d = 3: 31.9 / 38.9 vs
- * 40.7 / 48.3; d = 5: 38.6 / 46.9 vs 44.6 / 51.9; d = 6: 40.3 / 54.1 vs 40.9 / 55.5; d = 7:
- * 57.4 / 60.5 vs 55.5 / 63.6; d = 8: 53.8 / 65.4 vs 44.4 / 58.4. */
+/* Up to this dimension a block runs eight rows at a time with everything in registers: the solve
+ * as d dot products with the cached L^-1, the Gram by scalar multiply-adds into local sums, the
+ * Bessel work shared over the eight lanes. The BLAS calls' fixed costs (packing, dispatch)
+ * dominate at such d. Measured, E-step ns per row (tests/bench_estep, 200000 rows, one core, two
+ * runs on a machine whose speed drifts by up to 1.5x), this kernel vs DTRMM + DSYRK, both with
+ * the lanes: d = 6: NIG 33.6, 42.7 vs 57.8, 40.6; GH 51.4, 71.6 vs 62.0, 87.9; d = 7: NIG 42.9,
+ * 63.4 vs 58.7, 77.4; GH 54.3, 71.7 vs 70.2, 102.9; d = 8: NIG 54.0, 54.5 vs 47.4, 59.4; GH 69.9,
+ * 86.0 vs 85.3, 88.4. */
 #define SMALL_D NVMM__SMALL_D
 
 struct nvmm_estep_ws {
@@ -482,6 +484,25 @@ static nvmm_status chunk(const nvmm_model *m, const pass *c, nvmm_estep_ws *ws, 
  * product with the inverse (DTRMM) is faster than the solve (DTRSM) in OpenBLAS (measured per
  * row: 30 vs 52 ns at d = 32, 1300 vs 1510 ns at d = 256) and for small d it turns the solve's
  * chain of dependent substitutions into d independent dot products. */
+/* x = L^-1 for the row-major lower l, column by column by forward substitution; returns 0, or
+ * j + 1 where l_jj = 0, as dtrtri's info. */
+static int inverse_small(size_t d, const double *l, double *x) {
+  for (size_t j = 0; j < d; j++) {
+    if (l[j * d + j] == 0.0)
+      return (int)j + 1;
+    for (size_t i = 0; i < j; i++)
+      x[i * d + j] = 0.0;
+    x[j * d + j] = 1.0 / l[j * d + j];
+    for (size_t i = j + 1; i < d; i++) {
+      double s = 0.0;
+      for (size_t k = j; k < i; k++)
+        s += l[i * d + k] * x[k * d + j];
+      x[i * d + j] = -s / l[i * d + i];
+    }
+  }
+  return 0;
+}
+
 static nvmm_status factor_inverse(const nvmm_model *m, nvmm_estep_ws *ws) {
   const size_t d = m->d, dd = d * d;
   if (ws->have_inv && memcmp(ws->key, m->chol, dd * sizeof *ws->key) == 0)
@@ -491,7 +512,10 @@ static nvmm_status factor_inverse(const nvmm_model *m, nvmm_estep_ws *ws) {
   memcpy(ws->linv, m->chol, dd * sizeof *ws->linv);
   const int dn = (int)d;
   int info = 0;
-  dtrtri_("U", "N", &dn, ws->linv, &dn, &info, 1, 1);
+  if (d <= SMALL_D) /* no BLAS for small d (linalg.h) */
+    info = inverse_small(d, m->chol, ws->linv);
+  else
+    dtrtri_("U", "N", &dn, ws->linv, &dn, &info, 1, 1);
   NVMM_CHECK(info == 0, NVMM_EDOM,
              "the model's Cholesky factor is singular (diagonal entry %d is 0)", info);
   ws->have_inv = 1;
@@ -571,6 +595,7 @@ chunk_small_d(const size_t d, const nvmm_model *m, const pass *c, const nvmm_est
   return NVMM_OK;
 }
 
+_Static_assert(SMALL_D == 8, "chunk_small needs a case for every d up to SMALL_D, and no more");
 static nvmm_status chunk_small(const nvmm_model *m, const pass *c, const nvmm_estep_ws *ws,
                                size_t rows, const double *x, const double *xc, const double *xr,
                                double *stats) {

@@ -22,13 +22,38 @@ void nvmm__add_packed(size_t d, const double *c, double *packed) {
       packed[k] += c[j * d + k];
 }
 
+/* The Cholesky-Crout loop of LAPACK's unblocked dpotf2 on the row-major lower triangle of l, in
+ * place; returns 0, or j + 1 where pivot j is not positive (or NaN), as dpotf2's info. */
+static int chol_small(size_t d, double *l) {
+  for (size_t j = 0; j < d; j++) {
+    double *lj = l + j * d, s = lj[j];
+    for (size_t k = 0; k < j; k++)
+      s -= lj[k] * lj[k];
+    if (!(s > 0.0))
+      return (int)j + 1;
+    lj[j] = sqrt(s);
+    for (size_t i = j + 1; i < d; i++) {
+      double *li = l + i * d, t = li[j];
+      for (size_t k = 0; k < j; k++)
+        t -= li[k] * lj[k];
+      li[j] = t / lj[j];
+    }
+  }
+  return 0;
+}
+
 nvmm_status nvmm__cholesky(size_t d, const double *a, double *l, double *logdet) {
   NVMM_CHECK(d >= 1 && d <= INT_MAX, NVMM_EINVAL, "dimension d = %zu out of range", d);
   int n = (int)d, info = 0;
   if (l != a)
     memcpy(l, a, d * d * sizeof *l);
-  /* A row-major lower factor is, read column-major, an upper factor: ask LAPACK for "U". */
-  dpotrf_("U", &n, l, &n, &info, 1);
+  /* Up to NVMM__SMALL_D a plain loop: the bits then depend on no BLAS kernel (OpenBLAS picks its
+   * dot products by CPU), and a small fit never touches OpenBLAS. Above, a row-major lower factor
+   * is, read column-major, an upper factor: ask LAPACK for "U". */
+  if (d <= NVMM__SMALL_D)
+    info = chol_small(d, l);
+  else
+    dpotrf_("U", &n, l, &n, &info, 1);
   NVMM_CHECK(info >= 0, NVMM_ESANITY, "dpotrf: argument %d invalid", -info);
   if (info > 0)
     return NVMM_EFACTOR;

@@ -290,9 +290,10 @@ START_TEST(test_estep_additive) {
 END_TEST
 
 /* The blocked kernels compute the same sums as the row-by-row reference: every family; d = 1, 3,
- * 5 (the register kernel: explicit L^-1, unrolled loops) and d = 6, 13, 40 (DTRMM with L^-1 and
- * DSYRK by chunks: 2500 rows are three chunks, one partial); rows 7 and 11 next to mu, where the
- * VG posterior b hits its floor (the per-row fallback; at x = mu itself the VG density is
+ * 5, 6, 8 (the register kernel: its own L^-1, unrolled loops, groups of eight rows sharing their
+ * Bessel work, 2500 rows ending in a partial group of four) and d = 9, 13, 40 (DTRMM with L^-1
+ * and DSYRK by chunks: 2500 rows are three chunks, one partial); rows 7 and 11 next to mu, where
+ * the VG posterior b hits its floor (the per-row fallback; at x = mu itself the VG density is
  * infinite for alpha <= d/2). Both blocked kernels sum log K and
  * log(delta) through products of mantissas (one logarithm per chunk), the reference takes the
  * logarithms row by row: a genuinely different evaluation of the same sums.
@@ -301,9 +302,9 @@ END_TEST
  * relative, i.e. 5.6e-13 absolute in its logarithm, against log f sums of order 1e3-1e4);
  * observed at most 2.5e-14 of that scale (VG, d = 7, the sum of E[log Y|x]). */
 START_TEST(test_estep_block_matches_reference) {
-  static const size_t dims[] = {1, 3, 5, 6, 13, 40};
+  static const size_t dims[] = {1, 3, 5, 6, 8, 9, 13, 40};
   for (int f = 0; f < NVMM_FAMILY_COUNT; f++)
-    for (int di = 0; di < 6; di++) {
+    for (int di = 0; di < 8; di++) {
       size_t d = dims[di], n = 2500, len = nvmm_stats_len(d);
       double parbuf[3];
       nvmm_model *m = make_model((nvmm_family)f, d, family_par(f, d, parbuf));

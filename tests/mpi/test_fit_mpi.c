@@ -242,6 +242,66 @@ START_TEST(test_moment_pass) {
 }
 END_TEST
 
+/* The moment pass's cross products, read off the Gaussian start (mean and covariance, before
+ * any iteration; every later iteration would erase an error in them, the first M-step being the
+ * closed form) against long-double two-pass sums: both ways of summing them, the scalar loop of
+ * d <= NVMM__SMALL_D (d = 3, 8) and DSYRK (d = 9), on columns with mean 1e6 (the shifted sums).
+ * x_ij = 1e6 + sin((0.31 + 0.13 j) i) + 0.2 cos((0.07 + 0.05 j) i) (global row i): each column
+ * its own frequencies, so no column is a combination of the others.
+ * 1e-9, as test_moment_pass: each value of ~1e6 carries a rounding of 6e-11 absolute. */
+START_TEST(test_moment_start) {
+  static const size_t dims[] = {3, 8, 9};
+  const int64_t n = 3000;
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  for (int di = 0; di < 3; di++) {
+    const size_t d = dims[di];
+    int64_t first, nloc;
+    nvmm_fit_shard(n, BLOCK, rank, size, &first, &nloc);
+    double *x = malloc((size_t)(nloc > 0 ? nloc : 1) * d * sizeof *x);
+    for (int64_t i = 0; i < nloc; i++)
+      for (size_t j = 0; j < d; j++) {
+        double g = (double)(first + i);
+        x[i * d + j] =
+            1e6 + sin((0.31 + 0.13 * (double)j) * g) + 0.2 * cos((0.07 + 0.05 * (double)j) * g);
+      }
+    nvmm_fit_options o;
+    nvmm_fit_options_default(NVMM_FAMILY_GAUSS, &o);
+    o.block_rows = BLOCK;
+    nvmm_fit *f;
+    nvmm_model *m;
+    ck_assert_ok(nvmm_fit_create(MPI_COMM_WORLD, &o, n, (int64_t)d, first, nloc, x, &f));
+    ck_assert_ok(nvmm_fit_init(f));
+    ck_assert_ok(nvmm_model_alloc(NVMM_FAMILY_GAUSS, d, &m));
+    ck_assert_ok(nvmm_fit_model(f, m));
+    long double sx[9] = {0}, sxx[81] = {0}, tot[81], mean[9];
+    for (int64_t i = 0; i < nloc; i++)
+      for (size_t j = 0; j < d; j++)
+        sx[j] += x[i * d + j];
+    MPI_Allreduce(sx, tot, (int)d, MPI_LONG_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    for (size_t j = 0; j < d; j++) {
+      mean[j] = tot[j] / n;
+      ck_assert_msg(fabsl(m->mu[j] - mean[j]) <= 1e-9L, "d %zu mean %zu: %.17g vs %.17Lg", d, j,
+                    m->mu[j], mean[j]);
+    }
+    for (int64_t i = 0; i < nloc; i++)
+      for (size_t j = 0; j < d; j++)
+        for (size_t k = 0; k < d; k++)
+          sxx[j * d + k] += (x[i * d + j] - mean[j]) * (x[i * d + k] - mean[k]);
+    MPI_Allreduce(sxx, tot, (int)(d * d), MPI_LONG_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    for (size_t j = 0; j < d * d; j++) {
+      long double c = tot[j] / n, scale = sqrtl(tot[j / d * (d + 1)] * tot[j % d * (d + 1)]) / n;
+      ck_assert_msg(fabsl(m->sigma[j] - c) <= 1e-9L * scale, "d %zu cov %zu: %.17g vs %.17Lg", d, j,
+                    m->sigma[j], c);
+    }
+    nvmm_fit_destroy(&f);
+    nvmm_model_free(&m);
+    free(x);
+  }
+}
+END_TEST
+
 #ifdef NVMM_FAULT_HOOKS
 /* Divergence guard (src/numerics.md 8.5, 12.15): a NaN forced into the M-step of iteration 3
  * (the test hook NVMM_FAULT_NONFINITE_AT, in every build but a release one)
@@ -384,6 +444,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_gauges);
   tcase_add_test(tc, test_gauss);
   tcase_add_test(tc, test_moment_pass);
+  tcase_add_test(tc, test_moment_start);
 #ifdef NVMM_FAULT_HOOKS
   tcase_add_test(tc, test_divergence);
 #endif
