@@ -80,7 +80,7 @@ import json, sys
 name, fam, ghyp, target, fl, path = sys.argv[1:]
 r = json.load(open(path))
 t = r["timing"]
-it, n, passes = r["iterations"], r["n"], t["passes"]
+it, n, passes = r["iterations"], r["n"], r["passes"]  # top level since issue 11
 e = t["estep_s"] / passes
 print(name, fam, r["d"], it, 1e3 * ((t["estep_s"] + t["reduce_s"]) / passes + t["mstep_s"] / it),
       1e9 * e / n, 1e6 * t["mstep_s"] / it, 1e9 * e / n / float(fl), ghyp, target)
